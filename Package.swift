@@ -1,0 +1,75 @@
+// swift-tools-version:6.2
+// The DQT Exchange Bridge: `dqt-bridge` moves the legacy DQT file and email exchanges onto the DQT API,
+// and `dqt-api` is that API. Modules follow the data's path: source -> ledger -> reader -> mapping -> publisher -> report.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "dqt-exchange-bridge",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dqt-bridge", targets: ["DQTBridgeCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.0"..<"5.0.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries from Debian (libssh2-1-dev, libpq-dev).
+        .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+
+        // Value types shared by the bridge and the API: TRN, NI number, legacy dates, enumerations.
+        .target(name: "DQTModel", swiftSettings: swiftSettings),
+
+        // Reader stage: streaming delimited and fixed-width files, encodings, control totals.
+        .target(name: "FlatFile", swiftSettings: swiftSettings),
+        // Emailed exchanges: streaming MIME parsing of .eml files and their attachments.
+        .target(name: "MIMEMail", swiftSettings: swiftSettings),
+
+        // Mapping stage: one YAML per feed -> typed records -> validated API operations.
+        .target(
+            name: "FeedMapping",
+            dependencies: [
+                "DQTModel", "FlatFile", "MIMEMail",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Source stage: SFTP over libssh2 with mandatory host-key verification.
+        .target(
+            name: "SFTP",
+            dependencies: [
+                "CLibSSH2",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // PostgreSQL through libpq, shared by the bridge's ledger and the API's store.
+        .target(name: "LibPQ", dependencies: ["CLibPQ"], swiftSettings: swiftSettings),
+
+        // Test support: locating the real services (PostgreSQL, sshd, dqt-api) that scripts/services.sh starts.
+        .target(name: "DQTTesting", swiftSettings: swiftSettings),
+
+        .executableTarget(
+            name: "DQTBridgeCLI",
+            dependencies: [
+                "FeedMapping",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "DQTModelTests", dependencies: ["DQTModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping"], swiftSettings: swiftSettings),
+    ]
+)

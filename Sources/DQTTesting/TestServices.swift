@@ -1,0 +1,43 @@
+import Foundation
+
+/// Where the real services that `scripts/services.sh` starts for the tests can be reached.
+///
+/// The script writes `.run/services.env`; `scripts/test.sh` exports it before `swift test`. A test that needs a
+/// service asks for it here: outside CI a missing service disables the test, but with `CI=true` nothing may skip,
+/// so the suite runs and ``require(_:)`` fails it with the variable's name.
+public enum TestServices {
+    /// PostgreSQL superuser connection (libpq URL) on loopback.
+    public static let databaseURL = "DQT_TEST_DATABASE_URL"
+    /// The OpenSSH SFTP server: host, port, user, private keys and the known_hosts file that holds its host key.
+    public static let sftpHost = "DQT_TEST_SFTP_HOST"
+    public static let sftpPort = "DQT_TEST_SFTP_PORT"
+    public static let sftpUser = "DQT_TEST_SFTP_USER"
+    public static let sftpEd25519Key = "DQT_TEST_SFTP_KEY"
+    public static let sftpRSAKey = "DQT_TEST_SFTP_RSA_KEY"
+    public static let sftpRSAKeyPassphraseFile = "DQT_TEST_SFTP_RSA_KEY_PASSPHRASE_FILE"
+    public static let sftpKnownHosts = "DQT_TEST_SFTP_KNOWN_HOSTS"
+    /// The SFTP user's home folder on the local file system, so tests can place and inspect files directly.
+    public static let sftpRoot = "DQT_TEST_SFTP_ROOT"
+
+    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// True when every named variable is set, or in CI (where the test must then run and fail if one is missing).
+    public static func shouldRun(_ names: String...) -> Bool {
+        isCI || names.allSatisfy { ProcessInfo.processInfo.environment[$0]?.isEmpty == false }
+    }
+
+    /// The variable's value, or an error naming it.
+    public static func require(_ name: String) throws -> String {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else {
+            throw MissingService(variable: name)
+        }
+        return value
+    }
+
+    public struct MissingService: Error, CustomStringConvertible {
+        public let variable: String
+        public var description: String {
+            "\(variable) is not set: start the services with scripts/services.sh start and source .run/services.env"
+        }
+    }
+}
