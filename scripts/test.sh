@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine or a developer's tree:
+#   installs the Debian packages (scripts/setup.sh), starts PostgreSQL and sshd on loopback (scripts/services.sh),
+#   builds with the tests, runs `swift test` with .run/services.env exported, stops the services it started, and
+#   exits with swift test's status. Extra arguments go to `swift test` (e.g. --filter SFTPTests).
+# Environment: DQT_SCRATCH_PATH=DIR builds in DIR instead of .build (several people building in one tree).
+# Works unattended (CI=true, no stdin). Services that were already running before are left running.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+SWIFT_FLAGS=()
+[[ -n "${DQT_SCRATCH_PATH:-}" ]] && SWIFT_FLAGS+=(--scratch-path "$DQT_SCRATCH_PATH")
+
+bash scripts/setup.sh
+
+# Remember which services ran before, so a colleague's running services survive this run.
+was_running=$(bash scripts/services.sh status 2>/dev/null || true)
+started=()
+grep -q '^postgresql: running' <<<"$was_running" || started+=(postgresql)
+grep -q '^sshd: running' <<<"$was_running" || started+=(sshd)
+cleanup() {
+    if ((${#started[@]} > 0)); then
+        bash scripts/services.sh stop "${started[@]}" >/dev/null 2>&1 || true
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bash scripts/services.sh start
+
+start=$(now)
+echo "test.sh: swift build --build-tests"
+if ! swift build --build-tests "${SWIFT_FLAGS[@]}" </dev/null; then
+    echo "test.sh: build failed after $(elapsed "$start") s" >&2
+    exit 1
+fi
+echo "test.sh: build took $(elapsed "$start") s"
+
+set -a
+# shellcheck disable=SC1091
+. "$ROOT/.run/services.env"
+set +a
+
+start=$(now)
+status=0
+swift test "${SWIFT_FLAGS[@]}" "$@" </dev/null || status=$?
+echo "test.sh: swift test took $(elapsed "$start") s (exit $status)"
+exit "$status"
