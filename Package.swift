@@ -71,5 +71,7 @@ let package = Package(
 
         .testTarget(name: "DQTModelTests", dependencies: ["DQTModel"], swiftSettings: swiftSettings),
         .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping"], swiftSettings: swiftSettings),
+        .testTarget(name: "FlatFileTests", dependencies: ["FlatFile"], swiftSettings: swiftSettings),
+        .testTarget(name: "MIMEMailTests", dependencies: ["MIMEMail"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,0 +1,3 @@
+import Testing
+@testable import FlatFile
+@Test func smoke() throws { }

@@ -1,0 +1,3 @@
+import Testing
+@testable import MIMEMail
+@Test func smoke() throws { }
