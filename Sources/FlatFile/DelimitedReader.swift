@@ -21,24 +21,39 @@ func findLineEnd(_ p: UnsafePointer<UInt8>, _ n: Int) -> Int? {
     return lf == nil ? nil : limit
 }
 
-enum RawItem {
-    case record(FlatRecord)
-    /// `data`: the row counts as a data record for control totals.
-    case issue(RowIssue, data: Bool)
+public struct DelimitedReader<Source: ByteSource>: RecordReader {
+    @usableFromInline var core: DelimitedCore
+
+    public init(source: Source, layout: DelimitedLayout) throws(FileRefusal) {
+        core = try DelimitedCore(source: source, layout: layout)
+    }
+
+    public var header: [String]? { core.header }
+    public var fieldNames: [String]? { core.header }
+    /// Physical line of the header, when there is one.
+    public var headerLine: Int? { core.headerLine }
+    /// Data records so far: records yielded plus data rows yielded as issues (not the header or trailer).
+    public var dataRecordCount: Int { core.dataRecordCount }
+    /// The trailer line, once the end of input has been reached (when a trailer is configured).
+    public var trailerRecord: FlatRecord? { core.trailerRecord }
+    public var layout: DelimitedLayout { core.layout }
+
+    @inlinable
+    public mutating func next() throws(FileRefusal) -> ReadItem? {
+        try core.next()
+    }
 }
 
-public struct DelimitedReader<Source: ByteSource>: RecordReader {
-    public private(set) var header: [String]?
-    public var fieldNames: [String]? { header }
-    /// Line of the header, when there is one.
-    public private(set) var headerLine: Int?
-    /// Data records seen so far (records yielded plus data rows yielded as issues; not the trailer).
-    public private(set) var dataRecordCount = 0
-    /// The trailer line, once the end of input has been reached (when a trailer is configured).
-    public private(set) var trailerRecord: FlatRecord?
-    public let layout: DelimitedLayout
+/// The non-generic reader (the source is an existential called once per chunk).
+@usableFromInline
+struct DelimitedCore {
+    private(set) var header: [String]?
+    private(set) var headerLine: Int?
+    private(set) var dataRecordCount = 0
+    private(set) var trailerRecord: FlatRecord?
+    let layout: DelimitedLayout
 
-    var input: InputWindow<Source>
+    var input: InputWindow
     /// Physical line number of `input.start`.
     var line = 1
     var bytes: [UInt8] = []
@@ -57,8 +72,10 @@ public struct DelimitedReader<Source: ByteSource>: RecordReader {
     var pendingTrailer: FlatRecord?
     var queued: ReadItem?
     var sum = ControlSum()
+    /// Whether the last item from readRaw counts as a data record.
+    var rawIsData = true
 
-    public init(source: Source, layout: DelimitedLayout) throws(FileRefusal) {
+    init(source: any ByteSource, layout: DelimitedLayout) throws(FileRefusal) {
         self.layout = layout
         let limit = min(max(layout.maxRecordBytes, 16), recordLimitCeiling)
         self.maxRecordBytes = limit
@@ -96,7 +113,7 @@ public struct DelimitedReader<Source: ByteSource>: RecordReader {
                 case .record(let r):
                     header = r.strings
                     headerLine = r.line
-                case .issue(let issue, _):
+                case .issue(let issue):
                     if issue.code == .blankRow { continue }
                     throw FileRefusal(code: issue.code, line: issue.line, message: "the header line: " + issue.message)
                 }
@@ -172,7 +189,17 @@ public struct DelimitedReader<Source: ByteSource>: RecordReader {
 
     // MARK: Reading
 
-    public mutating func next() throws(FileRefusal) -> ReadItem? {
+    @usableFromInline
+    mutating func next() throws(FileRefusal) -> ReadItem? {
+        if layout.trailer == nil {
+            // Fast path: no trailer to hold back.
+            if let item = try readRaw() {
+                if rawIsData { dataRecordCount &+= 1 }
+                return item
+            }
+            finished = true
+            return nil
+        }
         if let q = queued {
             queued = nil
             return q
@@ -190,8 +217,8 @@ public struct DelimitedReader<Source: ByteSource>: RecordReader {
                 return nil
             }
             switch item {
-            case .issue(let issue, let data):
-                if !data { return .issue(issue) }
+            case .issue(let issue):
+                if !rawIsData { return item }
                 dataRecordCount += 1
                 if let p = pendingTrailer {
                     pendingTrailer = nil
@@ -199,7 +226,7 @@ public struct DelimitedReader<Source: ByteSource>: RecordReader {
                     queued = .issue(issue)
                     return .record(p)
                 }
-                return .issue(issue)
+                return item
             case .record(let r):
                 if let prefix = prefixBytes, r.hasPrefix(prefix) {
                     if let p = pendingTrailer {
@@ -214,10 +241,10 @@ public struct DelimitedReader<Source: ByteSource>: RecordReader {
                 if let p = pendingTrailer {
                     pendingTrailer = nil
                     countData(p)
-                    queued = .record(r)
+                    queued = item
                     return .record(p)
                 }
-                return .record(r)
+                return item
             }
         }
     }
@@ -385,7 +412,7 @@ public struct DelimitedReader<Source: ByteSource>: RecordReader {
     }
 
     /// The next record or row issue (blank rows included), before trailer handling; nil at the end of input.
-    mutating func readRaw() throws(FileRefusal) -> RawItem? {
+    mutating func readRaw() throws(FileRefusal) -> ReadItem? {
         if skipRestOfLine {
             skipRestOfLine = false
             try skipLine()
@@ -406,7 +433,8 @@ public struct DelimitedReader<Source: ByteSource>: RecordReader {
                                      text: lossyText(input.pointer + input.start, min(input.available, 4096), encoding: layout.encoding))
                 // Resume on the next physical line.
                 skipRestOfLine = true
-                return .issue(issue, data: true)
+                rawIsData = true
+                return .issue(issue)
             case .record(let length, let next, let lines, let nf):
                 if length > maxRecordBytes { return tooLong() }
                 if let item = build(length: length, lines: lines, fields: nf) {
@@ -421,17 +449,18 @@ public struct DelimitedReader<Source: ByteSource>: RecordReader {
         }
     }
 
-    mutating func tooLong() -> RawItem {
+    mutating func tooLong() -> ReadItem {
         let issue = RowIssue(line: line, byteOffset: input.fileOffset(input.start), field: nil, column: nil,
                              code: .recordTooLong,
                              message: "the record is longer than the limit of \(maxRecordBytes) bytes; the rest of its line was skipped",
                              text: nil)
         skipRestOfLine = true
-        return .issue(issue, data: true)
+        rawIsData = true
+        return .issue(issue)
     }
 
     /// Turns the scanned record into a record or an issue; nil for a skipped blank line.
-    mutating func build(length: Int, lines: Int, fields nf: Int) -> RawItem? {
+    mutating func build(length: Int, lines: Int, fields nf: Int) -> ReadItem? {
         let raw = UnsafePointer(input.pointer + input.start)
         let sp = scratch.pointer
         let recordLine = line
@@ -440,48 +469,51 @@ public struct DelimitedReader<Source: ByteSource>: RecordReader {
         // Blank line: one empty unquoted field, and nothing but spaces/tabs (when trimming) or nothing at all.
         if nf == 1 && sp[0] & spanQuoted == 0 && sp[0] == sp[1] && (trim || length == 0) {
             if layout.blankLines == .skip { return nil }
+            rawIsData = false
             return .issue(RowIssue(line: recordLine, byteOffset: offset, field: nil, column: nil, code: .blankRow,
-                                   message: "the row is blank", text: nil), data: false)
+                                   message: "the row is blank", text: nil))
         }
 
+        rawIsData = true
         // Encoding check on the raw bytes.
         let encoding = layout.encoding
         var needsTranscoding = false
         if encoding == .utf8 {
             if let bad = firstInvalidUTF8(raw, length) {
                 return .issue(encodingIssue(raw, length, bad: bad, fields: nf, line: recordLine, offset: offset,
-                                            what: "bytes that are not valid UTF-8"), data: true)
+                                            what: "bytes that are not valid UTF-8"))
             }
         } else if firstNonASCII(raw, length) < length {
             if let bad = firstUndefinedByte(raw, length, encoding: encoding) {
                 return .issue(encodingIssue(raw, length, bad: bad, fields: nf, line: recordLine, offset: offset,
-                                            what: "a byte that is undefined in \(encoding.rawValue)"), data: true)
+                                            what: "a byte that is undefined in \(encoding.rawValue)"))
             }
             needsTranscoding = true
         }
 
         bytes.removeAll(keepingCapacity: true)
         bytes.append(contentsOf: UnsafeBufferPointer(start: raw, count: length))
-        spans.removeAll(keepingCapacity: true)
         let nullBytes = self.nullBytes
         for i in 0..<nf {
             var s = sp[i &* 2]
-            var e = sp[i &* 2 &+ 1]
-            if s & spanCopy != 0 {
+            if s & (spanCopy | spanQuoted) == 0 {
+                if let nb = nullBytes, Int(sp[i &* 2 &+ 1] &- s) == nb.count,
+                   nb.withUnsafeBufferPointer({ memcmp(raw + Int(s), $0.baseAddress!, nb.count) == 0 }) {
+                    sp[i &* 2] = ~s
+                }
+            } else if s & spanCopy != 0 {
                 let from = Int(s & spanMask)
                 let ns = bytes.count
-                unescape(raw + from, Int(e) - from)
+                unescape(raw + from, Int(sp[i &* 2 &+ 1]) - from)
                 s = Int32(truncatingIfNeeded: ns)
-                e = Int32(truncatingIfNeeded: bytes.count)
-            } else if s & spanQuoted != 0 {
-                s &= spanMask
-            } else if let nb = nullBytes, Int(e &- s) == nb.count,
-                      nb.withUnsafeBufferPointer({ memcmp(raw + Int(s), $0.baseAddress!, nb.count) == 0 }) {
-                s = ~s
+                sp[i &* 2] = s
+                sp[i &* 2 &+ 1] = Int32(truncatingIfNeeded: bytes.count)
+            } else {
+                sp[i &* 2] = s & spanMask
             }
-            spans.append(s)
-            spans.append(e)
         }
+        spans.removeAll(keepingCapacity: true)
+        spans.append(contentsOf: UnsafeBufferPointer(start: sp, count: nf &* 2))
         var textLength = length
         if needsTranscoding {
             transcoded.removeAll(keepingCapacity: true)

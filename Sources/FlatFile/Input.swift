@@ -52,8 +52,9 @@ let chunkSize = 1 << 20
 /// Offsets in a record are Int32 with flag bits on top: records are limited to 256 MiB.
 let recordLimitCeiling = 1 << 28
 
-struct InputWindow<Source: ByteSource> {
-    var source: Source
+struct InputWindow {
+    /// An existential: it is called once per chunk, so the core code stays non-generic (and fast across modules).
+    var source: any ByteSource
     let memory: RawMemory
     /// First unconsumed byte.
     var start = 0
@@ -64,7 +65,7 @@ struct InputWindow<Source: ByteSource> {
     var eof = false
     let maxCapacity: Int
 
-    init(source: Source, maxRecordBytes: Int) {
+    init(source: any ByteSource, maxRecordBytes: Int) {
         self.source = source
         // Room for a whole record of the maximum size plus a chunk, so that "too long" is always decidable.
         self.maxCapacity = maxRecordBytes + chunkSize + 16

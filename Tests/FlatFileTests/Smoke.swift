@@ -1,3 +1,0 @@
-import Testing
-@testable import FlatFile
-@Test func smoke() throws { }
