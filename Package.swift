@@ -73,5 +73,7 @@ let package = Package(
         .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping"], swiftSettings: swiftSettings),
         .testTarget(name: "FlatFileTests", dependencies: ["FlatFile"], swiftSettings: swiftSettings),
         .testTarget(name: "MIMEMailTests", dependencies: ["MIMEMail"], swiftSettings: swiftSettings),
+        .testTarget(name: "SFTPTests", dependencies: ["SFTP", "DQTTesting"], swiftSettings: swiftSettings),
+        .executableTarget(name: "SFTPBench", dependencies: ["SFTP"], path: "Benchmarks/SFTPBench", swiftSettings: swiftSettings),
     ]
 )

@@ -1,0 +1,399 @@
+import DQTTesting
+import Foundation
+import SFTP
+import Testing
+
+/// Against the real OpenSSH sshd that `scripts/services.sh start` runs on 127.0.0.1:2222.
+@Suite(
+    .enabled(
+        if: TestServices.shouldRun(
+            TestServices.sftpHost, TestServices.sftpPort, TestServices.sftpUser, TestServices.sftpEd25519Key,
+            TestServices.sftpRSAKey, TestServices.sftpRSAKeyPassphraseFile, TestServices.sftpKnownHosts,
+            TestServices.sftpRoot)))
+struct SFTPConnectionTests {
+    // MARK: Fixtures
+
+    struct Server {
+        let host: String
+        let port: Int
+        let user: String
+        let ed25519Key: String
+        let rsaKey: String
+        let rsaPassphraseFile: String
+        let knownHosts: String
+        let root: String
+
+        init() throws {
+            host = try TestServices.require(TestServices.sftpHost)
+            port = Int(try TestServices.require(TestServices.sftpPort)) ?? -1
+            user = try TestServices.require(TestServices.sftpUser)
+            ed25519Key = try TestServices.require(TestServices.sftpEd25519Key)
+            rsaKey = try TestServices.require(TestServices.sftpRSAKey)
+            rsaPassphraseFile = try TestServices.require(TestServices.sftpRSAKeyPassphraseFile)
+            knownHosts = try TestServices.require(TestServices.sftpKnownHosts)
+            root = try TestServices.require(TestServices.sftpRoot)
+        }
+
+        func configuration(
+            key: String? = nil, passphrase: SFTPSecret? = nil, knownHosts: String? = nil
+        ) -> SFTPConfiguration {
+            SFTPConfiguration(
+                host: host, port: port, user: user, privateKeyPath: key ?? ed25519Key, passphrase: passphrase,
+                knownHostsPath: knownHosts ?? self.knownHosts, connectTimeout: .seconds(5),
+                operationTimeout: .seconds(30))
+        }
+
+        func connect() throws -> SFTPConnection {
+            try SFTPConnection(configuration: configuration())
+        }
+
+        /// The server's real host key line (`[127.0.0.1]:2222 ssh-ed25519 AAAA...`).
+        func hostKeyFields() throws -> (pattern: String, type: String, key: String) {
+            let line = try String(contentsOfFile: knownHosts, encoding: .utf8)
+                .split(separator: "\n").first { !$0.hasPrefix("#") && !$0.isEmpty }
+            let fields = try #require(line).split(separator: " ").map(String.init)
+            return (fields[0], fields[1], fields[2])
+        }
+    }
+
+    /// A fresh folder in the SFTP user's home, writable by that user, removed afterwards by the caller.
+    final class Sandbox {
+        let local: String
+        let remote: String
+        let scratch: String
+
+        init(_ server: Server) throws {
+            let name = "sftptests-\(UUID().uuidString.prefix(8))"
+            local = server.root + "/" + name
+            remote = local  // the SFTP user is not chrooted: its paths are the local ones
+            scratch = NSTemporaryDirectory() + "dqt-sftp-\(UUID().uuidString.prefix(8))"
+            try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
+            try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: local)
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        }
+
+        deinit {
+            try? FileManager.default.removeItem(atPath: local)
+            try? FileManager.default.removeItem(atPath: scratch)
+        }
+
+        @discardableResult
+        func write(_ name: String, _ contents: String, permissions: Int = 0o644) throws -> String {
+            let path = local + "/" + name
+            try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
+            try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: path)
+            return path
+        }
+
+        func mkdir(_ name: String) throws {
+            try FileManager.default.createDirectory(atPath: local + "/" + name, withIntermediateDirectories: true)
+            try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: local + "/" + name)
+        }
+    }
+
+    @discardableResult
+    static func run(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "\(executable) \(arguments) failed")
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    // MARK: Connecting and trust
+
+    @Test func connectsWithEd25519AndListsFilesOnly() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        let csv = try sandbox.write("b.csv", "id,name\n1,x\n", permissions: 0o640)
+        try sandbox.write("a.txt", "hello")
+        try sandbox.mkdir("processed")
+        try sandbox.mkdir("zz-folder")
+        try FileManager.default.createSymbolicLink(atPath: sandbox.local + "/c-link-to-file", withDestinationPath: csv)
+        try FileManager.default.createSymbolicLink(
+            atPath: sandbox.local + "/d-link-to-folder", withDestinationPath: sandbox.local + "/processed")
+        try FileManager.default.createSymbolicLink(
+            atPath: sandbox.local + "/e-dangling-link", withDestinationPath: sandbox.local + "/nowhere")
+        let mtime = Date(timeIntervalSince1970: 1_700_000_000)
+        try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: csv)
+
+        let connection = try server.connect()
+        defer { connection.close() }
+        #expect(connection.hostKeyFingerprint.keyType == "ssh-ed25519")
+        #expect(connection.negotiatedAlgorithms.hostKey == "ssh-ed25519")
+
+        let files = try connection.list(directory: sandbox.remote)
+        #expect(files.map(\.name) == ["a.txt", "b.csv", "c-link-to-file"])
+        let b = try #require(files.first { $0.name == "b.csv" })
+        #expect(b.size == 12)
+        #expect(b.modificationTime == mtime)
+        #expect(b.permissions == 0o640)
+        #expect(b.kind == .file)
+        #expect(b.path == sandbox.remote + "/b.csv")
+        let link = try #require(files.first { $0.name == "c-link-to-file" })
+        #expect(link.size == 12 && link.kind == .file)
+
+        let folder = try connection.stat(sandbox.remote + "/processed")
+        #expect(folder.kind == .directory)
+        #expect(try connection.exists(sandbox.remote + "/e-dangling-link"))
+        #expect(try !connection.exists(sandbox.remote + "/absent"))
+    }
+
+    @Test func authenticatesWithRSAKeyAndPassphrase() throws {
+        let server = try Server()
+        let passphrase = try SFTPSecret(contentsOfFile: server.rsaPassphraseFile)
+        let connection = try SFTPConnection(configuration: server.configuration(key: server.rsaKey, passphrase: passphrase))
+        defer { connection.close() }
+        #expect(try connection.stat(server.root).kind == .directory)
+    }
+
+    @Test func wrongPassphraseFailsClearly() throws {
+        let server = try Server()
+        let error = #expect(throws: SFTPError.self) {
+            _ = try SFTPConnection(
+                configuration: server.configuration(key: server.rsaKey, passphrase: SFTPSecret("not-the-passphrase")))
+        }
+        guard case .privateKeyUnusable(let path, _) = error else {
+            Issue.record("expected privateKeyUnusable, got \(String(describing: error))")
+            return
+        }
+        #expect(path == server.rsaKey)
+        let message = "\(error!)"
+        #expect(message.contains("passphrase"))
+        #expect(message.contains(server.rsaKey))
+        #expect(!message.contains("not-the-passphrase"))
+    }
+
+    @Test func unknownHostKeyIsRefusedNamingTheFingerprint() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        let empty = sandbox.scratch + "/known_hosts"
+        try Data().write(to: URL(fileURLWithPath: empty))
+        // ssh-keygen's own fingerprint of the real key, to compare with.
+        let expected = try Self.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", server.knownHosts])
+            .split(separator: " ")[1]
+
+        let error = #expect(throws: SFTPError.self) {
+            _ = try SFTPConnection(configuration: server.configuration(knownHosts: empty))
+        }
+        guard case .hostKeyUnknown(let host, let port, let fingerprint) = error else {
+            Issue.record("expected hostKeyUnknown, got \(String(describing: error))")
+            return
+        }
+        #expect(host == server.host && port == server.port)
+        #expect(fingerprint.sha256 == String(expected))
+        #expect(fingerprint.keyType == "ssh-ed25519")
+        let message = "\(error!)"
+        #expect(message.contains(String(expected)) && message.contains("ssh-ed25519"))
+        #expect(message.contains("[127.0.0.1]:2222"))
+    }
+
+    @Test func missingKnownHostsFileIsRefused() throws {
+        let server = try Server()
+        let error = #expect(throws: SFTPError.self) {
+            _ = try SFTPConnection(configuration: server.configuration(knownHosts: "/nonexistent/known_hosts"))
+        }
+        guard case .knownHostsUnreadable = error else {
+            Issue.record("expected knownHostsUnreadable, got \(String(describing: error))")
+            return
+        }
+    }
+
+    @Test func changedHostKeyIsRefused() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        let keyPath = sandbox.scratch + "/other_host_key"
+        try Self.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyPath])
+        let otherKey = try String(contentsOfFile: keyPath + ".pub", encoding: .utf8).split(separator: " ")
+        let knownHosts = sandbox.scratch + "/known_hosts"
+        try "# rotated?\n[127.0.0.1]:\(server.port) \(otherKey[0]) \(otherKey[1])\n"
+            .write(toFile: knownHosts, atomically: true, encoding: .utf8)
+
+        let error = #expect(throws: SFTPError.self) {
+            _ = try SFTPConnection(configuration: server.configuration(knownHosts: knownHosts))
+        }
+        guard case .hostKeyMismatch(_, _, let fingerprint, let path, let line) = error else {
+            Issue.record("expected hostKeyMismatch, got \(String(describing: error))")
+            return
+        }
+        #expect(path == knownHosts && line == 2)
+        #expect("\(error!)".contains(fingerprint.sha256))
+    }
+
+    @Test func port22EntryDoesNotVouchForOtherPorts() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        let real = try server.hostKeyFields()
+        let knownHosts = sandbox.scratch + "/known_hosts"
+        try "\(server.host) \(real.type) \(real.key)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+
+        let error = #expect(throws: SFTPError.self) {
+            _ = try SFTPConnection(configuration: server.configuration(knownHosts: knownHosts))
+        }
+        guard case .hostKeyUnknown = error else {
+            Issue.record("expected hostKeyUnknown, got \(String(describing: error))")
+            return
+        }
+    }
+
+    @Test func hashedEntryIsAccepted() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        let knownHosts = sandbox.scratch + "/known_hosts"
+        try FileManager.default.copyItem(atPath: server.knownHosts, toPath: knownHosts)
+        try Self.run("/usr/bin/ssh-keygen", ["-q", "-H", "-f", knownHosts])
+        let hashed = try String(contentsOfFile: knownHosts, encoding: .utf8)
+        #expect(hashed.hasPrefix("|1|"))
+
+        let connection = try SFTPConnection(configuration: server.configuration(knownHosts: knownHosts))
+        connection.close()
+    }
+
+    // MARK: Transfers
+
+    @Test func downloadStreamsAndHashes() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        // 5 MiB and a bit of random bytes, not a multiple of any buffer size.
+        let size = 5 * 1024 * 1024 + 12_345
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<(size / 8 + 1)).flatMap { _ in withUnsafeBytes(of: generator.next() as UInt64) { Array($0) } }
+        let remoteFile = sandbox.local + "/extract.dat"
+        try Data(bytes.prefix(size)).write(to: URL(fileURLWithPath: remoteFile))
+        let expected = try Self.run("/usr/bin/sha256sum", [remoteFile]).split(separator: " ")[0]
+
+        let connection = try server.connect()
+        defer { connection.close() }
+        let target = sandbox.scratch + "/extract.dat"
+        var reports = 0
+        var last: SFTPTransferProgress?
+        let result = try connection.download(remotePath: sandbox.remote + "/extract.dat", to: target) { progress in
+            reports += 1
+            last = progress
+        }
+        #expect(result.bytes == Int64(size))
+        #expect(result.sha256 == String(expected))
+        #expect(result.localPath == target)
+        #expect(try Self.run("/usr/bin/sha256sum", [target]).hasPrefix(String(expected)))
+        #expect(reports > 1)
+        #expect(last == SFTPTransferProgress(bytesTransferred: Int64(size), expectedBytes: Int64(size)))
+        // Nothing but the final file is left in the target folder.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.scratch) == ["extract.dat"])
+    }
+
+    @Test func failedDownloadLeavesNothingBehind() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        try sandbox.mkdir("folder")
+        let connection = try server.connect()
+        defer { connection.close() }
+
+        let missing = #expect(throws: SFTPError.self) {
+            _ = try connection.download(remotePath: sandbox.remote + "/absent.csv", to: sandbox.scratch + "/absent.csv")
+        }
+        guard case .operationFailed(_, _, let status) = missing else {
+            Issue.record("expected operationFailed, got \(String(describing: missing))")
+            return
+        }
+        #expect(status == .noSuchFile)
+        #expect("\(missing!)".contains("NO_SUCH_FILE"))
+
+        #expect(throws: SFTPError.notAFile(path: sandbox.remote + "/folder")) {
+            _ = try connection.download(remotePath: sandbox.remote + "/folder", to: sandbox.scratch + "/folder")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.scratch).isEmpty)
+        // Server-side refusals leave the connection usable.
+        #expect(connection.isOpen)
+        #expect(try connection.list(directory: sandbox.remote).isEmpty)
+    }
+
+    @Test func uploadThenRemove() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        let source = sandbox.scratch + "/up.csv"
+        try "a,b\n1,2\n".write(toFile: source, atomically: true, encoding: .utf8)
+        let connection = try server.connect()
+        defer { connection.close() }
+
+        #expect(try connection.upload(localPath: source, to: sandbox.remote + "/up.csv") == 8)
+        #expect(try String(contentsOfFile: sandbox.local + "/up.csv", encoding: .utf8) == "a,b\n1,2\n")
+        try connection.remove(sandbox.remote + "/up.csv")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.local + "/up.csv"))
+    }
+
+    // MARK: Changes
+
+    @Test func renameIntoProcessedFolder() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        try sandbox.write("feed.csv", "x\n")
+        let connection = try server.connect()
+        defer { connection.close() }
+
+        try connection.makeDirectory(sandbox.remote + "/processed")
+        try connection.rename(from: sandbox.remote + "/feed.csv", to: sandbox.remote + "/processed/feed.20250101T0300Z.csv")
+        #expect(try !connection.exists(sandbox.remote + "/feed.csv"))
+        #expect(try connection.stat(sandbox.remote + "/processed/feed.20250101T0300Z.csv").size == 2)
+        #expect(try connection.list(directory: sandbox.remote).isEmpty)
+    }
+
+    @Test func renameOntoAnExistingNameFailsClearly() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        try sandbox.write("new.csv", "new\n")
+        try sandbox.write("taken.csv", "old\n")
+        let connection = try server.connect()
+        defer { connection.close() }
+
+        let error = #expect(throws: SFTPError.self) {
+            try connection.rename(from: sandbox.remote + "/new.csv", to: sandbox.remote + "/taken.csv")
+        }
+        #expect(error == .destinationExists(from: sandbox.remote + "/new.csv", to: sandbox.remote + "/taken.csv"))
+        #expect("\(error!)".contains("already exists"))
+        #expect(try String(contentsOfFile: sandbox.local + "/taken.csv", encoding: .utf8) == "old\n")
+        #expect(try connection.exists(sandbox.remote + "/new.csv"))
+
+        // Renaming something that is not there is a different, also clear, error.
+        let missing = #expect(throws: SFTPError.self) {
+            try connection.rename(from: sandbox.remote + "/absent.csv", to: sandbox.remote + "/elsewhere.csv")
+        }
+        #expect("\(missing!)".contains("NO_SUCH_FILE"))
+    }
+
+    @Test func makeDirectoryToleratesAnExistingFolder() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        try sandbox.write("file", "x")
+        let connection = try server.connect()
+        defer { connection.close() }
+
+        try connection.makeDirectory(sandbox.remote + "/quarantine")
+        try connection.makeDirectory(sandbox.remote + "/quarantine")
+        #expect(try connection.stat(sandbox.remote + "/quarantine").kind == .directory)
+        #expect(throws: SFTPError.notADirectory(path: sandbox.remote + "/file")) {
+            try connection.makeDirectory(sandbox.remote + "/file")
+        }
+        try connection.removeDirectory(sandbox.remote + "/quarantine")
+        #expect(try !connection.exists(sandbox.remote + "/quarantine"))
+    }
+
+    @Test func closedConnectionRefusesWork() throws {
+        let server = try Server()
+        let connection = try server.connect()
+        #expect(connection.isOpen)
+        try connection.sendKeepalive()
+        connection.close()
+        connection.close()
+        #expect(!connection.isOpen)
+        #expect(throws: SFTPError.connectionClosed(reason: "closed by the caller")) {
+            _ = try connection.stat(server.root)
+        }
+    }
+}
