@@ -3,6 +3,10 @@ import Foundation
 import SFTP
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Against the real OpenSSH sshd that `scripts/services.sh start` runs on 127.0.0.1:2222.
 @Suite(
     .enabled(
@@ -256,6 +260,132 @@ struct SFTPConnectionTests {
         connection.close()
     }
 
+    @Test func negotiationFailureNamesTheOfferedAlgorithms() throws {
+        // A second sshd that only speaks chacha20-poly1305, which libssh2 1.10 lacks.
+        try #require(getuid() == 0, "starting a private sshd needs root")
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        let hostKey = sandbox.scratch + "/host_key"
+        try Self.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey])
+        let port = try Self.freePort()
+        let config = sandbox.scratch + "/sshd_config"
+        try """
+            Port \(port)
+            ListenAddress 127.0.0.1
+            HostKey \(hostKey)
+            PidFile \(sandbox.scratch)/sshd.pid
+            UsePAM no
+            StrictModes no
+            PasswordAuthentication no
+            Ciphers chacha20-poly1305@openssh.com
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let publicKey = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ")
+        let knownHosts = sandbox.scratch + "/known_hosts"
+        try "[127.0.0.1]:\(port) \(publicKey[0]) \(publicKey[1])\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+
+        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        let sshd = Process()
+        sshd.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
+        sshd.arguments = ["-D", "-e", "-f", config]
+        sshd.standardError = FileHandle.nullDevice
+        sshd.standardOutput = FileHandle.nullDevice
+        try sshd.run()
+        defer {
+            sshd.terminate()
+            sshd.waitUntilExit()
+        }
+        try Self.waitForPort(port)
+
+        var configuration = server.configuration(knownHosts: knownHosts)
+        configuration.port = port
+        let error = #expect(throws: SFTPError.self) { _ = try SFTPConnection(configuration: configuration) }
+        guard case .negotiationFailed(_, _, let libssh2, let offered) = error else {
+            Issue.record("expected negotiationFailed, got \(String(describing: error))")
+            return
+        }
+        #expect(libssh2.name == "KEX_FAILURE")
+        #expect(offered["cipher"]?.contains("aes128-ctr") == true)
+        #expect(offered["kex"]?.isEmpty == false)
+        #expect("\(error!)".contains("aes256-ctr"))
+    }
+
+    @Test func silentServerTimesOut() throws {
+        let server = try Server()
+        // A listener that accepts TCP connections (in the kernel's backlog) but never says anything.
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                try #require(bind(listener, socketAddress, length) == 0)
+                try #require(listen(listener, 4) == 0)
+                try #require(getsockname(listener, socketAddress, &length) == 0)
+            }
+        }
+        var configuration = server.configuration()
+        configuration.port = Int(UInt16(bigEndian: address.sin_port))
+        configuration.connectTimeout = .milliseconds(700)
+        let started = ContinuousClock.now
+        let error = #expect(throws: SFTPError.self) { _ = try SFTPConnection(configuration: configuration) }
+        guard case .connectTimedOut = error else {
+            Issue.record("expected connectTimedOut, got \(String(describing: error))")
+            return
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func refusedConnectionIsReported() throws {
+        let server = try Server()
+        var configuration = server.configuration()
+        configuration.port = try Self.freePort()
+        let error = #expect(throws: SFTPError.self) { _ = try SFTPConnection(configuration: configuration) }
+        guard case .connectFailed(_, _, let reason) = error else {
+            Issue.record("expected connectFailed, got \(String(describing: error))")
+            return
+        }
+        #expect(reason.lowercased().contains("refused"))
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        try withUnsafeMutablePointer(to: &address) { pointer in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                try #require(bind(fd, socketAddress, length) == 0)
+                try #require(getsockname(fd, socketAddress, &length) == 0)
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func waitForPort(_ port: Int) throws {
+        for _ in 0..<100 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            address.sin_port = UInt16(port).bigEndian
+            let connected = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            close(fd)
+            if connected { return }
+            usleep(50_000)
+        }
+        Issue.record("port \(port) never accepted a connection")
+    }
+
     // MARK: Transfers
 
     @Test func downloadStreamsAndHashes() throws {
@@ -263,10 +393,11 @@ struct SFTPConnectionTests {
         let sandbox = try Sandbox(server)
         // 5 MiB and a bit of random bytes, not a multiple of any buffer size.
         let size = 5 * 1024 * 1024 + 12_345
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<(size / 8 + 1)).flatMap { _ in withUnsafeBytes(of: generator.next() as UInt64) { Array($0) } }
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        let bytes = try #require(try random.read(upToCount: size))
+        try random.close()
         let remoteFile = sandbox.local + "/extract.dat"
-        try Data(bytes.prefix(size)).write(to: URL(fileURLWithPath: remoteFile))
+        try bytes.write(to: URL(fileURLWithPath: remoteFile))
         let expected = try Self.run("/usr/bin/sha256sum", [remoteFile]).split(separator: " ")[0]
 
         let connection = try server.connect()
