@@ -56,8 +56,16 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
     /// The date the bytes hold, or nil when they do not match the layout or name no real day.
     @inlinable
     public func parse(_ bytes: UnsafeBufferPointer<UInt8>, pivot: TwoDigitYearPivot?) -> LocalDate? {
+        parseWithTime(bytes, pivot: pivot)?.date
+    }
+
+    /// The date and the time of day the bytes hold (zero for parts the layout lacks).
+    @inlinable
+    public func parseWithTime(
+        _ bytes: UnsafeBufferPointer<UInt8>, pivot: TwoDigitYearPivot?
+    ) -> (date: LocalDate, hour: Int, minute: Int, second: Int)? {
         var cursor = 0
-        var year = 0, month = 0, day = 0
+        var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0
         var twoDigitYear = false
 
         @inline(__always) func digits(_ minimum: Int, _ maximum: Int) -> Int? {
@@ -77,8 +85,9 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
             case .year2: guard let value = digits(2, 2) else { return nil }; year = value; twoDigitYear = true
             case .month(let flexible): guard let value = digits(flexible ? 1 : 2, 2) else { return nil }; month = value
             case .day(let flexible): guard let value = digits(flexible ? 1 : 2, 2) else { return nil }; day = value
-            case .hour: guard let value = digits(2, 2), value < 24 else { return nil }
-            case .minute, .second: guard let value = digits(2, 2), value < 60 else { return nil }
+            case .hour: guard let value = digits(2, 2), value < 24 else { return nil }; hour = value
+            case .minute: guard let value = digits(2, 2), value < 60 else { return nil }; minute = value
+            case .second: guard let value = digits(2, 2), value < 60 else { return nil }; second = value
             case .fraction: guard digits(3, 3) != nil else { return nil }
             case .literal(let byte):
                 guard cursor < bytes.count, bytes[cursor] == byte else { return nil }
@@ -86,11 +95,15 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
             }
         }
         guard cursor == bytes.count else { return nil }
+        let date: LocalDate?
         if twoDigitYear {
             guard let pivot else { return nil }
-            return pivot.resolve(twoDigitYear: year, month: month, day: day)
+            date = pivot.resolve(twoDigitYear: year, month: month, day: day)
+        } else {
+            date = LocalDate(year: year, month: month, day: day)
         }
-        return LocalDate(year: year, month: month, day: day)
+        guard let date else { return nil }
+        return (date, hour, minute, second)
     }
 }
 

@@ -78,4 +78,8 @@ public enum TrainingAgeSpecialismType: String, Sendable, Hashable, Codable, Case
 public enum RouteType {
     public static let welshRecognition = "877ba701-fe26-4951-9f15-171f3755d50d"
     public static let ecDirective = "f4da123b-5c37-4060-ab00-52de4bd3599e"
+    /// Recognised by GTC Scotland (EWC code 68).
+    public static let scotlandRecognition = "52835b1f-1f2e-4665-abc6-7fb1ef0a80bb"
+    /// Recognised by GTC Northern Ireland (EWC code 69).
+    public static let northernIrelandRecognition = "3604ef30-8f11-4494-8b52-a2f9c5371e03"
 }

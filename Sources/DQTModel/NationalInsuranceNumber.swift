@@ -65,11 +65,11 @@ public struct NationalInsuranceNumber: Hashable, Sendable, Codable, CustomString
 
     @usableFromInline
     enum Rules {
-        // [A-CEGHJ-PQR-TW-Z]: not D F I S U V.
+        // [A-CEGHJ-PQR-TW-Z]: not D F I U V.
         @inlinable static func firstLetter(_ b: UInt8) -> Bool {
-            ASCII.isUpper(b) && b != 68 && b != 70 && b != 73 && b != 83 && b != 85 && b != 86
+            ASCII.isUpper(b) && b != 68 && b != 70 && b != 73 && b != 85 && b != 86
         }
-        // [A-CEGHJ-NPQR-TW-Z]: not D F I O S U V.
+        // [A-CEGHJ-NPQR-TW-Z]: not D F I O U V.
         @inlinable static func secondLetter(_ b: UInt8) -> Bool { firstLetter(b) && b != 79 }
         // [A-DFMU]
         @inlinable static func suffix(_ b: UInt8) -> Bool { (b >= 65 && b <= 68) || b == 70 || b == 77 || b == 85 }

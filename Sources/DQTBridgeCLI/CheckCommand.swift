@@ -1,0 +1,116 @@
+import ArgumentParser
+import BridgeReport
+import DQTModel
+import FeedMapping
+import Foundation
+
+/// `dqt-bridge check FILE`: what a legacy file becomes, with no server running.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check a legacy file against its feed's mapping: records, rejected rows and a report.",
+        discussion: """
+        Exit status: 0 every record accepted, 1 some rows rejected, 2 the file refused or the call wrong.
+        Without --feed the feed is found from the file's name.
+        """
+    )
+
+    @Argument(help: "The file to check (a flat file, or an .eml for emailed exchanges).")
+    var file: String
+
+    @Option(help: "The feed's id (default: found from the file name).")
+    var feed: String?
+
+    @Option(help: "Write each accepted record's API call as NDJSON to this file.")
+    var records: String?
+
+    @Option(help: "Write the mapping report here; .json or .html by extension. Repeat for both.")
+    var report: [String] = []
+
+    @Option(help: "Write rejected rows as CSV (spreadsheet-safe) to this file.")
+    var rejects: String?
+
+    @Flag(help: "Leave personal data unmasked in the rejected-rows CSV.")
+    var unmask = false
+
+    @Option(help: "Judge dates as of this day (yyyy-MM-dd), for reproducible results (default: today).")
+    var today: String?
+
+    @OptionGroup var options: MappingOptions
+
+    func validate() throws {
+        for path in report where !(path.hasSuffix(".json") || path.hasSuffix(".html")) {
+            throw ValidationError("--report \(path): the report's name must end in .json or .html")
+        }
+        if let today, LocalDate(iso: today) == nil { throw ValidationError("--today must be a date written yyyy-MM-dd") }
+    }
+
+    func run() throws {
+        let catalog: FeedCatalog
+        do {
+            catalog = try FeedCatalog.load(directory: options.mappings)
+        } catch {
+            Self.fail(CommandFailure(message: "the mappings do not load:\n\(error)", status: 2))
+        }
+        let definition = resolveFeed(in: catalog)
+        guard FileManager.default.isReadableFile(atPath: file) else {
+            Self.fail(CommandFailure(message: "cannot read \(file)", status: 2))
+        }
+        let sha256: String
+        do {
+            sha256 = try FileDigest.sha256(path: file)
+        } catch {
+            Self.fail(CommandFailure(message: "cannot read \(file): \(error)", status: 2))
+        }
+        let day = today.flatMap { LocalDate(iso: $0) } ?? LocalDate.today()
+        let workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dqt-bridge-check-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
+
+        var outputs = try CheckOutputs(recordsPath: records, rejectsPath: rejects, unmasked: unmask)
+        let result = FeedChecker(feed: definition, context: CheckContext(today: day))
+            .check(path: file, sha256: sha256, workDirectory: workDirectory, sink: &outputs)
+        try outputs.finish()
+
+        let mappingReport = MappingReport(result: result, feed: definition)
+        for path in report {
+            let file = try OutputFile(path: path)
+            if path.hasSuffix(".json") {
+                var bytes: [UInt8] = []
+                mappingReport.json.write(to: &bytes)
+                bytes.append(0x0A)
+                try file.write(bytes)
+            } else {
+                try file.write(mappingReport.html)
+            }
+            try file.close()
+        }
+
+        var summary = "\(definition.id) \(result.file): read \(result.rowsRead), accepted \(result.accepted), rejected \(result.rejected), warnings \(result.rowsWithWarnings)"
+        if let refusal = result.refusal {
+            summary += "\nrefused: \(refusal.code)\(refusal.line.map { " at line \($0)" } ?? ""): \(refusal.message)"
+        }
+        for group in result.groups.prefix(10) {
+            summary += "\n  \(group.key.severity.rawValue) \(group.key.code) \(group.key.field ?? "(row)"): \(group.count) (lines \(group.lines.prefix(5).map(String.init).joined(separator: ", "))\(group.count > 5 ? ", ..." : ""))"
+        }
+        print(summary)
+        throw ExitCode(result.exitStatus)
+    }
+
+    private func resolveFeed(in catalog: FeedCatalog) -> FeedDefinition {
+        if let feed {
+            guard let definition = catalog.feed(id: feed) else {
+                Self.fail(CommandFailure(message: "no feed '\(feed)'; feeds: \(catalog.feeds.map(\.id).joined(separator: ", "))", status: 2))
+            }
+            return definition
+        }
+        let candidates = catalog.feeds(matching: file)
+        switch candidates.count {
+        case 1: return candidates[0]
+        case 0:
+            Self.fail(CommandFailure(message: "no feed's file pattern matches \((file as NSString).lastPathComponent); name one with --feed (\(catalog.feeds.map(\.id).joined(separator: ", ")))", status: 2))
+        default:
+            Self.fail(CommandFailure(message: "several feeds match \((file as NSString).lastPathComponent): \(candidates.map(\.id).joined(separator: ", ")); name one with --feed", status: 2))
+        }
+    }
+}

@@ -1,0 +1,78 @@
+/// A fast 64-bit hash of short byte strings (FNV-1a with a final avalanche), for fingerprints and value counting
+/// where SipHash's per-call seeding would dominate. Not for untrusted hash tables that an attacker could flood:
+/// both users bound their tables.
+@usableFromInline
+struct FastHash {
+    @usableFromInline var state: UInt64 = 0xcbf2_9ce4_8422_2325
+
+    @inlinable init() {}
+
+    @inlinable mutating func combine(_ bytes: UnsafeBufferPointer<UInt8>) {
+        var state = self.state
+        for byte in bytes {
+            state = (state ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        self.state = state
+    }
+
+    @inlinable mutating func combine(separator: UInt8) {
+        state = (state ^ UInt64(separator)) &* 0x0000_0100_0000_01b3
+    }
+
+    @inlinable func finalize() -> UInt64 {
+        var x = state
+        x ^= x >> 33
+        x = x &* 0xff51_afd7_ed55_8ccd
+        x ^= x >> 33
+        x = x &* 0xc4ce_b9fe_1a85_ec53
+        x ^= x >> 33
+        return x == 0 ? 1 : x
+    }
+
+    @inlinable static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var hasher = FastHash()
+        hasher.combine(bytes)
+        return hasher.finalize()
+    }
+}
+
+/// Counts distinct short values by their bytes, creating a `String` only for a value seen for the first time.
+/// Holds at most `limit` distinct values; later new values are counted together as `other`.
+struct ValueCounter {
+    private var slots: [Int32]          // index into entries, or -1
+    private var hashes: [UInt64] = []
+    private(set) var values: [String] = []
+    private(set) var counts: [Int] = []
+    private(set) var other = 0
+    let limit: Int
+
+    init(limit: Int) {
+        self.limit = limit
+        var size = 16
+        while size < limit * 2 { size *= 2 }
+        slots = [Int32](repeating: -1, count: size)
+    }
+
+    mutating func count(_ bytes: UnsafeBufferPointer<UInt8>) {
+        let hash = FastHash.hash(bytes)
+        let mask = slots.count - 1
+        var index = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let entry = Int(slots[index])
+            if entry < 0 { break }
+            if hashes[entry] == hash, values[entry].utf8.elementsEqual(bytes) {
+                counts[entry] += 1
+                return
+            }
+            index = (index + 1) & mask
+        }
+        guard values.count < limit else {
+            other += 1
+            return
+        }
+        slots[index] = Int32(values.count)
+        hashes.append(hash)
+        values.append(String(decoding: bytes, as: UTF8.self))
+        counts.append(1)
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// Every feed mapping in a folder (`mappings/`), each checked when loaded.
+public struct FeedCatalog: Sendable {
+    public let feeds: [FeedDefinition]
+
+    /// Loads every `*.yaml` in `directory`, in name order. Throws every mapping error found, not just the first.
+    public static func load(directory: String) throws(MappingErrors) -> FeedCatalog {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+                .sorted()
+        } catch {
+            throw MappingErrors(errors: [MappingError(file: directory, line: 0, message: "cannot list the mappings folder")])
+        }
+        var feeds: [FeedDefinition] = []
+        var errors: [MappingError] = []
+        for name in names {
+            do {
+                feeds.append(try MappingLoader.load(path: (directory as NSString).appendingPathComponent(name)))
+            } catch {
+                errors.append(error)
+            }
+        }
+        guard errors.isEmpty else { throw MappingErrors(errors: errors) }
+        return FeedCatalog(feeds: feeds)
+    }
+
+    public init(feeds: [FeedDefinition]) { self.feeds = feeds }
+
+    public func feed(id: String) -> FeedDefinition? { feeds.first { $0.id == id } }
+
+    /// The feeds whose file patterns match a file's name (not its folder).
+    public func feeds(matching fileName: String) -> [FeedDefinition] {
+        let name = (fileName as NSString).lastPathComponent
+        return feeds.filter { feed in feed.filePatterns.contains { Self.matches(pattern: $0, name: name) } }
+    }
+
+    /// Shell-style glob match, case-insensitive (`IND*.csv` matches `ind_2026.CSV`).
+    public static func matches(pattern: String, name: String) -> Bool {
+        fnmatch(pattern, name, caseFold) == 0
+    }
+
+    /// glibc's FNM_CASEFOLD, a GNU extension that Swift does not import.
+    private static let caseFold: Int32 = 1 << 4
+}
+
+public struct MappingErrors: Error, Sendable, CustomStringConvertible {
+    public let errors: [MappingError]
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}

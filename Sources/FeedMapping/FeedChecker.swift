@@ -1,0 +1,104 @@
+import DQTModel
+import FlatFile
+import Foundation
+import MIMEMail
+
+/// Runs files through one feed's mapping: the reader splits records, each mapped field is converted and checked,
+/// the mapping's rules run, the feed's record type is built, and the record becomes an API call.
+///
+/// Streaming throughout: rows go to the sink one by one, and the result keeps only bounded detail.
+public struct FeedChecker: Sendable {
+    public let feed: FeedDefinition
+    public let context: CheckContext
+
+    public init(feed: FeedDefinition, context: CheckContext) {
+        self.feed = feed
+        self.context = context
+    }
+
+    /// Checks one received file: a flat file, or for an emailed exchange an `.eml` whose attachments hold the rows.
+    /// - Parameters:
+    ///   - sha256: the file's SHA-256 (hex), part of every record's idempotency key.
+    ///   - workDirectory: where an email's attachments are extracted.
+    public func check(
+        path: String, displayName: String? = nil, sha256: String, workDirectory: String, sink: inout some CheckSink
+    ) -> CheckResult {
+        var result = CheckResult(
+            feed: feed.id, file: displayName ?? (path as NSString).lastPathComponent, sha256: sha256,
+            encoding: feed.format.encoding.rawValue
+        )
+        guard let email = feed.email else {
+            run(path: path, attachment: nil, sender: nil, result: &result, sink: &sink)
+            return result
+        }
+        let message: MailMessage
+        do {
+            message = try MailReader.read(path: path, extractingAttachmentsTo: workDirectory)
+        } catch {
+            result.refusal = Problem(line: nil, code: "mail-error", message: "the email cannot be read: \(error)")
+            return result
+        }
+        result.sender = message.from
+        guard email.allows(sender: message.from) else {
+            result.refusal = Problem(line: nil, code: "sender-not-allowed", message: "the sender is not on this feed's allow-list")
+            return result
+        }
+        let attachments = message.attachments.filter { attachment in
+            email.attachments.contains { FeedCatalog.matches(pattern: $0, name: attachment.filename) }
+        }
+        guard !attachments.isEmpty else {
+            result.refusal = Problem(line: nil, code: "no-attachment", message: "the email has no attachment matching \(email.attachments.joined(separator: ", "))")
+            return result
+        }
+        for attachment in attachments {
+            result.attachments.append(attachment.filename)
+            run(path: attachment.path, attachment: attachment.filename, sender: message.from, result: &result, sink: &sink)
+            if result.refusal != nil { break }
+        }
+        return result
+    }
+
+    private func run(path: String, attachment: String?, sender: String?, result: inout CheckResult, sink: inout some CheckSink) {
+        let pipeline = Pipeline(feed: feed, context: context, attachment: attachment, sender: sender)
+        do {
+            let source = try FileByteSource(path: path)
+            switch feed.format {
+            case .delimited(let layout, let counts):
+                var run = PipelineRun(pipeline: pipeline, fieldCounts: counts, reader: try DelimitedReader(source: source, layout: layout), result: result, sink: sink)
+                try feed.record.accept(&run)
+                (result, sink) = (run.result, run.sink)
+            case .fixedWidth(let layout):
+                var run = PipelineRun(pipeline: pipeline, fieldCounts: nil, reader: try FixedWidthReader(source: source, layout: layout), result: result, sink: sink)
+                try feed.record.accept(&run)
+                (result, sink) = (run.result, run.sink)
+                if let totals = layout.controlTotals, result.refusal == nil {
+                    result.controlTotals = "the trailer's \(totals.countField) matched the \(result.rowsRead) data records read"
+                }
+            }
+        } catch {
+            result.refusal = Pipeline.refusal(for: error)
+        }
+    }
+}
+
+/// A whole-file refusal found by the mapping stage (e.g. a header without a mapped column).
+struct Refusal: Error {
+    let problem: Problem
+}
+
+/// One run of the pipeline over one reader, specialised for the feed's record type.
+private struct PipelineRun<Reader: RecordReader, Sink: CheckSink>: RecordTypeVisitor {
+    let pipeline: Pipeline
+    let fieldCounts: [Int]?
+    var reader: Reader
+    var result: CheckResult
+    var sink: Sink
+
+    mutating func visit<Record: FeedRecord>(_ type: Record.Type) {
+        do {
+            try pipeline.run(Record.self, reader: &reader, fieldCounts: fieldCounts, result: &result, sink: &sink)
+        } catch {
+            result.refusal = Pipeline.refusal(for: error)
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import DQTModel
+import FlatFile
+
+/// Where a feed stands in the move off the legacy servers. Moving on is a one-line change in its mapping.
+public enum FeedStatus: String, Sendable, CaseIterable {
+    /// The SSIS job or mailbox still owns the exchange; the bridge does not poll it.
+    case legacy
+    /// Polled, parsed, validated and reported, never published: compared against the legacy job.
+    case shadow
+    /// Polled and published to the DQT API.
+    case live
+    /// Switched off with its legacy job; not polled.
+    case retired
+
+    public var isPolled: Bool { self == .shadow || self == .live }
+    public var publishes: Bool { self == .live }
+}
+
+/// One exchange, as its mapping file declares it.
+public struct FeedDefinition: Sendable {
+    public let id: String
+    public let title: String
+    public let partner: String
+    /// The SSIS job or email exchange this feed replaces.
+    public let replaces: String
+    public let status: FeedStatus
+    public let record: RecordTypeName
+    /// Globs (case-insensitive) that a file's name must match to belong to this feed.
+    public let filePatterns: [String]
+    public let source: SourceSettings
+    public let email: EmailSettings?
+    public let format: FileFormat
+    public let fields: [FieldSpec]
+    public let rules: [Rule]
+    /// Fields whose values together must be unique in a file; absent: whole rows must be unique.
+    public let uniqueKey: [String]?
+    public let operation: OperationTemplate
+    /// The mapping file it was loaded from.
+    public let mappingFile: String
+
+    /// The fields mapped from one record type (fixed width) or from every row (delimited).
+    public func fields(forRecordType code: String?) -> [FieldSpec] {
+        fields.filter { $0.recordType == nil || $0.recordType == code }
+    }
+}
+
+/// Where the unattended run finds a feed's files.
+public struct SourceSettings: Sendable, Hashable {
+    /// The pickup folder on the SFTP server (or below a local source root), relative to the partner's home.
+    public var folder: String?
+    /// A file is taken once its size and mtime are unchanged across listings this many seconds apart...
+    public var stableSeconds: Int = 30
+    /// ...and it is at least this old.
+    public var minimumAgeSeconds: Int = 60
+    /// Or as soon as a marker file with this suffix exists beside it (e.g. `.done`).
+    public var doneMarkerSuffix: String?
+    public init() {}
+}
+
+/// For exchanges that arrive by email: who may send them and which attachments carry the records.
+public struct EmailSettings: Sendable, Hashable {
+    /// Allowed senders: full addresses, or `@domain` for a whole domain.
+    public let senders: [String]
+    /// Globs for the attachment names that hold records.
+    public let attachments: [String]
+
+    public func allows(sender: String?) -> Bool {
+        guard let sender = sender?.lowercased() else { return false }
+        return senders.contains { allowed in
+            let allowed = allowed.lowercased()
+            return allowed.hasPrefix("@") ? sender.hasSuffix(allowed) : sender == allowed
+        }
+    }
+}
+
+public enum FileFormat: Sendable {
+    /// A delimited layout; `fieldCounts`, when set, are the only row widths accepted.
+    case delimited(DelimitedLayout, fieldCounts: [Int]?)
+    case fixedWidth(FixedWidthLayout)
+
+    public var encoding: TextEncoding {
+        switch self {
+        case .delimited(let layout, _): layout.encoding
+        case .fixedWidth(let layout): layout.encoding
+        }
+    }
+}
+
+/// Where a field's value sits in a row.
+public enum FieldSource: Sendable, Hashable, CustomStringConvertible {
+    /// A header name (delimited files with a header).
+    case column(String)
+    /// A 0-based position (delimited files).
+    case position(Int)
+    /// Character columns of a fixed-width record type; `index` is the field's place in the reader's record.
+    case columns(ColumnRange, index: Int)
+
+    public var description: String {
+        switch self {
+        case .column(let name): name
+        case .position(let position): "#\(position + 1)"
+        case .columns(let range, _): range.first == range.last ? "\(range.first)" : "\(range.first)-\(range.last)"
+        }
+    }
+}
+
+public enum Severity: String, Sendable { case error, warning }
+
+public struct FieldSpec: Sendable {
+    public let name: String
+    public let source: FieldSource
+    /// Fixed width: the data record type this field belongs to; nil for every row.
+    public let recordType: String?
+    public let type: FieldType
+    public let required: Bool
+    /// Personal data: never logged, masked in reports.
+    public let pii: Bool
+    /// `warning`: a value that fails its checks is dropped with a warning instead of rejecting the row.
+    public let onInvalid: Severity
+    /// Line in the mapping file, for messages about the mapping itself.
+    public let line: Int
+}
+
+/// The API call each record becomes: a method and a path whose `{placeholders}` the record fills.
+public struct OperationTemplate: Sendable, Hashable {
+    public let method: String
+    public let path: String
+    public let placeholders: [String]
+
+    init?(method: String, path: String) {
+        guard ["GET", "PUT", "POST", "PATCH", "DELETE"].contains(method), path.hasPrefix("/") else { return nil }
+        var placeholders: [String] = []
+        var rest = Substring(path)
+        while let open = rest.firstIndex(of: "{") {
+            guard let close = rest[open...].firstIndex(of: "}") else { return nil }
+            placeholders.append(String(rest[rest.index(after: open)..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        self.method = method
+        self.path = path
+        self.placeholders = placeholders
+    }
+
+    /// The path with every placeholder replaced by the record's percent-encoded value.
+    public func path(for record: some FeedRecord) -> String {
+        var result = path
+        for name in placeholders {
+            result = result.replacingOccurrences(of: "{\(name)}", with: percentEncodePathSegment(record.pathParameter(name)))
+        }
+        return result
+    }
+}
+
+/// RFC 3986 unreserved characters stay; everything else in a path segment is percent-encoded.
+func percentEncodePathSegment(_ text: String) -> String {
+    var out = ""
+    for byte in text.utf8 {
+        if ASCII.isDigit(byte) || ASCII.isUpper(byte) || ASCII.isLower(byte) || byte == 45 || byte == 46 || byte == 95 || byte == 126 {
+            out.unicodeScalars.append(UnicodeScalar(byte))
+        } else {
+            let hex = Array("0123456789ABCDEF")
+            out.append("%")
+            out.append(hex[Int(byte >> 4)])
+            out.append(hex[Int(byte & 0xF)])
+        }
+    }
+    return out
+}
+
+import Foundation

@@ -1,0 +1,254 @@
+import DQTModel
+
+/// How a mapping field turns a legacy value into a typed one. Each case is one `type:` in a mapping file.
+public enum FieldType: Sendable {
+    /// `type: trn`, with `genderDigit: true` for pensions files and `padZeros: true` for extracts that trim zeros.
+    case trn(allowGenderDigit: Bool, padLeadingZeros: Bool)
+    /// `type: nino`.
+    case nationalInsuranceNumber
+    /// `type: date, format: dd/MM/yyyy` (any ``DatePattern``), with optional bounds.
+    case date(DatePattern, DateBounds)
+    /// `type: timestamp, format: dd/MM/yyyy HH:mm:ss`: an instant, sent as `yyyy-MM-ddTHH:mm:ssZ`.
+    case timestamp(DatePattern)
+    /// `type: text`, with optional length, character-set and allowed-value constraints.
+    case text(TextConstraints)
+    /// `type: enum, lookup: NAME`: the value must be a key of the mapping's lookup table.
+    case lookup(LookupTable)
+    /// `type: boolean`, words for true and false (default Yes/No, true/false, Y/N, 1/0, any case).
+    case boolean(BooleanWords)
+    /// `type: integer`, optional `min` and `max`.
+    case integer(minimum: Int?, maximum: Int?)
+    /// `type: decimal`, with `impliedDecimals: N` for fixed-width amounts written without a point.
+    case decimal(impliedDecimals: Int)
+
+    public var kind: FieldKind {
+        switch self {
+        case .trn: .trn
+        case .nationalInsuranceNumber: .nationalInsuranceNumber
+        case .date: .date
+        case .timestamp: .timestamp
+        case .text: .text
+        case .lookup: .code
+        case .boolean: .boolean
+        case .integer: .integer
+        case .decimal: .decimal
+        }
+    }
+}
+
+public struct DateBounds: Sendable, Hashable {
+    /// Strictly before the day of the check (a date of birth).
+    public var past = false
+    /// On or before the day of the check.
+    public var notFuture = false
+    public var minimum: LocalDate?
+    public var maximum: LocalDate?
+    public init() {}
+}
+
+public struct TextConstraints: Sendable, Hashable {
+    public enum Charset: String, Sendable, Hashable { case digits, letters, alphanumeric }
+    public var minimumLength: Int?
+    public var maximumLength: Int?
+    public var charset: Charset?
+    /// When set, the only values allowed (exact, after trimming).
+    public var allowed: Set<String>?
+    public init() {}
+}
+
+/// A table of legacy codes and what they mean to the API, e.g. `Pass` -> `Passed`. An empty meaning is a known
+/// code that carries no value.
+public struct LookupTable: Sendable, Hashable {
+    public let name: String
+    public let caseInsensitive: Bool
+    let entries: [String: String]
+
+    public init(name: String, entries: [String: String], caseInsensitive: Bool) {
+        self.name = name
+        self.caseInsensitive = caseInsensitive
+        self.entries = caseInsensitive
+            ? Dictionary(entries.map { ($0.key.uppercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
+            : entries
+    }
+
+    public func resolve(_ code: String) -> String? { entries[caseInsensitive ? code.uppercased() : code] }
+    /// The meanings the table can give (the empty "no value" aside).
+    public var outputs: Set<String> { Set(entries.values.filter { !$0.isEmpty }) }
+}
+
+public struct BooleanWords: Sendable, Hashable {
+    public let trueWords: Set<String>
+    public let falseWords: Set<String>
+    public static let standard = BooleanWords(trueWords: ["YES", "TRUE", "Y", "1"], falseWords: ["NO", "FALSE", "N", "0"])
+    public init(trueWords: Set<String>, falseWords: Set<String>) {
+        self.trueWords = Set(trueWords.map { $0.uppercased() })
+        self.falseWords = Set(falseWords.map { $0.uppercased() })
+    }
+}
+
+/// The outcome of converting one field.
+@usableFromInline
+enum Conversion {
+    case value(FieldValue, genderDigit: UInt8?)
+    case failure(code: String, message: String)
+    /// A lookup miss: a constraint error that the report also counts by code.
+    case unmapped(code: String)
+}
+
+extension FieldType {
+    /// Converts a present (non-empty, non-null) value. Messages describe the problem, never the value.
+    @usableFromInline
+    func convert(_ bytes: UnsafeBufferPointer<UInt8>, context: CheckContext) -> Conversion {
+        switch self {
+        case .trn(let allowGenderDigit, let padLeadingZeros):
+            switch TRN.parse(bytes, allowGenderDigit: allowGenderDigit, padLeadingZeros: padLeadingZeros) {
+            case .success(let parsed): return .value(.trn(parsed.trn), genderDigit: parsed.genderDigit)
+            case .failure(.notDigits): return .failure(code: "type-error", message: "a TRN has digits only")
+            case .failure(.badGenderDigit): return .failure(code: "type-error", message: "the TRN's eighth digit must be a gender code, 1 or 2")
+            case .failure(.wrongLength(let count)):
+                return .failure(code: "type-error", message: "a TRN has 7 digits, this has \(count)")
+            }
+        case .nationalInsuranceNumber:
+            guard let nino = NationalInsuranceNumber.parse(bytes) else {
+                return .failure(code: "type-error", message: "not a valid National Insurance number")
+            }
+            return .value(.nationalInsuranceNumber(nino), genderDigit: nil)
+        case .date(let pattern, let bounds):
+            guard let date = pattern.parse(bytes, pivot: context.pivot) else {
+                return .failure(code: "type-error", message: "not a real date in the layout \(pattern)")
+            }
+            if bounds.past, date >= context.today {
+                return .failure(code: "constraint-error", message: "must be in the past")
+            }
+            if bounds.notFuture, date > context.today {
+                return .failure(code: "constraint-error", message: "must not be in the future")
+            }
+            if let minimum = bounds.minimum, date < minimum {
+                return .failure(code: "constraint-error", message: "must be on or after \(minimum)")
+            }
+            if let maximum = bounds.maximum, date > maximum {
+                return .failure(code: "constraint-error", message: "must be on or before \(maximum)")
+            }
+            return .value(.date(date), genderDigit: nil)
+        case .timestamp(let pattern):
+            guard let instant = pattern.parseInstant(bytes) else {
+                return .failure(code: "type-error", message: "not a real date and time in the layout \(pattern)")
+            }
+            return .value(.timestamp(instant), genderDigit: nil)
+        case .text(let constraints):
+            return constraints.check(bytes)
+        case .lookup(let table):
+            let code = String(decoding: bytes, as: UTF8.self)
+            guard let output = table.resolve(code) else { return .unmapped(code: code) }
+            return .value(output.isEmpty ? .absent : .code(output), genderDigit: nil)
+        case .boolean(let words):
+            let word = String(decoding: bytes, as: UTF8.self).uppercased()
+            if words.trueWords.contains(word) { return .value(.boolean(true), genderDigit: nil) }
+            if words.falseWords.contains(word) { return .value(.boolean(false), genderDigit: nil) }
+            return .failure(code: "type-error", message: "not a recognised yes/no value")
+        case .integer(let minimum, let maximum):
+            guard let value = Self.parseInteger(bytes) else {
+                return .failure(code: "type-error", message: "not a whole number")
+            }
+            if let minimum, value < minimum { return .failure(code: "constraint-error", message: "must be at least \(minimum)") }
+            if let maximum, value > maximum { return .failure(code: "constraint-error", message: "must be at most \(maximum)") }
+            return .value(.integer(value), genderDigit: nil)
+        case .decimal(let impliedDecimals):
+            guard let text = Self.parseDecimal(bytes, impliedDecimals: impliedDecimals) else {
+                return .failure(code: "type-error", message: "not a decimal number")
+            }
+            return .value(.decimal(text), genderDigit: nil)
+        }
+    }
+
+    static func parseInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var index = 0
+        var negative = false
+        if let first = bytes.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            negative = first == UInt8(ascii: "-")
+            index = 1
+        }
+        guard index < bytes.count, bytes.count - index <= 18 else { return nil }
+        var value = 0
+        while index < bytes.count {
+            guard ASCII.isDigit(bytes[index]) else { return nil }
+            value = value * 10 + Int(bytes[index] &- 48)
+            index += 1
+        }
+        return negative ? -value : value
+    }
+
+    /// Normalises `-12.5`, `0012.50` or, with implied decimals, `001250` into exact decimal text.
+    static func parseDecimal(_ bytes: UnsafeBufferPointer<UInt8>, impliedDecimals: Int) -> String? {
+        var text = String(decoding: bytes, as: UTF8.self)
+        var sign = ""
+        if text.hasPrefix("-") || text.hasPrefix("+") {
+            sign = text.hasPrefix("-") ? "-" : ""
+            text.removeFirst()
+        }
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard !text.isEmpty, parts.count <= 2, parts.allSatisfy({ $0.utf8.allSatisfy(ASCII.isDigit) }) else { return nil }
+        var whole = String(parts[0])
+        var fraction = parts.count == 2 ? String(parts[1]) : ""
+        if parts.count == 1, impliedDecimals > 0 {
+            let padded = String(repeating: "0", count: max(0, impliedDecimals + 1 - whole.count)) + whole
+            whole = String(padded.dropLast(impliedDecimals))
+            fraction = String(padded.suffix(impliedDecimals))
+        }
+        guard !(whole.isEmpty && fraction.isEmpty) else { return nil }
+        whole = String(whole.drop(while: { $0 == "0" }))
+        if whole.isEmpty { whole = "0" }
+        return sign + whole + (fraction.isEmpty ? "" : "." + fraction)
+    }
+}
+
+extension TextConstraints {
+    @usableFromInline
+    func check(_ bytes: UnsafeBufferPointer<UInt8>) -> Conversion {
+        if let charset {
+            let ok: Bool
+            switch charset {
+            case .digits: ok = bytes.allSatisfy(ASCII.isDigit)
+            case .letters: ok = bytes.allSatisfy { ASCII.isUpper($0) || ASCII.isLower($0) || $0 >= 0x80 }
+            case .alphanumeric: ok = bytes.allSatisfy { ASCII.isDigit($0) || ASCII.isUpper($0) || ASCII.isLower($0) || $0 >= 0x80 }
+            }
+            if !ok { return .failure(code: "constraint-error", message: "must contain \(charset.rawValue) only") }
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        if minimumLength != nil || maximumLength != nil {
+            let length = text.count
+            if let minimumLength, let maximumLength, minimumLength == maximumLength, length != minimumLength {
+                return .failure(code: "constraint-error", message: "must be exactly \(minimumLength) characters long")
+            }
+            if let minimumLength, length < minimumLength {
+                return .failure(code: "constraint-error", message: "must be at least \(minimumLength) characters long")
+            }
+            if let maximumLength, length > maximumLength {
+                return .failure(code: "constraint-error", message: "must be at most \(maximumLength) characters long")
+            }
+        }
+        if let allowed, !allowed.contains(text) {
+            return .failure(code: "constraint-error", message: "must be one of \(allowed.sorted().joined(separator: ", "))")
+        }
+        return .value(.text(text), genderDigit: nil)
+    }
+}
+
+extension DatePattern {
+    /// `yyyy-MM-ddTHH:mm:ssZ` for a layout with a time part (missing parts are zero).
+    func parseInstant(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        guard let parts = parseWithTime(bytes, pivot: nil) else { return nil }
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.date)T\(two(parts.hour)):\(two(parts.minute)):\(two(parts.second))Z"
+    }
+}
+
+/// The day a check is made, and the two-digit-year pivot that follows from it.
+public struct CheckContext: Sendable {
+    public let today: LocalDate
+    public let pivot: TwoDigitYearPivot
+    public init(today: LocalDate) {
+        self.today = today
+        self.pivot = TwoDigitYearPivot(today: today)
+    }
+}

@@ -1,0 +1,71 @@
+/// One finding about a file or a row: where it is, which field, a code and a plain message without personal data.
+public struct Problem: Sendable, Hashable {
+    /// 1-based physical line; nil for a finding about the whole file.
+    public let line: Int?
+    /// The mapping's field name, when one field is at fault.
+    public let field: String?
+    /// Where the field sits in the file: a header name, `#N` for a position, or fixed-width columns `25-41`.
+    public let column: String?
+    /// Frictionless's names where one fits (`type-error`, `constraint-error`, `missing-cell`, `extra-cell`,
+    /// `blank-row`, `duplicate-row`), else the bridge's own (`encoding-error`, `rule-error`, ...).
+    public let code: String
+    public let message: String
+    public let severity: Severity
+
+    public init(line: Int?, field: String? = nil, column: String? = nil, code: String, message: String, severity: Severity = .error) {
+        self.line = line
+        self.field = field
+        self.column = column
+        self.code = code
+        self.message = message
+        self.severity = severity
+    }
+}
+
+/// The API call an accepted record becomes.
+public struct PlannedCall: Sendable {
+    public let feed: String
+    /// 1-based physical line where the record starts.
+    public let line: Int
+    /// The idempotency key: the same for the same feed, file content, attachment and line, on every run and machine.
+    public let key: String
+    public let method: String
+    public let path: String
+    public let body: JSONValue?
+    /// For reconciliation reads: the answer the legacy file implies.
+    public let expectation: JSONValue?
+
+    /// The `--records` NDJSON line: `{"feed","line","key","method","path","body"}` (plus `expect` for reads).
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("feed", .string(feed)), ("line", .int(line)), ("key", .string(key)),
+            ("method", .string(method)), ("path", .string(path)), ("body", body ?? .null),
+        ]
+        if let expectation { members.append(("expect", expectation)) }
+        return .object(members)
+    }
+}
+
+/// A refused row: every problem found in it, and its values for the analysts' export.
+public struct RejectedRow: Sendable {
+    public let line: Int
+    public let problems: [Problem]
+    /// The row's values, personal data masked unless the sink asked for it unmasked; nil when the row could not
+    /// be split into values (e.g. an encoding error), in which case `text` carries what there is.
+    public let values: [String]?
+    public let text: String?
+}
+
+/// Where a check sends what it finds, row by row, in file order.
+public protocol CheckSink {
+    /// False: accepted records are counted but no API call is built (a plain check runs faster).
+    var wantsCalls: Bool { get }
+    /// True: rejected rows carry their values (for the rejected-rows export).
+    var wantsRejectedValues: Bool { get }
+    /// True: personal data in exported values is left unmasked.
+    var unmasked: Bool { get }
+    mutating func accepted(_ call: PlannedCall) throws
+    mutating func rejected(_ row: RejectedRow) throws
+}
+
+import DQTModel

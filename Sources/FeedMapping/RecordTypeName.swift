@@ -1,0 +1,45 @@
+/// The record types a mapping's `record:` can name. Adding a feed with a new kind of record means adding a type
+/// in `Records/` and a case here.
+public enum RecordTypeName: String, Sendable, CaseIterable {
+    case capitaImport = "CapitaImportRecord"
+    case capitaRegister = "CapitaRegisterChange"
+    case welshInduction = "WelshInductionOutcome"
+    case welshQTS = "WelshQTSAward"
+    case workforce = "WorkforceEmployment"
+    case claimExtract = "ClaimExtractRow"
+    case prohibition = "ProhibitionNotice"
+    case cpdInduction = "CpdInductionOutcome"
+
+    public var schema: RecordSchema {
+        switch self {
+        case .capitaImport: RecordSchema(CapitaImportRecord.self, name: rawValue)
+        case .capitaRegister: RecordSchema(CapitaRegisterChange.self, name: rawValue)
+        case .welshInduction: RecordSchema(WelshInductionOutcome.self, name: rawValue)
+        case .welshQTS: RecordSchema(WelshQTSAward.self, name: rawValue)
+        case .workforce: RecordSchema(WorkforceEmployment.self, name: rawValue)
+        case .claimExtract: RecordSchema(ClaimExtractRow.self, name: rawValue)
+        case .prohibition: RecordSchema(ProhibitionNotice.self, name: rawValue)
+        case .cpdInduction: RecordSchema(CpdInductionOutcome.self, name: rawValue)
+        }
+    }
+
+    /// Hands the Swift type this name stands for to `visitor`, so the pipeline runs specialised for it.
+    func accept<Visitor: RecordTypeVisitor>(_ visitor: inout Visitor) throws -> Visitor.Output {
+        switch self {
+        case .capitaImport: try visitor.visit(CapitaImportRecord.self)
+        case .capitaRegister: try visitor.visit(CapitaRegisterChange.self)
+        case .welshInduction: try visitor.visit(WelshInductionOutcome.self)
+        case .welshQTS: try visitor.visit(WelshQTSAward.self)
+        case .workforce: try visitor.visit(WorkforceEmployment.self)
+        case .claimExtract: try visitor.visit(ClaimExtractRow.self)
+        case .prohibition: try visitor.visit(ProhibitionNotice.self)
+        case .cpdInduction: try visitor.visit(CpdInductionOutcome.self)
+        }
+    }
+}
+
+/// Something to do with a record type, generic over it.
+protocol RecordTypeVisitor {
+    associatedtype Output
+    mutating func visit<Record: FeedRecord>(_ type: Record.Type) throws -> Output
+}
