@@ -7,65 +7,72 @@ struct HeaderValue {
     var parameters: [(name: String, value: [UInt8])]
 
     init(_ raw: [UInt8]) {
-        var i = 0
-        let n = raw.count
-        func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 }
-        func skipSpaceAndComments() {
-            while i < n {
-                if isSpace(raw[i]) { i += 1; continue }
-                if raw[i] == UInt8(ascii: "(") {
-                    var depth = 0
-                    while i < n {
-                        if raw[i] == UInt8(ascii: "\\") { i += 2; continue }
-                        if raw[i] == UInt8(ascii: "(") { depth += 1 }
-                        if raw[i] == UInt8(ascii: ")") { depth -= 1; if depth == 0 { i += 1; break } }
-                        i += 1
+        var main = ""
+        var parameters: [(name: String, value: [UInt8])] = []
+        raw.withUnsafeBufferPointer { r in
+            let n = r.count
+            var i = 0
+            @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 13 || c == 10 }
+            /// Index after spaces and (nested) comments from `k`.
+            func skipSpace(_ k: Int) -> Int {
+                var k = k
+                while k < n {
+                    if isSpace(r[k]) { k += 1; continue }
+                    if r[k] == UInt8(ascii: "(") {
+                        var depth = 0
+                        while k < n {
+                            let c = r[k]
+                            if c == UInt8(ascii: "\\") { k += 2; continue }
+                            if c == UInt8(ascii: "(") { depth += 1 }
+                            if c == UInt8(ascii: ")") { depth -= 1; if depth == 0 { k += 1; break } }
+                            k += 1
+                        }
+                        continue
                     }
+                    break
+                }
+                return min(k, n)
+            }
+            i = skipSpace(0)
+            let ms = i
+            while i < n && r[i] != UInt8(ascii: ";") { i += 1 }
+            var me = i
+            while me > ms && isSpace(r[me - 1]) { me -= 1 }
+            main = String(decoding: UnsafeBufferPointer(rebasing: r[ms..<me]), as: UTF8.self)
+            while i < n {
+                // At a ';' (or junk): move to the next attribute.
+                i = skipSpace(i + 1)
+                let ns = i
+                while i < n && r[i] != UInt8(ascii: "=") && r[i] != UInt8(ascii: ";") && !isSpace(r[i]) { i += 1 }
+                let name = String(decoding: UnsafeBufferPointer(rebasing: r[ns..<i]), as: UTF8.self).lowercased()
+                i = skipSpace(i)
+                guard i < n && r[i] == UInt8(ascii: "=") else {
+                    while i < n && r[i] != UInt8(ascii: ";") { i += 1 }
                     continue
                 }
-                break
-            }
-        }
-        skipSpaceAndComments()
-        let ms = i
-        while i < n && raw[i] != UInt8(ascii: ";") { i += 1 }
-        var me = i
-        while me > ms && isSpace(raw[me - 1]) { me -= 1 }
-        main = String(decoding: raw[ms..<me], as: UTF8.self)
-        parameters = []
-        while i < n {
-            // At a ';' (or junk): move to the next attribute.
-            i += 1
-            skipSpaceAndComments()
-            let ns = i
-            while i < n && raw[i] != UInt8(ascii: "=") && raw[i] != UInt8(ascii: ";") && !isSpace(raw[i]) { i += 1 }
-            let name = String(decoding: raw[ns..<i], as: UTF8.self).lowercased()
-            skipSpaceAndComments()
-            guard i < n && raw[i] == UInt8(ascii: "=") else {
-                while i < n && raw[i] != UInt8(ascii: ";") { i += 1 }
-                continue
-            }
-            i += 1
-            skipSpaceAndComments()
-            var value: [UInt8] = []
-            if i < n && raw[i] == UInt8(ascii: "\"") {
-                i += 1
-                while i < n && raw[i] != UInt8(ascii: "\"") {
-                    if raw[i] == UInt8(ascii: "\\") && i + 1 < n { i += 1 }
-                    value.append(raw[i])
+                i = skipSpace(i + 1)
+                var value: [UInt8] = []
+                if i < n && r[i] == UInt8(ascii: "\"") {
                     i += 1
+                    while i < n && r[i] != UInt8(ascii: "\"") {
+                        if r[i] == UInt8(ascii: "\\") && i + 1 < n { i += 1 }
+                        value.append(r[i])
+                        i += 1
+                    }
+                    i += 1
+                } else {
+                    let vs = i
+                    while i < n && r[i] != UInt8(ascii: ";") { i += 1 }
+                    var ve = i
+                    while ve > vs && isSpace(r[ve - 1]) { ve -= 1 }
+                    value = Array(UnsafeBufferPointer(rebasing: r[vs..<ve]))
                 }
-                i += 1
-            } else {
-                let vs = i
-                while i < n && raw[i] != UInt8(ascii: ";") { i += 1 }
-                var ve = i
-                while ve > vs && isSpace(raw[ve - 1]) { ve -= 1 }
-                value = Array(raw[vs..<ve])
+                while i < n && r[i] != UInt8(ascii: ";") { i += 1 }
+                if !name.isEmpty && parameters.count < 200 { parameters.append((name, value)) }
             }
-            while i < n && raw[i] != UInt8(ascii: ";") { i += 1 }
-            if !name.isEmpty && parameters.count < 200 { parameters.append((name, value)) }
         }
+        self.main = main
+        self.parameters = parameters
     }
 
     /// A parameter's value: RFC 2231 (`name*`, `name*0*`, `name*1`...) first, then the plain one with any RFC 2047
@@ -167,42 +174,42 @@ func decodeCharset(_ bytes: [UInt8], _ charset: String) -> String {
 /// Decodes RFC 2047 encoded words (`=?utf-8?B?...?=`, `=?iso-8859-1?Q?...?=`); whitespace between two encoded words
 /// is dropped. Other bytes are read as UTF-8.
 func decodeEncodedWords(_ s: [UInt8]) -> String {
-    var out = ""
-    var plain: [UInt8] = []
-    var pendingSpace: [UInt8] = []
+    // Fast path: nothing encoded.
+    var hasWord = false
+    for i in s.indices.dropLast() where s[i] == UInt8(ascii: "=") && s[i + 1] == UInt8(ascii: "?") {
+        hasWord = true
+        break
+    }
+    if !hasWord { return String(decoding: s, as: UTF8.self) }
+    var out: [UInt8] = []
+    out.reserveCapacity(s.count)
+    var spaceStart = -1   // start of pending whitespace in `s`
     var lastEncoded = false
     var i = 0
     let n = s.count
-    func flushPlain() {
-        if !plain.isEmpty {
-            out += String(decoding: plain, as: UTF8.self)
-            plain.removeAll()
-        }
-    }
     while i < n {
-        if s[i] == UInt8(ascii: "="), i + 1 < n, s[i + 1] == UInt8(ascii: "?"), let (text, end) = encodedWord(s, at: i) {
-            if !lastEncoded { plain += pendingSpace }
-            pendingSpace.removeAll()
-            flushPlain()
-            out += text
+        let c = s[i]
+        if c == UInt8(ascii: "="), i + 1 < n, s[i + 1] == UInt8(ascii: "?"), let (text, end) = encodedWord(s, at: i) {
+            if !lastEncoded && spaceStart >= 0 { out.append(contentsOf: s[spaceStart..<i]) }
+            spaceStart = -1
+            out.append(contentsOf: text.utf8)
             lastEncoded = true
             i = end
             continue
         }
-        if s[i] == 32 || s[i] == 9 || s[i] == 13 || s[i] == 10 {
-            pendingSpace.append(s[i] == 9 || s[i] == 32 ? s[i] : 32)
+        if c == 32 || c == 9 || c == 13 || c == 10 {
+            if spaceStart < 0 { spaceStart = i }
             i += 1
             continue
         }
-        plain += pendingSpace
-        pendingSpace.removeAll()
-        plain.append(s[i])
+        if spaceStart >= 0 { out.append(contentsOf: s[spaceStart..<i]) }
+        spaceStart = -1
+        out.append(c)
         lastEncoded = false
         i += 1
     }
-    plain += pendingSpace
-    flushPlain()
-    return out
+    if spaceStart >= 0 { out.append(contentsOf: s[spaceStart..<n]) }
+    return String(decoding: out, as: UTF8.self)
 }
 
 /// One encoded word starting at `start` ("=?"): its text and the index after "?=".

@@ -73,6 +73,15 @@ final class PartSink {
 
 enum TransferEncoding { case identity, base64, quotedPrintable }
 
+/// base64 character values; 64 = whitespace (skipped), 65 = '=', 255 = not base64.
+let base64Table: [UInt8] = {
+    var t = [UInt8](repeating: 255, count: 256)
+    for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() { t[Int(c)] = UInt8(i) }
+    for c in [32, 9, 13, 10] { t[c] = 64 }
+    t[Int(UInt8(ascii: "="))] = 65
+    return t
+}()
+
 /// Streaming base64: whitespace anywhere, padding, concatenated encodings; anything else is an error.
 struct Base64Decoder {
     var quad: UInt32 = 0
@@ -81,37 +90,70 @@ struct Base64Decoder {
     var writeFailure: MailError?
 
     /// False on a character that is not base64 (or a failed write, kept in `writeFailure`).
-    mutating func feed(_ b: UnsafeBufferPointer<UInt8>, to sink: PartSink) -> Bool {
-        for c in b {
-            if c == 32 || c == 9 || c == 13 || c == 10 { continue }
-            if c == UInt8(ascii: "=") {
-                // Padding: after two or three characters of a group, or a second '=' after two.
-                guard count >= 2 || (count == 0 && padding == 1) else { return false }
-                padding += 1
-                if count >= 2 && !emit(count - 1, to: sink) { return false }
-                continue
+    mutating func feed(_ input: UnsafeBufferPointer<UInt8>, to sink: PartSink) -> Bool {
+        let block = 48 << 10
+        var start = 0
+        while start < input.count {
+            let end = min(input.count, start + block)
+            let ok = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: block / 4 * 3 + 8) { out -> Bool in
+                var o = 0
+                var q = quad
+                var c = count
+                var pad = padding
+                var valid = true
+                base64Table.withUnsafeBufferPointer { t in
+                    var i = start
+                    while i < end {
+                        let v = t[Int(input[i])]
+                        i &+= 1
+                        if v < 64 {
+                            q = q << 6 | UInt32(v)
+                            c &+= 1
+                            pad = 0
+                            if c == 4 {
+                                out[o] = UInt8(truncatingIfNeeded: q >> 16)
+                                out[o &+ 1] = UInt8(truncatingIfNeeded: q >> 8)
+                                out[o &+ 2] = UInt8(truncatingIfNeeded: q)
+                                o &+= 3
+                                q = 0
+                                c = 0
+                            }
+                        } else if v == 64 {
+                            continue
+                        } else if v == 65 {
+                            // Padding: after two or three characters of a group, or a second '=' after two.
+                            guard c >= 2 || (c == 0 && pad == 1) else { valid = false; return }
+                            pad += 1
+                            if c >= 2 {
+                                let w = q << (6 * UInt32(4 - c))
+                                out[o] = UInt8(truncatingIfNeeded: w >> 16)
+                                o &+= 1
+                                if c == 3 {
+                                    out[o] = UInt8(truncatingIfNeeded: w >> 8)
+                                    o &+= 1
+                                }
+                                q = 0
+                                c = 0
+                            }
+                        } else {
+                            valid = false
+                            return
+                        }
+                    }
+                }
+                quad = q
+                count = c
+                padding = pad
+                do throws(MailError) {
+                    try sink.write(UnsafeBufferPointer(rebasing: out[0..<o]))
+                } catch {
+                    writeFailure = error
+                    return false
+                }
+                return valid
             }
-            guard let v = base64Value(c) else { return false }
-            padding = 0
-            quad = quad << 6 | UInt32(v)
-            count += 1
-            if count == 4 && !emit(3, to: sink) { return false }
-        }
-        return true
-    }
-
-    /// Writes the `n` bytes of the current group.
-    mutating func emit(_ n: Int, to sink: PartSink) -> Bool {
-        let q = quad << (6 * UInt32(4 - count))
-        quad = 0
-        count = 0
-        do {
-            try sink.write(UInt8(truncatingIfNeeded: q >> 16))
-            if n > 1 { try sink.write(UInt8(truncatingIfNeeded: q >> 8)) }
-            if n > 2 { try sink.write(UInt8(truncatingIfNeeded: q)) }
-        } catch {
-            writeFailure = error
-            return false
+            if !ok { return false }
+            start = end
         }
         return true
     }
@@ -121,12 +163,24 @@ struct Base64Decoder {
         switch count {
         case 0: return true
         case 1: return false
-        default: return emit(count - 1, to: sink)
+        default:
+            let w = quad << (6 * UInt32(4 - count))
+            do {
+                try sink.write(UInt8(truncatingIfNeeded: w >> 16))
+                if count == 3 { try sink.write(UInt8(truncatingIfNeeded: w >> 8)) }
+            } catch {
+                writeFailure = error
+                return false
+            }
+            count = 0
+            return true
         }
     }
 }
 
 final class MIMEParser {
+    static let csvTypes: Set<String> = ["text/csv", "application/csv", "text/comma-separated-values", "text/x-csv",
+                                        "application/x-csv"]
     let reader: LineReader
     let directory: String
     var boundaries: [[UInt8]] = []
@@ -198,10 +252,15 @@ final class MIMEParser {
                 if inHeader { headers[headers.count - 1].value.append(contentsOf: b) }
                 continue
             }
-            if let colon = b.firstIndex(of: UInt8(ascii: ":")), colon > 0,
-               !b[..<colon].contains(where: { $0 <= 32 || $0 >= 127 }) {
-                let name = String(decoding: b[..<colon], as: UTF8.self).lowercased()
-                headers.append((name, Array(b[(colon + 1)...])))
+            var colon = 0
+            while colon < b.count {
+                let c = b[colon]
+                if c == UInt8(ascii: ":") || c <= 32 || c >= 127 { break }
+                colon += 1
+            }
+            if colon > 0 && colon < b.count && b[colon] == UInt8(ascii: ":") {
+                let name = String(decoding: UnsafeBufferPointer(rebasing: b[..<colon]), as: UTF8.self).lowercased()
+                headers.append((name, Array(UnsafeBufferPointer(rebasing: b[(colon + 1)...]))))
                 inHeader = true
                 continue
             }
@@ -291,14 +350,12 @@ final class MIMEParser {
         let disposition = header("content-disposition").map(HeaderValue.init)
         let dispositionType = disposition?.main.lowercased() ?? ""
         let name = disposition?.parameter("filename") ?? contentType?.parameter("name")
-        let csvTypes: Set<String> = ["text/csv", "application/csv", "text/comma-separated-values", "text/x-csv",
-                                     "application/x-csv"]
         let encodingName = header("content-transfer-encoding").map { String(decoding: $0, as: UTF8.self).trimmed.lowercased() } ?? "7bit"
         let encoding: TransferEncoding = encodingName == "base64" ? .base64
             : encodingName == "quoted-printable" ? .quotedPrintable : .identity
         enum Kind { case attachment, maybeInlineCSV, skip }
         let kind: Kind
-        if name != nil || dispositionType == "attachment" || csvTypes.contains(type) {
+        if name != nil || dispositionType == "attachment" || MIMEParser.csvTypes.contains(type) {
             kind = .attachment
         } else if type == "text/plain" {
             kind = .maybeInlineCSV
@@ -430,17 +487,20 @@ final class MIMEParser {
                         bytes.removeSubrange(eq...)
                     }
                 }
+                var decoded: [UInt8] = []
+                decoded.reserveCapacity(bytes.count)
                 var i = 0
                 while i < bytes.count {
                     let c = bytes[i]
                     if c == UInt8(ascii: "="), i + 2 < bytes.count, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) {
-                        try sink.write(h << 4 | l)
+                        decoded.append(h << 4 | l)
                         i += 3
                     } else {
-                        try sink.write(c)
+                        decoded.append(c)
                         i += 1
                     }
                 }
+                try decoded.withUnsafeBufferPointer { (d) throws(MailError) in try sink.write(d) }
                 if !line.partial && !soft { pendingEnd = line.ending }
             }
         }
@@ -460,23 +520,40 @@ final class MIMEParser {
 /// Whether decoded text looks like a delimited table: at least two non-empty lines, each of the first ten with the
 /// same number (at least two) of one delimiter outside quotes.
 func looksLikeCSV(_ prefix: [UInt8], complete: Bool) -> Bool {
-    var lines = prefix.split(separator: 10, omittingEmptySubsequences: false).map { l -> ArraySlice<UInt8> in
-        l.last == 13 ? l.dropLast() : l
-    }
-    if !complete && lines.count > 1 { lines.removeLast() } // the last line may be cut
-    let content = lines.filter { !$0.allSatisfy { $0 == 32 || $0 == 9 } }.prefix(10)
-    guard content.count >= 2 else { return false }
-    for d in [UInt8(ascii: ","), UInt8(ascii: ";"), 9, UInt8(ascii: "|")] {
-        var counts: [Int] = []
-        for l in content {
+    // Counts of each candidate delimiter (outside quotes) on the first ten non-blank lines.
+    let delimiters: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: ";"), 9, UInt8(ascii: "|")]
+    var first = [Int](repeating: -1, count: 4)
+    var same = [Bool](repeating: true, count: 4)
+    var lines = 0
+    return prefix.withUnsafeBufferPointer { p -> Bool in
+        var i = 0
+        while i < p.count && lines < 10 {
+            var counts = (0, 0, 0, 0)
             var inQuotes = false
-            var k = 0
-            for c in l {
-                if c == UInt8(ascii: "\"") { inQuotes.toggle() } else if c == d && !inQuotes { k += 1 }
+            var blank = true
+            let start = i
+            while i < p.count && p[i] != 10 {
+                let c = p[i]
+                if c != 32 && c != 9 && c != 13 { blank = false }
+                if c == UInt8(ascii: "\"") {
+                    inQuotes.toggle()
+                } else if !inQuotes {
+                    if c == delimiters[0] { counts.0 += 1 } else if c == delimiters[1] { counts.1 += 1 }
+                    else if c == delimiters[2] { counts.2 += 1 } else if c == delimiters[3] { counts.3 += 1 }
+                }
+                i += 1
             }
-            counts.append(k)
+            let cut = i >= p.count && !complete && start > 0 // the last line of a cut prefix
+            i += 1
+            if blank || cut { continue }
+            lines += 1
+            let c = [counts.0, counts.1, counts.2, counts.3]
+            for k in 0..<4 {
+                if first[k] < 0 { first[k] = c[k] } else if first[k] != c[k] { same[k] = false }
+            }
         }
-        if counts[0] >= 2 && counts.allSatisfy({ $0 == counts[0] }) { return true }
+        guard lines >= 2 else { return false }
+        for k in 0..<4 where same[k] && first[k] >= 2 { return true }
+        return false
     }
-    return false
 }
