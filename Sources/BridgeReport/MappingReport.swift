@@ -36,6 +36,8 @@ public struct MappingReport {
             ]
             if profile.pii {
                 members.append(("topValues", .string("masked")))
+            } else if profile.highCardinality {
+                members.append(("topValues", .string("more than \(FieldProfile.distinctLimit) distinct values")))
             } else {
                 members.append(("distinctValues", .int(profile.distinctValues)))
                 members.append(("topValues", .array(profile.topValues().map { .object([("value", .string($0.value)), ("count", .int($0.count))]) })))
@@ -118,7 +120,7 @@ public struct MappingReport {
 
         page.raw("<section><h2>Fields</h2><table><tr><th>field</th><th>column</th><th>fill rate</th><th>invalid</th><th>most common values</th><th>codes with no lookup entry</th></tr>")
         for profile in result.fields {
-            let values = profile.pii ? "<i>masked (personal data)</i>" :
+            let values = profile.pii ? "<i>masked (personal data)</i>" : profile.highCardinality ? "<i>more than \(FieldProfile.distinctLimit) distinct values</i>" :
                 profile.topValues(5).map { "\(escape($0.value.isEmpty ? "(empty)" : $0.value)) <small>×\($0.count)</small>" }.joined(separator: "<br>")
             let unmapped = profile.unmappedCodes.sorted { $0.key < $1.key }.map { "<code>\(escape($0.key))</code> ×\($0.value)" }.joined(separator: "<br>")
             let name = profile.recordType.map { "\(profile.name) <small>(\(escape($0)))</small>" } ?? profile.name

@@ -56,21 +56,20 @@ struct CheckCommand: ParsableCommand {
         guard FileManager.default.isReadableFile(atPath: file) else {
             Self.fail(CommandFailure(message: "cannot read \(file)", status: 2))
         }
-        let sha256: String
-        do {
-            sha256 = try FileDigest.sha256(path: file)
-        } catch {
-            Self.fail(CommandFailure(message: "cannot read \(file): \(error)", status: 2))
-        }
+        // Record keys need the file's digest before the first record; a plain check only at the end.
+        let digest = BackgroundDigest(path: file)
+        var sha256 = ""
+        if records != nil { sha256 = digestOrFail(digest) }
         let day = today.flatMap { LocalDate(iso: $0) } ?? LocalDate.today()
         let workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dqt-bridge-check-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: workDirectory) }
 
         var outputs = try CheckOutputs(recordsPath: records, rejectsPath: rejects, unmasked: unmask)
-        let result = FeedChecker(feed: definition, context: CheckContext(today: day))
+        var result = FeedChecker(feed: definition, context: CheckContext(today: day))
             .check(path: file, sha256: sha256, workDirectory: workDirectory, sink: &outputs)
         try outputs.finish()
+        result.sha256 = digestOrFail(digest)
 
         let mappingReport = MappingReport(result: result, feed: definition)
         for path in report {
@@ -95,6 +94,14 @@ struct CheckCommand: ParsableCommand {
         }
         print(summary)
         throw ExitCode(result.exitStatus)
+    }
+
+    private func digestOrFail(_ digest: BackgroundDigest) -> String {
+        do {
+            return try digest.wait()
+        } catch {
+            Self.fail(CommandFailure(message: "cannot read \(file): \(error)", status: 2))
+        }
     }
 
     private func resolveFeed(in catalog: FeedCatalog) -> FeedDefinition {

@@ -78,7 +78,7 @@ public struct ProblemGroup: Sendable {
 
 /// How one mapped field was filled across a file: for analysts checking a mapping.
 public struct FieldProfile: Sendable {
-    static let distinctLimit = 1000
+    public static let distinctLimit = 1000
     static let unmappedLimit = 200
 
     public let name: String
@@ -90,8 +90,8 @@ public struct FieldProfile: Sendable {
     public internal(set) var invalid = 0
     /// Value counts, up to ``distinctLimit`` distinct values (personal data: never counted).
     var counter = ValueCounter(limit: distinctLimit)
-    /// Values beyond the distinct limit, counted together.
-    public var otherCount: Int { counter.other }
+    /// True when the field has more than ``distinctLimit`` distinct values, so no top values are kept.
+    public var highCardinality: Bool { counter.saturated }
     /// Lookup codes with no entry in the mapping's table, with counts.
     public internal(set) var unmappedCodes: [String: Int] = [:]
 
@@ -119,8 +119,8 @@ public struct FieldProfile: Sendable {
         counter.count(bytes)
     }
 
-    mutating func countUnmapped(_ code: String) {
+    mutating func countUnmapped(_ code: String, _ count: Int = 1) {
         let shown = pii ? "(masked)" : code
-        if unmappedCodes[shown] != nil || unmappedCodes.count < Self.unmappedLimit { unmappedCodes[shown, default: 0] += 1 }
+        if unmappedCodes[shown] != nil || unmappedCodes.count < Self.unmappedLimit { unmappedCodes[shown, default: 0] += count }
     }
 }

@@ -36,14 +36,16 @@ struct FastHash {
     }
 }
 
-/// Counts distinct short values by their bytes, creating a `String` only for a value seen for the first time.
-/// Holds at most `limit` distinct values; later new values are counted together as `other`.
+/// Counts distinct short values by their bytes' 64-bit hash, creating a `String` only for a value seen for the
+/// first time. Once `limit` distinct values are seen the field is not a coded one (TRNs, dates, e-mails) and
+/// counting stops: its top values would mean nothing, and counting them would cost every row.
 struct ValueCounter {
     private var slots: [Int32]          // index into entries, or -1
     private var hashes: [UInt64] = []
     private(set) var values: [String] = []
     private(set) var counts: [Int] = []
-    private(set) var other = 0
+    /// True once more than `limit` distinct values were seen.
+    private(set) var saturated = false
     let limit: Int
 
     init(limit: Int) {
@@ -54,20 +56,21 @@ struct ValueCounter {
     }
 
     mutating func count(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard !saturated else { return }
         let hash = FastHash.hash(bytes)
         let mask = slots.count - 1
         var index = Int(truncatingIfNeeded: hash) & mask
         while true {
             let entry = Int(slots[index])
             if entry < 0 { break }
-            if hashes[entry] == hash, values[entry].utf8.elementsEqual(bytes) {
+            if hashes[entry] == hash {
                 counts[entry] += 1
                 return
             }
             index = (index + 1) & mask
         }
         guard values.count < limit else {
-            other += 1
+            saturated = true
             return
         }
         slots[index] = Int32(values.count)
