@@ -1,0 +1,406 @@
+import DQTModel
+import Foundation
+import LibPQ
+import Logging
+import OpenAPIRuntime
+
+/// The generated server protocol, implemented: reads go to ``ReadStore``; writes are prepared by
+/// ``WritePreparation`` and applied by the ``WriteEngine``, exactly as the batch endpoint does.
+struct APIHandler: APIProtocol {
+    let pool: PGPool
+    let engine: WriteEngine
+    let configuration: APIConfiguration
+    let metrics: APIMetrics
+    let logger: Logger
+
+    // MARK: Helpers
+
+    func principal() throws(Problem) -> Principal { try RequestScope.requirePrincipal() }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
+        do {
+            return try await pool.withConnection(body)
+        } catch let error as PGError where error.kind == .connection {
+            throw Problem.databaseUnavailable()
+        }
+    }
+
+    static func validTRN(_ text: String) throws(Problem) -> String {
+        guard let trn = TRN(text) else { throw Problem.invalid(field: "trn", "trn must be 7 digits.") }
+        return trn.digits
+    }
+
+    func decodePerson(_ document: String) throws -> Schemas.Person {
+        try JSONText.decoder.decode(Schemas.Person.self, from: Data(document.utf8))
+    }
+
+    func write(_ command: WriteCommand, body: some Encodable, method: String, path: String, idempotencyKey: String?, source: String?) async throws -> WriteResult {
+        let principal = try principal()
+        let request = try WritePreparation.prepare(
+            command, body: body, method: method, path: path, idempotencyKey: idempotencyKey,
+            source: SourceInfo(header: source), principal: principal)
+        let result = await engine.run(
+            [.success(request)], context: WriteContext(keyName: principal.keyName, correlationID: RequestScope.correlationID))[0]
+        if let problem = result.problem { throw problem }
+        return result
+    }
+
+    func decodeBody<T: Decodable>(_ type: T.Type, _ result: WriteResult) throws -> T {
+        try JSONText.decoder.decode(T.self, from: Data((result.body ?? "null").utf8))
+    }
+
+    static func path(_ segments: String...) -> String { "/" + segments.joined(separator: "/") }
+
+    // MARK: Claim
+
+    func getQualifiedTeachingStatus(_ input: Operations.GetQualifiedTeachingStatus.Input) async throws -> Operations.GetQualifiedTeachingStatus.Output {
+        try principal().require(.getPerson)
+        guard let raw = input.query.trn?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else {
+            throw Problem.invalid(field: "trn", "trn is required.")
+        }
+        let trn: String? = (raw.count <= 7 && raw.allSatisfy(\.isASCIIDigit)) ? String(repeating: "0", count: 7 - raw.count) + raw : nil
+        let nino = input.query.ni.flatMap { NationalInsuranceNumber($0)?.normalized }
+        let documents: [String] = try await read { connection in
+            if let trn, let row = try ReadStore.person(connection, trn: trn, includes: .all), row.status == "Active" {
+                return [row.document]
+            }
+            guard let nino else { return [] }
+            let trns = try connection.query(
+                "SELECT trn FROM persons WHERE nino = $1 AND status = 'Active' ORDER BY trn LIMIT 10", [.text(nino)]
+            ).rows.compactMap { $0["trn"] }
+            return try trns.compactMap { try ReadStore.person(connection, trn: $0, includes: .all)?.document }
+        }
+        guard !documents.isEmpty else {
+            return .notFound(.init(body: .json(.init(data: nil, message: "No records found."))))
+        }
+        let today = LocalDate.today().iso
+        let records = try documents.map { document -> Schemas.ClaimQtsRecord in
+            let person = try decodePerson(document)
+            let itt = person.initialTeacherTraining?.first
+            let subjects = itt?.subjects ?? []
+            return Schemas.ClaimQtsRecord(
+                trn: person.trn,
+                name: [person.firstName, person.middleName, person.lastName].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " "),
+                doB: person.dateOfBirth, niNumber: person.nationalInsuranceNumber, qtsAwardDate: person.qts?.holdsFrom,
+                ittSubject1Code: subjects.count > 0 ? subjects[0].code : nil,
+                ittSubject2Code: subjects.count > 1 ? subjects[1].code : nil,
+                ittSubject3Code: subjects.count > 2 ? subjects[2].code : nil,
+                activeAlert: Self.hasActiveAlert(person.alerts ?? [], today: today),
+                qualificationName: itt?.qualification?.name, ittStartDate: itt?.startDate)
+        }
+        return .ok(.init(body: .json(.init(data: records, message: nil))))
+    }
+
+    static func hasActiveAlert(_ alerts: [Schemas.Alert], today: String) -> Bool {
+        alerts.contains { $0.startDate <= today && ($0.endDate == nil || $0.endDate! > today) }
+    }
+
+    // MARK: CPD v1
+
+    func getTeacherV1(_ input: Operations.GetTeacherV1.Input) async throws -> Operations.GetTeacherV1.Output {
+        try principal().require(.getPerson)
+        let trn = try Self.validTRN(input.path.trn)
+        let birthdate = input.query.birthdate
+        if let birthdate, LocalDate(iso: birthdate) == nil { throw Problem.invalid(field: "birthdate", "birthdate must be yyyy-MM-dd.") }
+        let nino = input.query.nino.flatMap { NationalInsuranceNumber($0)?.normalized }
+        let document: String? = try await read { connection in
+            if let row = try ReadStore.person(connection, trn: trn, includes: .all), row.status == "Active" {
+                if birthdate == nil { return row.document }
+                let dob = try JSONText.decoder.decode(Schemas.Person.self, from: Data(row.document.utf8)).dateOfBirth
+                if dob == birthdate { return row.document }
+            }
+            guard let nino, let birthdate else { return nil }
+            let match = try connection.query(
+                "SELECT trn FROM persons WHERE nino = $1 AND date_of_birth = $2::date AND status = 'Active' LIMIT 1",
+                [.text(nino), .text(birthdate)]
+            ).string(0, "trn")
+            return try match.flatMap { try ReadStore.person(connection, trn: $0, includes: .all)?.document }
+        }
+        guard let document else { throw Problem.personNotFound() }
+        let person = try decodePerson(document)
+        let itt = person.initialTeacherTraining?.first
+        let subjects = itt?.subjects ?? []
+        func subject(_ index: Int) -> Schemas.InitialTeacherTraining.SubjectsPayloadPayload? {
+            subjects.count > index ? subjects[index] : nil
+        }
+        let induction = person.induction
+        let teacher = Schemas.TeacherV1(
+            trn: person.trn, niNumber: person.nationalInsuranceNumber,
+            name: [person.firstName, person.middleName, person.lastName].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " "),
+            dob: person.dateOfBirth, activeAlert: Self.hasActiveAlert(person.alerts ?? [], today: LocalDate.today().iso),
+            state: 0, stateName: "Active",
+            qualifiedTeacherStatus: person.qts.map {
+                .init(name: "Qualified teacher (trained)", state: 0, stateName: "Active", qtsDate: $0.holdsFrom)
+            },
+            induction: induction.flatMap { induction in
+                guard induction.status != .none else { return nil }
+                return .init(
+                    startDate: induction.startDate, completionDate: induction.completedDate,
+                    status: InductionStatus(rawValue: induction.status.rawValue)?.legacyText, state: 0, stateName: "Active")
+            },
+            initialTeacherTraining: itt.map { itt in
+                .init(
+                    programmeStartDate: itt.startDate, programmeEndDate: itt.endDate, programmeType: itt.programmeType,
+                    result: itt.result, subject1: subject(0)?.name, subject2: subject(1)?.name, subject3: subject(2)?.name,
+                    qualification: itt.qualification?.name, subject1Code: subject(0)?.code, subject2Code: subject(1)?.code,
+                    subject3Code: subject(2)?.code)
+            },
+            qualifications: [])
+        return .ok(.init(body: .json(teacher)))
+    }
+
+    // MARK: v3 reads
+
+    func getPerson(_ input: Operations.GetPerson.Input) async throws -> Operations.GetPerson.Output {
+        try principal().require(.getPerson)
+        let trn = try Self.validTRN(input.path.trn)
+        let includes = try Includes.parse(input.query.include)
+        if input.query.dateOfBirth != nil && input.query.nationalInsuranceNumber != nil {
+            throw Problem.invalid(field: "dateOfBirth", "Give dateOfBirth or nationalInsuranceNumber, not both.")
+        }
+        if let dob = input.query.dateOfBirth, LocalDate(iso: dob) == nil {
+            throw Problem.invalid(field: "dateOfBirth", "dateOfBirth must be yyyy-MM-dd.")
+        }
+        var nino: String?
+        if let given = input.query.nationalInsuranceNumber {
+            guard let valid = NationalInsuranceNumber(given) else { throw Problem.personNotFound() }
+            nino = valid.normalized
+        }
+        let row = try await read { [nino] in try ReadStore.person($0, trn: trn, includes: includes, nino: nino) }
+        let active = try ReadStore.requireActive(row)
+        guard active.ninoMatches else { throw Problem.personNotFound() }
+        let person = try decodePerson(active.document)
+        if let dob = input.query.dateOfBirth, dob != person.dateOfBirth { throw Problem.personNotFound() }
+        return .ok(.init(body: .json(person)))
+    }
+
+    func findPersons(_ input: Operations.FindPersons.Input) async throws -> Operations.FindPersons.Output {
+        try principal().require(.getPerson)
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        guard body.persons.count <= 500 else { throw Problem.invalid(field: "persons", "At most 500 persons per call.") }
+        var v = Validator()
+        for (index, item) in body.persons.enumerated() {
+            _ = v.trn("persons[\(index)].trn", item.trn)
+            _ = v.date("persons[\(index)].dateOfBirth", item.dateOfBirth)
+        }
+        try v.check()
+        let pairs = body.persons.map { ($0.trn, $0.dateOfBirth) }
+        let documents: [String] = try await read { connection in
+            var seen = Set<String>()
+            var documents: [String] = []
+            for (trn, _) in pairs where !seen.contains(trn) {
+                guard let row = try ReadStore.person(connection, trn: trn, includes: [.induction, .alerts, .previousNames, .routes]),
+                    row.status == "Active"
+                else { continue }
+                seen.insert(trn)
+                documents.append(row.document)
+            }
+            return documents
+        }
+        let persons = try documents.map(decodePerson).filter { person in pairs.contains { $0.0 == person.trn && $0.1 == person.dateOfBirth } }
+        return .ok(.init(body: .json(.init(total: persons.count, results: persons))))
+    }
+
+    func getTrn(_ input: Operations.GetTrn.Input) async throws -> Operations.GetTrn.Output {
+        try principal().require(.getPerson)
+        let trn = try Self.validTRN(input.path.trn)
+        let row = try await read { try ReadStore.status($0, trn: trn) }
+        _ = try ReadStore.requireActive(row, locationPrefix: "/v3/trns/")
+        return .noContent(.init())
+    }
+
+    func listEmployments(_ input: Operations.ListEmployments.Input) async throws -> Operations.ListEmployments.Output {
+        try principal().requireAny(.setWorkforceData, .getPerson)
+        let trn = try Self.validTRN(input.path.trn)
+        let (row, document) = try await read { connection in
+            (try ReadStore.status(connection, trn: trn), try connection.queryPrepared(ReadStore.employmentsSQL, [.text(trn)]).string(0, "doc"))
+        }
+        _ = try ReadStore.requireActive(row)
+        let employments = try JSONText.decoder.decode([Schemas.Employment].self, from: Data((document ?? "[]").utf8))
+        return .ok(.init(body: .json(.init(employments: employments))))
+    }
+
+    func listAlerts(_ input: Operations.ListAlerts.Input) async throws -> Operations.ListAlerts.Output {
+        try principal().require(.getPerson)
+        let trn = try Self.validTRN(input.path.trn)
+        let (row, document) = try await read { connection in
+            (try ReadStore.status(connection, trn: trn), try connection.queryPrepared(ReadStore.alertsSQL, [.text(trn)]).string(0, "doc"))
+        }
+        _ = try ReadStore.requireActive(row)
+        let alerts = try JSONText.decoder.decode([Schemas.Alert].self, from: Data((document ?? "[]").utf8))
+        return .ok(.init(body: .json(.init(alerts: alerts))))
+    }
+
+    func getTrnRequest(_ input: Operations.GetTrnRequest.Input) async throws -> Operations.GetTrnRequest.Output {
+        let principal = try principal()
+        try principal.require(.createTrn)
+        let requestID = input.query.requestId
+        let stored: (String, String?, String, Bool)? = try await read { connection in
+            let r = try connection.query(
+                "SELECT person::text AS person, trn, status, potential_duplicate FROM trn_requests WHERE key_name = $1 AND request_id = $2",
+                [.text(principal.keyName), .text(requestID)])
+            guard r.rowCount == 1 else { return nil }
+            return (try r.requireString(0, "person"), r.string(0, "trn"), try r.requireString(0, "status"), r.bool(0, "potential_duplicate") ?? false)
+        }
+        guard let stored else { throw Problem.notFound("The TRN request") }
+        let person = try JSONText.decoder.decode(Schemas.TrnRequestPerson.self, from: Data(stored.0.utf8))
+        return .ok(.init(body: .json(.init(
+            requestId: requestID, person: person, trn: stored.1,
+            status: Schemas.TrnRequestResult.StatusPayload(rawValue: stored.2) ?? .pending, potentialDuplicate: stored.3))))
+    }
+
+    // MARK: Writes
+
+    func capitaImportPerson(_ input: Operations.CapitaImportPerson.Input) async throws -> Operations.CapitaImportPerson.Output {
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        let trn = input.path.trn
+        let result = try await write(
+            .capitaImport(trn: trn, body), body: body, method: "PUT", path: Self.path("v3", "capita", "persons", trn),
+            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
+        let typed = try decodeBody(Schemas.CapitaImportResult.self, result)
+        return result.status == 201 ? .created(.init(body: .json(typed))) : .ok(.init(body: .json(typed)))
+    }
+
+    func patchPerson(_ input: Operations.PatchPerson.Input) async throws -> Operations.PatchPerson.Output {
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        let trn = input.path.trn
+        _ = try await write(
+            .patchPerson(trn: trn, body), body: body, method: "PATCH", path: Self.path("v3", "persons", trn),
+            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
+        return .noContent(.init())
+    }
+
+    func updatePerson(_ input: Operations.UpdatePerson.Input) async throws -> Operations.UpdatePerson.Output {
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        let trn = input.path.trn
+        _ = try await write(
+            .updatePerson(trn: trn, body), body: body, method: "PUT", path: Self.path("v3", "persons", trn),
+            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
+        return .noContent(.init())
+    }
+
+    func setWelshInduction(_ input: Operations.SetWelshInduction.Input) async throws -> Operations.SetWelshInduction.Output {
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        let trn = input.path.trn
+        _ = try await write(
+            .welshInduction(trn: trn, body), body: body, method: "PUT", path: Self.path("v3", "persons", trn, "welsh-induction"),
+            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
+        return .noContent(.init())
+    }
+
+    func setCpdInduction(_ input: Operations.SetCpdInduction.Input) async throws -> Operations.SetCpdInduction.Output {
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        let trn = input.path.trn
+        _ = try await write(
+            .cpdInduction(trn: trn, body), body: body, method: "PUT", path: Self.path("v3", "persons", trn, "cpd-induction"),
+            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
+        return .noContent(.init())
+    }
+
+    func setRouteToProfessionalStatus(_ input: Operations.SetRouteToProfessionalStatus.Input) async throws -> Operations.SetRouteToProfessionalStatus.Output {
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        let trn = input.path.trn
+        let reference = input.path.reference
+        _ = try await write(
+            .route(trn: trn, reference: reference, body), body: body, method: "PUT",
+            path: Self.path("v3", "persons", trn, "routes-to-professional-statuses", reference),
+            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
+        return .noContent(.init())
+    }
+
+    func setDeceased(_ input: Operations.SetDeceased.Input) async throws -> Operations.SetDeceased.Output {
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        let trn = input.path.trn
+        _ = try await write(
+            .deceased(trn: trn, body), body: body, method: "PUT", path: Self.path("v3", "persons", "deceased", trn),
+            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
+        return .noContent(.init())
+    }
+
+    func setQtls(_ input: Operations.SetQtls.Input) async throws -> Operations.SetQtls.Output {
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        let trn = input.path.trn
+        let result = try await write(
+            .qtls(trn: trn, body), body: body, method: "PUT", path: Self.path("v3", "persons", trn, "qtls"),
+            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
+        let typed = try decodeBody(Schemas.QtlsResult.self, result)
+        return result.status == 202 ? .accepted(.init(body: .json(typed))) : .ok(.init(body: .json(typed)))
+    }
+
+    func upsertEmployment(_ input: Operations.UpsertEmployment.Input) async throws -> Operations.UpsertEmployment.Output {
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        try principal().require(.setWorkforceData)
+        let trn = input.path.trn
+        let key = input.path.employmentKey
+        let row = try WritePreparation.employment(trn: trn, key: key, body: body)
+        _ = try await write(
+            .employment(row), body: body, method: "PUT", path: Self.path("v3", "persons", trn, "employments", key),
+            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
+        return .noContent(.init())
+    }
+
+    func createAlert(_ input: Operations.CreateAlert.Input) async throws -> Operations.CreateAlert.Output {
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        let result = try await write(
+            .createAlert(body), body: body, method: "POST", path: "/v3/alerts",
+            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
+        return .created(.init(body: .json(try decodeBody(Schemas.CreateAlertResult.self, result))))
+    }
+
+    func createTrnRequest(_ input: Operations.CreateTrnRequest.Input) async throws -> Operations.CreateTrnRequest.Output {
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        let result = try await write(
+            .trnRequest(body), body: body, method: "POST", path: "/v3/trn-requests",
+            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
+        return .ok(.init(body: .json(try decodeBody(Schemas.TrnRequestResult.self, result))))
+    }
+
+    // MARK: Batches
+
+    func runBatch(_ input: Operations.RunBatch.Input) async throws -> Operations.RunBatch.Output {
+        let principal = try principal()
+        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
+        guard body.operations.count <= configuration.maxBatchOperations else {
+            throw Problem.batchTooLarge(configuration.maxBatchOperations)
+        }
+        let prepared: [Result<WriteRequest, Problem>] = body.operations.map { operation in
+            Result { () throws(Problem) -> WriteRequest in try WritePreparation.prepare(batch: operation, principal: principal) }
+        }
+        let results = await engine.run(
+            prepared, context: WriteContext(keyName: principal.keyName, correlationID: RequestScope.correlationID))
+        metrics.recordBatch(operations: results.count, failures: results.filter { $0.problem != nil }.count)
+        let items = try results.map { result -> Schemas.BatchResult in
+            var body: OpenAPIValueContainer?
+            if let json = result.body { body = try JSONDecoder().decode(OpenAPIValueContainer.self, from: Data(json.utf8)) }
+            return Schemas.BatchResult(
+                status: result.status, body: body,
+                problem: result.problem.map {
+                    Schemas.Problem(
+                        _type: $0.type, title: $0.title, status: $0.status, detail: $0.detail, errorCode: $0.errorCode,
+                        errors: $0.errors.map { .init(additionalProperties: $0) })
+                },
+                location: result.location, replayed: result.replayed)
+        }
+        return .ok(.init(body: .json(.init(results: items))))
+    }
+
+    // MARK: Operations
+
+    func healthLive(_ input: Operations.HealthLive.Input) async throws -> Operations.HealthLive.Output {
+        .ok(.init(body: .json(.init(status: "live", database: nil))))
+    }
+
+    func healthReady(_ input: Operations.HealthReady.Input) async throws -> Operations.HealthReady.Output {
+        do {
+            let ok = try await pool.withConnection { try $0.query("SELECT 1").int(0, 0) == 1 }
+            if ok { return .ok(.init(body: .json(.init(status: "ready", database: "ok")))) }
+        } catch {
+            logger.warning("readiness check failed", metadata: ["error": "\(type(of: error))"])
+        }
+        return .serviceUnavailable(.init(body: .json(.init(status: "not ready", database: "unavailable"))))
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}

@@ -1,0 +1,177 @@
+import LibPQ
+
+/// The schema, as ordered migrations recorded in `schema_migrations`. Never edit a published migration: add one.
+public enum Migrations {
+    public struct Migration: Sendable {
+        public let version: Int
+        public let name: String
+        public let sql: String
+    }
+
+    public static let all: [Migration] = [
+        Migration(version: 1, name: "persons and their records", sql: """
+            CREATE TABLE persons (
+                trn text PRIMARY KEY CHECK (trn ~ '^[0-9]{7}$'),
+                status text NOT NULL DEFAULT 'Active' CHECK (status IN ('Active', 'Deactivated', 'Merged')),
+                merged_into text,
+                first_name text NOT NULL DEFAULT '',
+                middle_name text,
+                last_name text NOT NULL,
+                date_of_birth date NOT NULL,
+                nino text,
+                email text,
+                gender text CHECK (gender IN ('Male', 'Female', 'Other')),
+                date_of_death date,
+                qtls_date date,
+                qtls_status text NOT NULL DEFAULT 'None',
+                induction_status text NOT NULL DEFAULT 'None',
+                induction_start date,
+                induction_completed date,
+                induction_exemption_reasons jsonb NOT NULL DEFAULT '[]',
+                induction_modified_on timestamptz,
+                itt jsonb NOT NULL DEFAULT '[]',
+                created_at timestamptz NOT NULL DEFAULT now(),
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX persons_nino ON persons (nino) WHERE nino IS NOT NULL;
+            CREATE INDEX persons_name_dob ON persons (lower(last_name), lower(first_name), date_of_birth);
+
+            CREATE TABLE routes (
+                route_id text PRIMARY KEY,
+                trn text NOT NULL REFERENCES persons (trn),
+                reference text,
+                route_type_id text NOT NULL,
+                route_type_name text NOT NULL,
+                professional_status_type text NOT NULL,
+                status text NOT NULL,
+                holds_from date,
+                training_start date,
+                training_end date,
+                detail jsonb NOT NULL DEFAULT '{}',
+                updated_at timestamptz NOT NULL DEFAULT now(),
+                UNIQUE (trn, reference)
+            );
+            CREATE INDEX routes_trn ON routes (trn);
+
+            CREATE TABLE alerts (
+                alert_id text PRIMARY KEY,
+                trn text NOT NULL REFERENCES persons (trn),
+                alert_type_code text NOT NULL,
+                details text,
+                start_date date NOT NULL,
+                end_date date,
+                sender text,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX alerts_trn ON alerts (trn);
+
+            CREATE TABLE previous_names (
+                id bigserial PRIMARY KEY,
+                trn text NOT NULL REFERENCES persons (trn),
+                first_name text NOT NULL DEFAULT '',
+                middle_name text,
+                last_name text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX previous_names_trn ON previous_names (trn);
+
+            CREATE TABLE employments (
+                employment_key text PRIMARY KEY,
+                trn text NOT NULL REFERENCES persons (trn),
+                local_authority_code text NOT NULL,
+                establishment_code text,
+                establishment_postcode text,
+                establishment_email text,
+                member_postcode text,
+                member_email text,
+                start_date date NOT NULL,
+                end_date date,
+                employment_type text NOT NULL,
+                withdrawn boolean NOT NULL,
+                extract_date date NOT NULL,
+                nino text NOT NULL,
+                date_of_birth date NOT NULL,
+                date_of_death date,
+                gender text NOT NULL,
+                updated_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX employments_trn ON employments (trn);
+
+            CREATE SEQUENCE trn_seq START 3000001;
+            CREATE TABLE trn_requests (
+                request_id text NOT NULL,
+                key_name text NOT NULL,
+                trn text,
+                status text NOT NULL,
+                potential_duplicate boolean NOT NULL,
+                person jsonb NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (key_name, request_id)
+            );
+            """),
+        Migration(version: 2, name: "api keys, idempotency, audit", sql: """
+            CREATE TABLE api_keys (
+                id bigserial PRIMARY KEY,
+                name text NOT NULL UNIQUE,
+                key_hash text NOT NULL UNIQUE,
+                roles text[] NOT NULL,
+                rate_limit integer NOT NULL DEFAULT 1000,
+                expires_at timestamptz,
+                revoked_at timestamptz,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE TABLE idempotency_keys (
+                idempotency_key text PRIMARY KEY,
+                request_hash text NOT NULL,
+                method text NOT NULL,
+                path text NOT NULL,
+                status integer NOT NULL,
+                response text,
+                key_name text NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now()
+            );
+            CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+            CREATE TABLE audit (
+                id bigserial PRIMARY KEY,
+                at timestamptz NOT NULL DEFAULT now(),
+                key_name text NOT NULL,
+                correlation_id text,
+                operation text NOT NULL,
+                method text NOT NULL,
+                path text NOT NULL,
+                trn text,
+                idempotency_key text,
+                source_feed text,
+                source_sha256 text,
+                source_line integer,
+                before jsonb,
+                after jsonb
+            );
+            CREATE INDEX audit_trn ON audit (trn, at);
+            """),
+    ]
+
+    /// Applies the migrations not yet recorded, in order, each in its own transaction, under an advisory lock so
+    /// that two processes never migrate at once. Returns the versions applied.
+    @discardableResult
+    public static func migrate(_ connection: PGConnection) throws -> [Int] {
+        try connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        let lockKey: Int64 = 0x4451_5441_5049_4D47  // "DQTAPIMG"
+        try connection.query("SELECT pg_advisory_lock($1::bigint)", [.int64(lockKey)])
+        defer { _ = try? connection.advisoryUnlock(lockKey) }
+        let done = Set(try connection.query("SELECT version FROM schema_migrations").rows.compactMap { $0.int("version") })
+        var applied: [Int] = []
+        for migration in all.sorted(by: { $0.version < $1.version }) where !done.contains(migration.version) {
+            try connection.transaction { connection in
+                try connection.execute(migration.sql)
+                try connection.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)",
+                    [.int(migration.version), .text(migration.name)])
+            }
+            applied.append(migration.version)
+        }
+        return applied
+    }
+}

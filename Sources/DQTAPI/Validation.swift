@@ -1,0 +1,126 @@
+import DQTModel
+import Foundation
+
+/// Collects field errors (names and rules, never values) and turns them into one 400 problem.
+struct Validator {
+    var errors: [String: [String]] = [:]
+
+    mutating func fail(_ field: String, _ message: String) { errors[field, default: []].append(message) }
+
+    var isValid: Bool { errors.isEmpty }
+
+    func check() throws(Problem) {
+        if !errors.isEmpty { throw Problem.invalid(errors) }
+    }
+
+    /// A required `yyyy-MM-dd`.
+    mutating func date(_ field: String, _ text: String?, notFuture: Bool = false) -> LocalDate? {
+        guard let text else {
+            fail(field, "\(field) is required.")
+            return nil
+        }
+        return optionalDate(field, text, notFuture: notFuture)
+    }
+
+    mutating func optionalDate(_ field: String, _ text: String?, notFuture: Bool = false) -> LocalDate? {
+        guard let text else { return nil }
+        guard let date = LocalDate(iso: text) else {
+            fail(field, "\(field) must be a date, yyyy-MM-dd.")
+            return nil
+        }
+        if notFuture && date > LocalDate.today() { fail(field, "\(field) cannot be in the future.") }
+        return date
+    }
+
+    mutating func trn(_ field: String, _ text: String) -> String? {
+        guard let trn = TRN(text) else {
+            fail(field, "\(field) must be 7 digits.")
+            return nil
+        }
+        return trn.digits
+    }
+
+    mutating func name(_ field: String, _ text: String?, required: Bool, max: Int = 100) -> String? {
+        let trimmed = text?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let trimmed, !trimmed.isEmpty else {
+            if required { fail(field, "\(field) is required.") }
+            return nil
+        }
+        if trimmed.count > max { fail(field, "\(field) is longer than \(max) characters.") }
+        return trimmed
+    }
+
+    mutating func nino(_ field: String, _ text: String?, required: Bool = false) -> String? {
+        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            if required { fail(field, "\(field) is required.") }
+            return nil
+        }
+        guard let nino = NationalInsuranceNumber(text) else {
+            fail(field, "\(field) is not a valid National Insurance number.")
+            return nil
+        }
+        return nino.normalized
+    }
+
+    mutating func matches(_ field: String, _ text: String?, _ pattern: Regex<Substring>, _ rule: String) {
+        guard let text else { return }
+        if (try? pattern.wholeMatch(in: text)) == nil { fail(field, "\(field) must be \(rule).") }
+    }
+}
+
+extension LocalDate {
+    var iso: String { description }
+    static let earliestBirth = LocalDate(year: 1940, month: 1, day: 1)!
+}
+
+/// Minimal JSON text building for bulk statements (json_to_recordset) and stored bodies.
+enum JSONText {
+    static func string(_ value: String?) -> String {
+        guard let value else { return "null" }
+        var out = "\""
+        out.reserveCapacity(value.utf8.count + 2)
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out += "\""
+        return out
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try canonicalEncoder.encode(value), as: UTF8.self)
+    }
+
+    static let canonicalEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        }
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
+            if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an ISO 8601 date-time")
+        }
+        return decoder
+    }()
+}

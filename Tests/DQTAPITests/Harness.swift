@@ -1,0 +1,171 @@
+import AsyncHTTPClient
+import DQTAPI
+import DQTTesting
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LibPQ
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// A dqt-api on loopback over its own throwaway database (`dqt_api_test_<random>`, migrated and seeded with
+/// fixtures/api/persons.ndjson), with one API key per role plus an all-roles key. Dropped afterwards.
+struct Harness: Sendable {
+    let databaseURL: String
+    let pool: PGPool
+    let port: Int
+    /// Role name (or "all") -> key.
+    let keys: [String: String]
+    let logs: LogCapture
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var allKey: String { keys["all"]! }
+    func key(_ role: Role) -> String { keys[role.rawValue]! }
+
+    struct Reply: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        func json() throws -> [String: Any] {
+            guard let object = try JSONSerialization.jsonObject(with: body) as? [String: Any] else {
+                throw CocoaError(.coderReadCorrupt)
+            }
+            return object
+        }
+        var errorCode: Int? { (try? json())?["errorCode"] as? Int }
+        var contentType: String? { headers.first(name: "content-type") }
+    }
+
+    /// One raw HTTP call (AsyncHTTPClient, no redirects followed).
+    func call(
+        _ method: HTTPMethod, _ path: String, json: String? = nil, key: String? = nil, headers: [(String, String)] = []
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await Harness.http.execute(request, timeout: .seconds(60))
+        let body = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
+    }
+
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    func sql<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
+        try await pool.withConnection(body)
+    }
+
+    static var fixtures: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fixtures/api/persons.ndjson")
+    }
+
+    static func databaseURL(_ base: String, name: String) -> String {
+        // postgresql://user@host:port/db[?query] -> same with another db.
+        var url = base
+        var query = ""
+        if let q = url.firstIndex(of: "?") {
+            query = String(url[q...])
+            url = String(url[..<q])
+        }
+        if let schemeEnd = url.range(of: "://"), let slash = url[schemeEnd.upperBound...].firstIndex(of: "/") {
+            url = String(url[..<slash])
+        }
+        return url + "/" + name + query
+    }
+
+    /// Runs `body` against a fresh service. `configure` can change the configuration (limits, cache).
+    static func with(
+        configure: (inout APIConfiguration) -> Void = { _ in }, _ body: @Sendable (Harness) async throws -> Void
+    ) async throws {
+        let admin = try TestServices.require(TestServices.databaseURL)
+        let name = "dqt_api_test_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
+        let adminConnection = try PGConnection(admin)
+        try adminConnection.execute("CREATE DATABASE \(name)")
+        let url = databaseURL(admin, name: name)
+        let pool = PGPool(conninfo: url, maximumConnections: 4)
+        do {
+            let keys: [String: String] = try await pool.withConnection { connection in
+                try Migrations.migrate(connection)
+                try Seeder.seed(connection, file: fixtures)
+                var keys: [String: String] = [:]
+                for role in Role.allCases {
+                    keys[role.rawValue] = try APIKeys.create(connection, name: "test-\(role.rawValue)", roles: [role], expiresAt: nil).key
+                }
+                keys["all"] = try APIKeys.create(connection, name: "test-all", roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
+                return keys
+            }
+            var configuration = APIConfiguration(databaseURL: url)
+            configuration.port = 0
+            configuration.keyCacheSeconds = 0
+            configure(&configuration)
+            let logs = LogCapture()
+            let logger = Logger(label: "dqt-api-test") { _ in CapturingLogHandler(capture: logs) }
+            let router = try DQTAPIServer.makeRouter(configuration: configuration, pool: pool, metrics: APIMetrics(), logger: logger)
+            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+            try await app.test(.live) { client in
+                try await body(Harness(databaseURL: url, pool: pool, port: client.port!, keys: keys, logs: logs))
+            }
+        } catch {
+            pool.close()
+            try? await Task.sleep(for: .milliseconds(50))
+            _ = try? adminConnection.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            throw error
+        }
+        pool.close()
+        try? await Task.sleep(for: .milliseconds(50))
+        try adminConnection.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+    }
+}
+
+/// Collects log lines (message + metadata) so tests can check that no personal data is logged.
+final class LogCapture: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let capture: LogCapture
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+    func log(event: LogEvent) {
+        capture.append("\(event.level) \(event.message) \(metadata.merging(event.metadata ?? [:]) { $1 })")
+    }
+}
+
+extension Data {
+    init(buffer: ByteBuffer) {
+        var buffer = buffer
+        self = buffer.readData(length: buffer.readableBytes) ?? Data()
+    }
+}
+
+/// A workforce body for `trn` at LA 201, establishment 4001, starting on `start` (yyyy-MM-dd).
+func employmentBody(trn: String, start: String = "2024-09-01", establishment: String? = "4001", nino: String = "JA100037B", type: String = "FT") -> String {
+    """
+    {"localAuthorityCode":"201","establishmentCode":\(establishment.map { "\"\($0)\"" } ?? "null"),"establishmentPostcode":"CF10 1AA",
+     "establishmentEmailAddress":null,"memberPostcode":null,"memberEmailAddress":null,"startDate":"\(start)","endDate":null,
+     "employmentType":"\(type)","withdrawn":false,"extractDate":"2025-01-31","nationalInsuranceNumber":"\(nino)",
+     "dateOfBirth":"1970-01-01","dateOfDeath":null,"gender":"Male"}
+    """
+}
+
+func employmentKey(trn: String, start: String = "2024-09-01", establishment: String? = "4001") -> String {
+    "\(trn).201.\(establishment ?? "NULL").\(start.replacingOccurrences(of: "-", with: ""))"
+}
