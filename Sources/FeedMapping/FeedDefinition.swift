@@ -111,6 +111,8 @@ public struct FieldSpec: Sendable {
     public let source: FieldSource
     /// Fixed width: the data record type this field belongs to; nil for every row.
     public let recordType: String?
+    /// Fixed width: the field comes from a continuation line, and so exists only when that line was joined.
+    public var fromContinuation = false
     public let type: FieldType
     public let required: Bool
     /// Personal data: never logged, masked in reports.

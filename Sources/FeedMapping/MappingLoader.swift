@@ -590,8 +590,10 @@ private struct NodeReader {
                 let own = fieldsByType[code] ?? []
                 let joined = (fieldsByType[link.type] ?? []).enumerated().compactMap { offset, field -> FieldSpec? in
                     guard !own.contains(where: { $0.name == field.name }), case .columns(let range, _) = field.source else { return nil }
-                    return FieldSpec(name: field.name, source: .columns(range, index: own.count + offset), recordType: code,
-                                     type: field.type, required: field.required, pii: field.pii, onInvalid: field.onInvalid, line: field.line)
+                    var joinedField = FieldSpec(name: field.name, source: .columns(range, index: own.count + offset), recordType: code,
+                                                type: field.type, required: field.required, pii: field.pii, onInvalid: field.onInvalid, line: field.line)
+                    joinedField.fromContinuation = true
+                    return joinedField
                 }
                 fieldsByType[code] = own + joined
             }

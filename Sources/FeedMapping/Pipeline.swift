@@ -24,6 +24,8 @@ struct Pipeline: Sendable {
         let required: Bool
         let warnOnly: Bool
         let pii: Bool
+        /// From a continuation line: absent, not missing, when no continuation was joined to the row.
+        let fromContinuation: Bool
     }
 
     /// What the parallel stage found in one row.
@@ -217,7 +219,8 @@ struct Pipeline: Sendable {
             }
             guard let slot = slotByName[spec.name] else { preconditionFailure("the loader checked field names") }
             bound[spec.recordType ?? "", default: []].append(BoundField(
-                slot: slot, index: index, profile: profile, required: spec.required, warnOnly: spec.onInvalid == .warning, pii: spec.pii
+                slot: slot, index: index, profile: profile, required: spec.required, warnOnly: spec.onInvalid == .warning, pii: spec.pii,
+                fromContinuation: spec.fromContinuation
             ))
         }
         let expectedCounts = fieldCounts ?? header.map { [$0.count] }
@@ -265,7 +268,7 @@ extension Pipeline.Plan {
 
         fields.withUnsafeBufferPointer { fields in
             types.withUnsafeBufferPointer { types in
-                for field in fields {
+                for field in fields where !(field.fromContinuation && field.index >= record.count) {
                     counters.rows[field.profile] += 1
                     let isNull = record.isNull(field.index)
                     record.withBytes(field.index) { bytes in
