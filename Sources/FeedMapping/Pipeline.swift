@@ -349,7 +349,8 @@ extension Pipeline.Plan {
 
 /// A bounded set of 64-bit row fingerprints for duplicate detection: open addressing, no per-insert allocation.
 struct FingerprintSet {
-    static let defaultCapacity = 2_000_000
+    /// One million rows: a 16 MiB table at most, so a check stays under 64 MB whatever the file's size.
+    static let defaultCapacity = 1_000_000
     enum Outcome { case inserted, present, full }
 
     private var slots: [UInt64]
