@@ -14,6 +14,8 @@
 # .run/services.env (KEY=VALUE, absolute paths): DQT_TEST_DATABASE_URL, DQT_TEST_SFTP_HOST, DQT_TEST_SFTP_PORT,
 # DQT_TEST_SFTP_USER, DQT_TEST_SFTP_KEY, DQT_TEST_SFTP_RSA_KEY, DQT_TEST_SFTP_RSA_KEY_PASSPHRASE_FILE,
 # DQT_TEST_SFTP_KNOWN_HOSTS, DQT_TEST_SFTP_ROOT.
+# Ports 55432 (PostgreSQL) and 2222 (sshd) and the SFTP account dqtsftp can be changed with DQT_SERVICES_PG_PORT,
+# DQT_SERVICES_SSH_PORT and DQT_SERVICES_SFTP_USER (for a second checkout's services beside the first).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -21,13 +23,13 @@ RUN="$ROOT/.run"
 STATE="/var/tmp/dqt-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
 
 PG_BIN=/usr/lib/postgresql/15/bin
-PG_PORT=55432
+PG_PORT=${DQT_SERVICES_PG_PORT:-55432}
 PG_DATA="$STATE/pgdata"
 PG_SOCK="$STATE/pgsock"
 PG_LOG="$STATE/postgres.log"
 
-SSH_PORT=2222
-SSH_USER=dqtsftp
+SSH_PORT=${DQT_SERVICES_SSH_PORT:-2222}
+SSH_USER=${DQT_SERVICES_SFTP_USER:-dqtsftp}
 SSH_DIR="$RUN/sshd"
 SSH_CONFIG="$SSH_DIR/sshd_config"
 SSH_HOST_KEY="$SSH_DIR/ssh_host_ed25519_key"
@@ -253,6 +255,57 @@ sshd_stop() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
+# Services that another checkout's services.sh left on our ports (a previous clone, a colleague's copy). In CI, or
+# when that checkout no longer exists, they are stopped; otherwise start fails naming them.
+
+may_take_over() { # $1: the other checkout's root
+    [[ "${CI:-}" == "true" || ! -d "$1" ]]
+}
+
+stop_foreign_postgres() {
+    local pidfile dir owner pid port
+    for pidfile in /var/tmp/dqt-*/pgdata/postmaster.pid; do
+        [[ -f "$pidfile" ]] || continue
+        dir=$(dirname "$pidfile")
+        [[ "$dir" == "$PG_DATA" ]] && continue
+        pid=$(sed -n 1p "$pidfile")
+        port=$(sed -n 4p "$pidfile")
+        [[ "$port" == "$PG_PORT" ]] && kill -0 "$pid" 2>/dev/null || continue
+        owner=$(cat "$(dirname "$dir")/owner" 2>/dev/null || echo "unknown")
+        if may_take_over "$owner"; then
+            echo "services.sh: stopping PostgreSQL left on port $PG_PORT by $owner" >&2
+            as_postgres "$PG_BIN/pg_ctl" -D "$dir" -m fast -w -t 30 stop >/dev/null || kill "$pid"
+        else
+            die "port $PG_PORT is used by PostgreSQL from $owner ($dir): run its scripts/services.sh stop first"
+        fi
+    done
+}
+
+stop_foreign_sshd() {
+    local proc cmdline config owner pid
+    for proc in /proc/[0-9]*; do
+        cmdline=$( { tr '\0' ' ' <"$proc/cmdline"; } 2>/dev/null) || continue
+        [[ "$cmdline" == *"/.run/sshd/sshd_config"* ]] || continue
+        config=$(grep -o -- '-f [^ ]*/\.run/sshd/sshd_config' <<<"$cmdline" | head -n1 | cut -c4-)
+        [[ -n "$config" && "$config" != "$SSH_CONFIG" ]] || continue
+        # Only the listener (its pid is in the config's PidFile) and only when it uses our port.
+        [[ ! -f "$config" ]] || grep -qx "Port $SSH_PORT" "$config" || continue
+        pid=${proc#/proc/}
+        owner=${config%/.run/sshd/sshd_config}
+        if may_take_over "$owner"; then
+            echo "services.sh: stopping sshd left on port $SSH_PORT by $owner" >&2
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 1 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+        else
+            die "port $SSH_PORT is used by sshd from $owner: run its scripts/services.sh stop first"
+        fi
+    done
+}
+
+# ---------------------------------------------------------------------------------------------------------------
 
 write_env() {
     local tmp="$ENV_FILE.tmp"
@@ -292,6 +345,9 @@ case "${1:-}" in
 start)
     mkdir -p "$RUN" "$STATE"
     ln -sfn "$STATE" "$RUN/state"
+    echo "$ROOT" >"$STATE/owner"
+    pg_running || stop_foreign_postgres
+    sshd_pid >/dev/null || stop_foreign_sshd
     pg_start
     sshd_start
     pg_wait

@@ -14,6 +14,19 @@ import Darwin
 /// One authenticated SFTP session over libssh2: it owns the TCP socket, the libssh2 session and its SFTP channel,
 /// and frees all three in ``close()`` or, at the latest, in `deinit`.
 ///
+/// ```swift
+/// let configuration = SFTPConfiguration(
+///     host: "sftp.partner.example", port: 2222, user: "dqt",
+///     privateKeyPath: "/etc/dqt/id_ed25519", passphrase: try SFTPSecret(environmentVariable: "DQT_SFTP_PASSPHRASE"),
+///     knownHostsPath: "/etc/dqt/known_hosts")
+/// let connection = try SFTPConnection(configuration: configuration)   // blocks
+/// defer { connection.close() }
+/// for file in try connection.list(directory: "outbound") {
+///     let download = try connection.download(remotePath: file.path, to: "/var/lib/dqt/work/\(file.name)")
+///     try connection.rename(from: file.path, to: "outbound/processed/\(download.sha256.prefix(12))-\(file.name)")
+/// }
+/// ```
+///
 /// ## Blocking
 /// Every method **blocks the calling thread** on network I/O (libssh2 runs in blocking mode) for up to
 /// ``SFTPConfiguration/operationTimeout`` per libssh2 call. Never call it on Swift concurrency's cooperative pool
