@@ -65,6 +65,9 @@ struct DelimitedCore {
     let quote: UInt8
     let hasQuote: Bool
     let trim: Bool
+    /// The characters trimming removes: space and tab, except the one that is the delimiter.
+    let space1: UInt8
+    let space2: UInt8
     let nullBytes: [UInt8]?
     let prefixBytes: [UInt8]?
     var skipRestOfLine = false
@@ -83,6 +86,8 @@ struct DelimitedCore {
         self.quote = layout.quote ?? 0
         self.hasQuote = layout.quote != nil
         self.trim = layout.trim
+        self.space1 = layout.delimiter == 32 ? 9 : 32
+        self.space2 = layout.delimiter == 9 ? 32 : 9
         if layout.delimiter == 10 || layout.delimiter == 13 || (layout.quote != nil && layout.quote == layout.delimiter)
             || layout.quote == 10 || layout.quote == 13 {
             throw FileRefusal(code: .layoutError, message: "the delimiter and quote must differ and must not be line ends")
@@ -289,7 +294,7 @@ struct DelimitedCore {
     }
 
     enum ScanResult {
-        case record(length: Int, next: Int, lines: Int, fields: Int)
+        case record(length: Int, next: Int, lines: Int, fields: Int, quoted: Bool)
         case needMore
         case unclosedQuote
     }
@@ -304,11 +309,15 @@ struct DelimitedCore {
         let q = quote
         let quoting = hasQuote
         let trim = self.trim
+        let s1 = space1
+        let s2 = space2
+        let md = UInt64(d) &* 0x0101_0101_0101_0101
         var sp = scratch.pointer
         var scap = scratch.capacity
         var nf = 0
         var p = 0
         var lines = 1
+        var anyQuoted = false
         while true {
             if nf &* 2 &+ 2 > scap {
                 scratch.grow(minimum: nf * 2 + 2, keep: nf * 2)
@@ -316,10 +325,11 @@ struct DelimitedCore {
                 scap = scratch.capacity
             }
             if trim {
-                while p < n, base[p] == 32 || base[p] == 9 { p &+= 1 }
+                while p < n, base[p] == s1 || base[p] == s2 { p &+= 1 }
             }
             if quoting && p < n && base[p] == q {
                 p &+= 1
+                anyQuoted = true
                 let cs = p
                 var flags = spanQuoted
                 var ce = 0
@@ -352,7 +362,7 @@ struct DelimitedCore {
                 while p < n {
                     let c = base[p]
                     if c == d || c == 10 || c == 13 { break }
-                    if !(trim && (c == 32 || c == 9)) { junk = true }
+                    if !(trim && (c == s1 || c == s2)) { junk = true }
                     p &+= 1
                 }
                 if p >= n && !eof { return .needMore }
@@ -366,24 +376,29 @@ struct DelimitedCore {
                 }
             } else {
                 let cs = p
-                // Unquoted field: 8 bytes at a time until a delimiter, CR or LF.
-                let md = UInt64(d) &* 0x0101_0101_0101_0101
+                // Unquoted field: 8 bytes at a time; the lowest marked byte is the first delimiter, CR or LF.
+                var found = false
                 while p &+ 8 <= n {
                     let w = UnsafeRawPointer(base + p).loadUnaligned(as: UInt64.self)
-                    if hasZeroByte(w ^ md) || hasZeroByte(w ^ 0x0A0A_0A0A_0A0A_0A0A) || hasZeroByte(w ^ 0x0D0D_0D0D_0D0D_0D0D) {
+                    let m = zeroByteMask(w ^ md) | zeroByteMask(w ^ 0x0A0A_0A0A_0A0A_0A0A) | zeroByteMask(w ^ 0x0D0D_0D0D_0D0D_0D0D)
+                    if m != 0 {
+                        p &+= m.trailingZeroBitCount &>> 3
+                        found = true
                         break
                     }
                     p &+= 8
                 }
-                while p < n {
-                    let c = base[p]
-                    if c == d || c == 10 || c == 13 { break }
-                    p &+= 1
+                if !found {
+                    while p < n {
+                        let c = base[p]
+                        if c == d || c == 10 || c == 13 { break }
+                        p &+= 1
+                    }
                 }
                 if p >= n && !eof { return .needMore }
                 var ce = p
                 if trim {
-                    while ce > cs && (base[ce &- 1] == 32 || base[ce &- 1] == 9) { ce &-= 1 }
+                    while ce > cs && (base[ce &- 1] == s1 || base[ce &- 1] == s2) { ce &-= 1 }
                 }
                 sp[nf &* 2] = Int32(truncatingIfNeeded: cs)
                 sp[nf &* 2 &+ 1] = Int32(truncatingIfNeeded: ce)
@@ -407,7 +422,7 @@ struct DelimitedCore {
                     p &+= 1
                 }
             }
-            return .record(length: length, next: p, lines: lines, fields: nf)
+            return .record(length: length, next: p, lines: lines, fields: nf, quoted: anyQuoted)
         }
     }
 
@@ -435,9 +450,9 @@ struct DelimitedCore {
                 skipRestOfLine = true
                 rawIsData = true
                 return .issue(issue)
-            case .record(let length, let next, let lines, let nf):
+            case .record(let length, let next, let lines, let nf, let quoted):
                 if length > maxRecordBytes { return tooLong() }
-                if let item = build(length: length, lines: lines, fields: nf) {
+                if let item = build(length: length, lines: lines, fields: nf, quoted: quoted) {
                     input.start += next
                     line += lines
                     return item
@@ -460,7 +475,7 @@ struct DelimitedCore {
     }
 
     /// Turns the scanned record into a record or an issue; nil for a skipped blank line.
-    mutating func build(length: Int, lines: Int, fields nf: Int) -> ReadItem? {
+    mutating func build(length: Int, lines: Int, fields nf: Int, quoted: Bool) -> ReadItem? {
         let raw = UnsafePointer(input.pointer + input.start)
         let sp = scratch.pointer
         let recordLine = line
@@ -494,22 +509,25 @@ struct DelimitedCore {
         bytes.removeAll(keepingCapacity: true)
         bytes.append(contentsOf: UnsafeBufferPointer(start: raw, count: length))
         let nullBytes = self.nullBytes
-        for i in 0..<nf {
-            var s = sp[i &* 2]
-            if s & (spanCopy | spanQuoted) == 0 {
-                if let nb = nullBytes, Int(sp[i &* 2 &+ 1] &- s) == nb.count,
-                   nb.withUnsafeBufferPointer({ memcmp(raw + Int(s), $0.baseAddress!, nb.count) == 0 }) {
-                    sp[i &* 2] = ~s
+        // Flags off, null fields marked, quoted fields with doubled quotes unescaped (skipped when none can apply).
+        if quoted || nullBytes != nil {
+            for i in 0..<nf {
+                var s = sp[i &* 2]
+                if s & (spanCopy | spanQuoted) == 0 {
+                    if let nb = nullBytes, Int(sp[i &* 2 &+ 1] &- s) == nb.count,
+                       nb.isEmpty || nb.withUnsafeBufferPointer({ memcmp(raw + Int(s), $0.baseAddress!, nb.count) == 0 }) {
+                        sp[i &* 2] = ~s
+                    }
+                } else if s & spanCopy != 0 {
+                    let from = Int(s & spanMask)
+                    let ns = bytes.count
+                    unescape(raw + from, Int(sp[i &* 2 &+ 1]) - from)
+                    s = Int32(truncatingIfNeeded: ns)
+                    sp[i &* 2] = s
+                    sp[i &* 2 &+ 1] = Int32(truncatingIfNeeded: bytes.count)
+                } else {
+                    sp[i &* 2] = s & spanMask
                 }
-            } else if s & spanCopy != 0 {
-                let from = Int(s & spanMask)
-                let ns = bytes.count
-                unescape(raw + from, Int(sp[i &* 2 &+ 1]) - from)
-                s = Int32(truncatingIfNeeded: ns)
-                sp[i &* 2] = s
-                sp[i &* 2 &+ 1] = Int32(truncatingIfNeeded: bytes.count)
-            } else {
-                sp[i &* 2] = s & spanMask
             }
         }
         spans.removeAll(keepingCapacity: true)
@@ -562,7 +580,7 @@ struct DelimitedCore {
         if runStart < i || i < n {
             // Text after the closing quote (or the rest when no closing quote was seen).
             var e = n
-            if trim { while e > runStart && (p[e - 1] == 32 || p[e - 1] == 9) { e -= 1 } }
+            if trim { while e > runStart && (p[e - 1] == space1 || p[e - 1] == space2) { e -= 1 } }
             if e > runStart { bytes.append(contentsOf: UnsafeBufferPointer(start: p + runStart, count: e - runStart)) }
         }
     }
@@ -599,9 +617,10 @@ struct DelimitedCore {
     }
 }
 
+/// 0x80 in the lowest zero byte of `v` (and possibly in higher bytes: only the lowest mark is exact).
 @inline(__always)
-func hasZeroByte(_ v: UInt64) -> Bool {
-    (v &- 0x0101_0101_0101_0101) & ~v & 0x8080_8080_8080_8080 != 0
+func zeroByteMask(_ v: UInt64) -> UInt64 {
+    (v &- 0x0101_0101_0101_0101) & ~v & 0x8080_8080_8080_8080
 }
 
 @inline(__always)

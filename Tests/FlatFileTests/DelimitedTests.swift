@@ -66,6 +66,11 @@ struct DelimitedTests {
         #expect(capita.records.map(\.line) == [1, 3])
         let tabs = readDelimited("a\tb\n 1 \t\t2\n", delimited { $0.delimiter = 9; $0.trim = false }, chunk: chunk)
         #expect(tabs.rows == [[" 1 ", "", "2"]])
+        // Trimming never eats a delimiter: empty fields of a tab- or space-separated file survive.
+        let tsv = readDelimited("a\tb\tc\n 1 \t\t 2\n", delimited { $0.delimiter = 9 }, chunk: chunk)
+        #expect(tsv.rows == [["1", "", "2"]])
+        let ssv = readDelimited("a b c\n1  \t2\t\n", delimited { $0.delimiter = 32 }, chunk: chunk)
+        #expect(ssv.rows == [["1", "", "2"]])
         let pipes = readDelimited("x|y\n a | \"b\" \n", delimited { $0.delimiter = UInt8(ascii: "|") }, chunk: chunk)
         #expect(pipes.rows == [["a", "b"]])
         let untrimmed = readDelimited("x,y\n a , \"b\" \n", delimited { $0.trim = false }, chunk: chunk)
@@ -112,6 +117,9 @@ struct DelimitedTests {
         #expect(r.string(0) == "NULL")
         let none = readDelimited("a\nNULL\n", delimited())
         #expect(none.records[0].isNull(0) == false)
+        // An empty null literal: empty unquoted fields are null, "" is an empty string.
+        let empty = readDelimited("a,b,c\n,\"\", x\n", delimited { $0.nullLiteral = "" }, chunk: chunk)
+        #expect((0..<3).map { empty.records[0].isNull($0) } == [true, false, false])
     }
 
     @Test(arguments: chunkSizes)

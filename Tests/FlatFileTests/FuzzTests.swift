@@ -105,7 +105,7 @@ struct FuzzTests {
             case 1: $0.delimiter = UInt8(ascii: ";"); $0.hasHeader = false; $0.nullLiteral = "NULL"
             case 2: $0.preamble = .matching("RESTRICTED"); $0.trailer = DelimitedTrailer(prefix: "TRL", countField: 1, sumField: 2, sumOfField: 1)
             case 3: $0.encoding = .windows1252; $0.blankLines = .report; $0.maxRecordBytes = 24
-            case 4: $0.encoding = .iso8859_1; $0.trim = false; $0.quote = nil; $0.preamble = .lines(1)
+            case 4: $0.encoding = .iso8859_1; $0.trim = false; $0.quote = nil; $0.preamble = .lines(1); $0.nullLiteral = ""
             default: $0.maxRecordBytes = 16; $0.blankLines = .report
             }
         }
