@@ -320,15 +320,23 @@ struct FixedWidthCore {
             }
             appendTranscoded(p, n, encoding: encoding, to: &current.text)
         }
-        // Character offsets of the (valid) UTF-8 text.
+        // Character offsets of the (valid) UTF-8 text; the array's buffer is moved out and back to stay unique.
+        var offsets = current.charOffsets
+        current.charOffsets = []
         var count = 0
         current.text.withUnsafeBufferPointer { t in
-            for i in 0..<t.count where t[i] & 0xC0 != 0x80 {
-                current.charOffsets.append(Int32(i))
-                count += 1
+            for i in 0..<t.count where t[i] & 0xC0 != 0x80 { count &+= 1 }
+            offsets.append(contentsOf: repeatElement(0, count: count + 1))
+            offsets.withUnsafeMutableBufferPointer { o in
+                var k = 0
+                for i in 0..<t.count where t[i] & 0xC0 != 0x80 {
+                    o[k] = Int32(truncatingIfNeeded: i)
+                    k &+= 1
+                }
+                o[k] = Int32(truncatingIfNeeded: t.count)
             }
-            current.charOffsets.append(Int32(t.count))
         }
+        current.charOffsets = offsets
         current.charCount = count
     }
 
@@ -380,10 +388,14 @@ struct FixedWidthCore {
         let b = min(c.flagLast, s.charCount)
         let ba = s.byteIndex(a)
         let bb = s.byteIndex(b)
-        let pad = (c.flagLast - c.flagFirst) - (b - a)
-        var value = Array(s.text[ba..<bb])
-        value.append(contentsOf: repeatElement(32, count: pad))
-        return value == c.flagValue
+        // The flag columns (padded with spaces past the line's end) against the flag value, without copying.
+        let width = bb - ba + (c.flagLast - c.flagFirst) - (b - a)
+        guard width == c.flagValue.count else { return false }
+        for k in 0..<width {
+            let ch: UInt8 = ba + k < bb ? s.text[ba + k] : 32
+            if ch != c.flagValue[k] { return false }
+        }
+        return true
     }
 
     // MARK: Records
@@ -391,28 +403,32 @@ struct FixedWidthCore {
     /// Appends the fields of `type` on line `s` (whose text starts at `base` in `bytes`) to `spans`.
     mutating func appendFields(_ s: LineState, type: Int, base: Int) {
         let ragged = !layout.strictLength
-        for f in types[type].fields {
-            let c0 = f.columns.first - 1
-            let c1 = f.columns.last
-            let a = min(c0, s.charCount)
-            let b = min(c1, s.charCount)
-            var ba = s.byteIndex(a)
-            var bb = s.byteIndex(b)
-            if layout.trim {
-                while ba < bb && (s.text[ba] == 32 || s.text[ba] == 9) { ba += 1 }
-                while bb > ba && (s.text[bb - 1] == 32 || s.text[bb - 1] == 9) { bb -= 1 }
-                spans.append(Int32(base + ba))
-                spans.append(Int32(base + bb))
-            } else if ragged && c1 > s.charCount {
-                // Ragged right: the missing characters are spaces.
-                let start = bytes.count
-                bytes.append(contentsOf: s.text[ba..<bb])
-                bytes.append(contentsOf: repeatElement(32, count: c1 - max(c0, s.charCount)))
-                spans.append(Int32(start))
-                spans.append(Int32(bytes.count))
-            } else {
-                spans.append(Int32(base + ba))
-                spans.append(Int32(base + bb))
+        let trim = layout.trim
+        let fields = types[type].fields
+        let charCount = s.charCount
+        s.text.withUnsafeBufferPointer { t in
+            s.charOffsets.withUnsafeBufferPointer { co in
+                @inline(__always) func byteIndex(_ c: Int) -> Int { co.isEmpty ? c : Int(co[c]) }
+                for f in fields {
+                    let c0 = f.columns.first &- 1
+                    let c1 = f.columns.last
+                    var ba = byteIndex(min(c0, charCount))
+                    var bb = byteIndex(min(c1, charCount))
+                    if trim {
+                        while ba < bb && (t[ba] == 32 || t[ba] == 9) { ba &+= 1 }
+                        while bb > ba && (t[bb &- 1] == 32 || t[bb &- 1] == 9) { bb &-= 1 }
+                    } else if ragged && c1 > charCount {
+                        // Ragged right: the missing characters are spaces.
+                        let start = bytes.count
+                        bytes.append(contentsOf: UnsafeBufferPointer(rebasing: t[ba..<bb]))
+                        bytes.append(contentsOf: repeatElement(32, count: c1 - max(c0, charCount)))
+                        spans.append(Int32(truncatingIfNeeded: start))
+                        spans.append(Int32(truncatingIfNeeded: bytes.count))
+                        continue
+                    }
+                    spans.append(Int32(truncatingIfNeeded: base &+ ba))
+                    spans.append(Int32(truncatingIfNeeded: base &+ bb))
+                }
             }
         }
     }
