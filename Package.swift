@@ -73,10 +73,52 @@ let package = Package(
         // Test support: locating the real services (PostgreSQL, sshd, dqt-api) that scripts/services.sh starts.
         .target(name: "DQTTesting", swiftSettings: swiftSettings),
 
+        // Reports for analysts and operators (mapping report, run report).
+        .target(name: "BridgeReport", dependencies: ["FeedMapping", "DQTModel"], swiftSettings: swiftSettings),
+
+        // The unattended run (issue 4): the PostgreSQL ledger, the file sources (SFTP, folder, mail drop), the
+        // publisher (batches through the DQT API) and the orchestration of one run.
+        .target(name: "Ledger", dependencies: ["LibPQ"], swiftSettings: swiftSettings),
+        .target(
+            name: "FileSources",
+            dependencies: [
+                "SFTP", "MIMEMail", "FeedMapping",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Publisher",
+            dependencies: [
+                "Ledger", "FeedMapping", "DQTModel",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "BridgeRun",
+            dependencies: [
+                "Ledger", "FileSources", "Publisher", "FeedMapping", "BridgeReport", "SFTP", "MIMEMail", "DQTModel",
+                "DQTAPIClient",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         .executableTarget(
             name: "DQTBridgeCLI",
             dependencies: [
-                "FeedMapping",
+                "FeedMapping", "BridgeReport", "DQTModel",
+                "BridgeRun", "Ledger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

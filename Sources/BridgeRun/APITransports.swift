@@ -1,0 +1,133 @@
+import AsyncHTTPClient
+import DQTAPIClient
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import OpenAPIRuntime
+import Publisher
+
+/// The HTTP client the transports share: timeouts from the configuration, no redirects followed (a 308 is an answer).
+public func makeBridgeHTTPClient(timeoutSeconds: Double) -> HTTPClient {
+    var configuration = HTTPClient.Configuration()
+    configuration.redirectConfiguration = .disallow
+    configuration.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(timeoutSeconds * 1000)))
+    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+}
+
+/// `POST /v3/batches` through the client generated from the API's contract (`DQTAPIClient`, over AsyncHTTPClient).
+public struct GeneratedClientTransport: BatchTransport {
+    let client: Client
+
+    public init(baseURL: URL, apiKey: String, httpClient: HTTPClient) {
+        client = Client.dqtAPI(baseURL: baseURL, apiKey: apiKey, httpClient: httpClient)
+    }
+
+    public func send(_ operations: [BatchOperation]) async throws -> BatchReply {
+        let decoder = JSONDecoder()
+        let items = try operations.map { operation in
+            Components.Schemas.BatchOperation(
+                method: operation.method, path: operation.path,
+                body: try operation.body.map { try decoder.decode(OpenAPIValueContainer.self, from: Data($0.utf8)) },
+                idempotencyKey: operation.idempotencyKey,
+                source: .init(feed: operation.feed, fileSha256: operation.fileSHA256, line: operation.line))
+        }
+        let output: Operations.RunBatch.Output
+        do {
+            output = try await client.runBatch(body: .json(.init(operations: items)))
+        } catch let error as ClientError {
+            throw Self.failure(error)
+        }
+        switch output {
+        case .ok(let ok):
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return .results(try ok.body.json.results.map { result in
+                OperationResult(
+                    status: result.status, replayed: result.replayed ?? false,
+                    problem: try result.problem.map { String(decoding: try encoder.encode($0), as: UTF8.self) },
+                    location: result.location)
+            })
+        case .tooManyRequests(let response):
+            return .refused(status: 429, retryAfter: response.headers.retryAfter.map(Double.init), problem: Self.text(response.body))
+        case .unauthorized(let response):
+            return .refused(status: 401, retryAfter: nil, problem: Self.text(response.body))
+        case .badRequest(let response):
+            return .refused(status: 400, retryAfter: nil, problem: Self.text(response.body))
+        case .contentTooLarge(let response):
+            return .refused(status: 413, retryAfter: nil, problem: Self.text(response.body))
+        case .undocumented(let status, let payload):
+            var problem: String?
+            if let body = payload.body { problem = try? await String(collecting: body, upTo: 64 * 1024) }
+            let retryAfter = payload.headerFields[HTTPField.Name("Retry-After")!].flatMap(Double.init)
+            return .refused(status: status, retryAfter: retryAfter, problem: problem)
+        }
+    }
+
+    static func text<Body: Sendable>(_ body: Body) -> String? {
+        // The documented error bodies are problem documents: keep their title and detail only.
+        let mirror = Mirror(reflecting: body)
+        guard let problem = mirror.children.first?.value as? Components.Schemas.Problem else { return nil }
+        return "\(problem.title)\(problem.detail.map { ": \($0)" } ?? "") (\(problem.errorCode))"
+    }
+
+    /// Errors that never got an HTTP answer (timeouts, refused or reset connections, a cut-off response) are worth
+    /// retrying; the idempotency keys make a retry of an applied batch harmless.
+    static func failure(_ error: ClientError) -> TransportFailure {
+        let cause = "\(error.underlyingError)"
+        let timeout = cause.localizedCaseInsensitiveContains("timeout") || cause.localizedCaseInsensitiveContains("timedOut")
+        return TransportFailure(kind: timeout ? .timeout : .connection, message: String(describing: type(of: error.underlyingError)) + ": " + String(cause.prefix(300)))
+    }
+}
+
+/// `POST /v3/batches` with the request body spliced together from the staged bodies (no decode and re-encode), over
+/// AsyncHTTPClient. Same contract as ``GeneratedClientTransport``; faster for very large files.
+public struct RawBatchTransport: BatchTransport {
+    let httpClient: HTTPClient
+    let url: String
+    let authorization: String
+    let timeout: TimeAmount
+
+    public init(baseURL: URL, apiKey: String, httpClient: HTTPClient, timeoutSeconds: Double) {
+        self.httpClient = httpClient
+        var base = baseURL.absoluteString
+        if base.hasSuffix("/") { base.removeLast() }
+        url = base + "/v3/batches"
+        authorization = "Bearer \(apiKey)"
+        timeout = .milliseconds(Int64(timeoutSeconds * 1000))
+    }
+
+    public func send(_ operations: [BatchOperation]) async throws -> BatchReply {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: authorization)
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json, application/problem+json")
+        request.body = .bytes(ByteBuffer(bytes: BatchRequestJSON.encode(operations)))
+        let status: Int
+        let headers: HTTPHeaders
+        let body: ByteBuffer
+        do {
+            let response = try await httpClient.execute(request, timeout: timeout)
+            status = Int(response.status.code)
+            headers = response.headers
+            body = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        } catch {
+            let text = "\(error)"
+            let timeout = text.localizedCaseInsensitiveContains("timeout") || text.localizedCaseInsensitiveContains("deadline")
+            throw TransportFailure(kind: timeout ? .timeout : .connection, message: String(describing: type(of: error)) + ": " + String(text.prefix(300)))
+        }
+        if status == 200 {
+            do {
+                return .results(try BatchRequestJSON.decodeResults(Data(body.readableBytesView)))
+            } catch {
+                // A 200 whose body is cut off or garbled: the API may have applied the batch; resending is harmless.
+                throw TransportFailure(kind: .connection, message: "the batch answer could not be read: \(error)")
+            }
+        }
+        let retryAfter = headers.first(name: "Retry-After").flatMap(Double.init)
+        let text = String(buffer: body)
+        return .refused(status: status, retryAfter: retryAfter, problem: text.isEmpty ? nil : String(text.prefix(2000)))
+    }
+}

@@ -1,0 +1,85 @@
+import AsyncHTTPClient
+import FeedMapping
+import FileSources
+import Foundation
+import Ledger
+import Logging
+import Publisher
+
+/// Everything one command needs, made from the configuration: the catalog, the ledger, the API transport and the
+/// sources. `shutdown()` releases them.
+public final class BridgeSession: Sendable {
+    public let configuration: RunConfiguration
+    public let catalog: FeedCatalog
+    public let ledger: Ledger
+    public let environment: RunEnvironment
+    let httpClient: HTTPClient?
+
+    public struct SetupError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// - Parameter needsAPI: false for commands that never publish (dry runs, status): no API key is read.
+    public init(
+        configuration: RunConfiguration, logger: Logger, progress: ProgressDisplay, stop: StopFlag = StopFlag(),
+        metrics: RunMetrics = RunMetrics(), needsAPI: Bool = true,
+        environmentVariables: [String: String] = ProcessInfo.processInfo.environment
+    ) throws {
+        self.configuration = configuration
+        do {
+            catalog = try FeedCatalog.load(directory: configuration.mappings)
+        } catch {
+            throw SetupError(description: "the mappings in \(configuration.mappings) do not load:\n\(error)")
+        }
+        ledger = Ledger(conninfo: try configuration.databaseURL(environment: environmentVariables))
+        let transport: any BatchTransport
+        if needsAPI {
+            let key = try configuration.apiKey(environment: environmentVariables)
+            guard let baseURL = URL(string: configuration.api.baseURL) else {
+                throw SetupError(description: "api.baseURL is not a URL")
+            }
+            let timeout = configuration.api.timeoutSeconds ?? 60
+            let client = makeBridgeHTTPClient(timeoutSeconds: timeout)
+            httpClient = client
+            if configuration.api.transport == "raw" {
+                transport = RawBatchTransport(baseURL: baseURL, apiKey: key, httpClient: client, timeoutSeconds: timeout)
+            } else {
+                transport = GeneratedClientTransport(baseURL: baseURL, apiKey: key, httpClient: client)
+            }
+        } else {
+            httpClient = nil
+            transport = UnavailableTransport()
+        }
+        let sftp = try configuration.sftpConfiguration(environment: environmentVariables)
+        let sftpRoot = configuration.sftp?.root ?? ""
+        let folderRoot = configuration.folder?.root
+        let sourceLogger = logger
+        environment = RunEnvironment(
+            configuration: configuration, catalog: catalog, ledger: ledger, transport: transport, logger: logger, metrics: metrics,
+            progress: progress, stop: stop,
+            makeSource: { name in
+                switch name {
+                case "sftp":
+                    guard let sftp else { throw SetupError(description: "no sftp section in the configuration") }
+                    return SFTPSource(configuration: sftp, root: sftpRoot, logger: sourceLogger)
+                case "folder":
+                    guard let folderRoot else { throw SetupError(description: "no folder section in the configuration") }
+                    return FolderSource(root: folderRoot)
+                default:
+                    throw SetupError(description: "unknown source \(name)")
+                }
+            })
+    }
+
+    public func shutdown() async {
+        ledger.close()
+        try? await httpClient?.shutdown()
+    }
+}
+
+/// The transport of commands that must not publish.
+struct UnavailableTransport: BatchTransport {
+    func send(_ operations: [BatchOperation]) async throws -> BatchReply {
+        throw PublishError.refused(status: 0, message: "this command does not publish")
+    }
+}

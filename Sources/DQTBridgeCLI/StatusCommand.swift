@@ -1,0 +1,137 @@
+import ArgumentParser
+import BridgeReport
+import BridgeRun
+import FeedMapping
+import Foundation
+import Ledger
+
+/// The ledger for commands that only read it: through the configuration when its file exists, else straight from
+/// $DQT_BRIDGE_DATABASE_URL.
+enum LedgerAccess {
+    static func open(_ options: RunConfigOptions) throws -> Ledger {
+        let variable: String
+        if FileManager.default.fileExists(atPath: options.config) {
+            variable = try options.load().databaseURLEnvironment
+        } else {
+            variable = "DQT_BRIDGE_DATABASE_URL"
+        }
+        guard let url = ProcessInfo.processInfo.environment[variable], !url.isEmpty else {
+            throw CommandFailure(message: "the environment variable \(variable) (the ledger's database URL) is not set", status: 2)
+        }
+        return Ledger(conninfo: url, maximumConnections: 2, reconnectAttempts: 1)
+    }
+
+    static func catalog(_ options: RunConfigOptions) -> FeedCatalog? {
+        let folder = (try? options.load().mappings) ?? "mappings"
+        return try? FeedCatalog.load(directory: folder)
+    }
+}
+
+/// `dqt-bridge status`: what the ledger says.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Recent runs, files by state per feed, and each feed's last file, from the ledger.")
+
+    @OptionGroup var options: RunConfigOptions
+
+    @Option(help: "How many recent runs to show.")
+    var runs = 10
+
+    func run() async throws {
+        try await runReportingFailures {
+            let ledger = try LedgerAccess.open(options)
+            defer { ledger.close() }
+            do {
+                try await ledger.migrate()
+                let recent = try await ledger.recentRuns(limit: runs)
+                let counts = try await ledger.fileCountsByState()
+                let last = try await ledger.lastFilePerFeed()
+                let catalog = LedgerAccess.catalog(options)
+                print(Self.render(runs: recent, counts: counts, last: last, catalog: catalog))
+            } catch let failure as CommandFailure {
+                throw failure
+            } catch {
+                throw CommandFailure(message: "cannot read the ledger: \(error)", status: 2)
+            }
+        }
+    }
+
+    static func render(runs: [RunRow], counts: [(feed: String, state: FileState, count: Int)], last: [FileRow], catalog: FeedCatalog?) -> String {
+        let formatter = ISO8601DateFormatter()
+        var lines = ["Recent runs:"]
+        if runs.isEmpty { lines.append("  none yet") }
+        for run in runs {
+            let duration = run.finishedAt.map { String(format: "%.1f s", $0.timeIntervalSince(run.startedAt)) } ?? "-"
+            lines.append("  \(pad("\(run.id)", 6))\(pad(run.command, 8))\(pad(run.status.rawValue, 12))exit \(pad(run.exitStatus.map(String.init) ?? "-", 3))\(formatter.string(from: run.startedAt))  \(pad(duration, 9))\(run.host) pid \(run.pid)")
+            if let error = run.error, run.status != .succeeded { lines.append("        \(error.prefix(160))") }
+        }
+        lines.append("")
+        lines.append("Files by state:")
+        var byFeed: [String: [(FileState, Int)]] = [:]
+        for entry in counts { byFeed[entry.feed, default: []].append((entry.state, entry.count)) }
+        if byFeed.isEmpty { lines.append("  none yet") }
+        for feed in byFeed.keys.sorted() {
+            let status = catalog?.feed(id: feed).map { " (\($0.status.rawValue))" } ?? ""
+            lines.append("  \(pad(feed + status, 32))" + byFeed[feed]!.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", "))
+        }
+        lines.append("")
+        lines.append("Each feed's last file:")
+        if last.isEmpty { lines.append("  none yet") }
+        for file in last {
+            lines.append("  \(pad(file.feed, 22))file \(pad("\(file.id)", 6))\(pad(file.state.rawValue, 12))\(formatter.string(from: file.updatedAt))  \(file.name)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+}
+
+/// `dqt-bridge report RUN`: a run's report as HTML and JSON.
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a run's report (files, counts, refused rows with reasons) as HTML and JSON.")
+
+    @OptionGroup var options: RunConfigOptions
+
+    @Argument(help: "The run's id (see dqt-bridge status); 'last' for the latest run.")
+    var run: String
+
+    @Option(help: "The folder to write run-<id>.html and run-<id>.json in (default: the configuration's reportsFolder, else out/reports).")
+    var out: String?
+
+    func run() async throws {
+        try await runReportingFailures {
+            let ledger = try LedgerAccess.open(options)
+            defer { ledger.close() }
+            let folder = out ?? (try? options.load().reportsFolder) ?? "out/reports"
+            do {
+                try await ledger.migrate()
+                let id: Int64
+                if run == "last" {
+                    guard let latest = try await ledger.recentRuns(limit: 1).first else {
+                        throw CommandFailure(message: "the ledger has no run yet", status: 2)
+                    }
+                    id = latest.id
+                } else {
+                    guard let parsed = Int64(run) else { throw CommandFailure(message: "RUN must be a run id or 'last'", status: 2) }
+                    id = parsed
+                }
+                let report = try await RunReportBuilder(ledger: ledger, catalog: LedgerAccess.catalog(options)).build(runID: id)
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                let paths = try report.write(folder: folder)
+                if let summary = report.summary { print(summary) }
+                for path in paths { print("wrote \(path)") }
+            } catch let failure as CommandFailure {
+                throw failure
+            } catch let error as RunReportBuilder.NoSuchRun {
+                throw CommandFailure(message: error.description, status: 2)
+            } catch {
+                throw CommandFailure(message: "cannot write the report: \(error)", status: 2)
+            }
+        }
+    }
+}

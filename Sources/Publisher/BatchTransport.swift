@@ -1,0 +1,142 @@
+import Foundation
+
+/// One write in a batch: a staged record as the API's `POST /v3/batches` takes it.
+public struct BatchOperation: Sendable {
+    public let method: String
+    public let path: String
+    /// The request body, JSON text (exactly as staged), or nil.
+    public let body: String?
+    public let idempotencyKey: String
+    public let feed: String
+    public let fileSHA256: String
+    public let line: Int
+
+    public init(method: String, path: String, body: String?, idempotencyKey: String, feed: String, fileSHA256: String, line: Int) {
+        self.method = method
+        self.path = path
+        self.body = body
+        self.idempotencyKey = idempotencyKey
+        self.feed = feed
+        self.fileSHA256 = fileSHA256
+        self.line = line
+    }
+}
+
+/// The API's result for one operation of a batch.
+public struct OperationResult: Sendable {
+    public let status: Int
+    /// True when the API returned the stored result of an earlier identical request.
+    public let replayed: Bool
+    /// The problem document (JSON text) for a failure.
+    public let problem: String?
+    /// For a 308: the kept record.
+    public let location: String?
+
+    public init(status: Int, replayed: Bool = false, problem: String? = nil, location: String? = nil) {
+        self.status = status
+        self.replayed = replayed
+        self.problem = problem
+        self.location = location
+    }
+}
+
+/// How the API answered a whole batch.
+public enum BatchReply: Sendable {
+    /// 200: one result per operation, in order.
+    case results([OperationResult])
+    /// Any other status for the whole request (429, 5xx, 401, 413...), with `Retry-After` in seconds when sent and
+    /// the problem's text (no personal data: the API's problems never quote values).
+    case refused(status: Int, retryAfter: Double?, problem: String?)
+}
+
+/// Sends batches to the DQT API. Transport failures (timeouts, refused or reset connections) are thrown as
+/// ``TransportFailure``; HTTP answers come back as ``BatchReply``.
+public protocol BatchTransport: Sendable {
+    func send(_ operations: [BatchOperation]) async throws -> BatchReply
+}
+
+/// A batch that never got an HTTP answer: timed out, the connection failed or was reset. Worth retrying.
+public struct TransportFailure: Error, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case timeout, connection, protocolError
+    }
+    public let kind: Kind
+    public let message: String
+
+    public init(kind: Kind, message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { "\(kind.rawValue): \(message)" }
+}
+
+/// Builds the JSON request body of `POST /v3/batches` from staged operations, splicing each staged body in as it is
+/// (no re-encoding, so the bytes are the same on every attempt and every run).
+public enum BatchRequestJSON {
+    public static func encode(_ operations: [BatchOperation]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(operations.count * 512)
+        out.append(contentsOf: #"{"operations":["#.utf8)
+        for (index, operation) in operations.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"method":"#.utf8)
+            writeString(operation.method, to: &out)
+            out.append(contentsOf: #","path":"#.utf8)
+            writeString(operation.path, to: &out)
+            if let body = operation.body {
+                out.append(contentsOf: #","body":"#.utf8)
+                out.append(contentsOf: body.utf8)
+            }
+            out.append(contentsOf: #","idempotencyKey":"#.utf8)
+            writeString(operation.idempotencyKey, to: &out)
+            out.append(contentsOf: #","source":{"feed":"#.utf8)
+            writeString(operation.feed, to: &out)
+            out.append(contentsOf: #","fileSha256":"#.utf8)
+            writeString(operation.fileSHA256, to: &out)
+            out.append(contentsOf: #","line":"#.utf8)
+            out.append(contentsOf: String(operation.line).utf8)
+            out.append(contentsOf: "}}".utf8)
+        }
+        out.append(contentsOf: "]}".utf8)
+        return out
+    }
+
+    static func writeString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: #"\u00"#.utf8)
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xF)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Parses a `BatchResponse` (`{"results":[{"status":..,"problem":{..},"replayed":..,"location":..}]}`).
+    public static func decodeResults(_ data: Data) throws -> [OperationResult] {
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let results = object["results"] as? [[String: Any]]
+        else {
+            throw TransportFailure(kind: .protocolError, message: "the batch answer has no results array")
+        }
+        return try results.map { item in
+            guard let status = (item["status"] as? NSNumber)?.intValue else {
+                throw TransportFailure(kind: .protocolError, message: "a batch result has no status")
+            }
+            var problem: String?
+            if let value = item["problem"], !(value is NSNull) {
+                problem = String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self)
+            }
+            return OperationResult(
+                status: status, replayed: (item["replayed"] as? Bool) ?? false, problem: problem,
+                location: item["location"] as? String)
+        }
+    }
+}
