@@ -181,6 +181,16 @@ struct FixedWidthTests {
         #expect(utfBad.records.map(\.line) == [2])
     }
 
+    @Test(arguments: chunkSizes)
+    func byteOrderMarkAndLatin1(chunk: Int) {
+        let c = readFixed([0xEF, 0xBB, 0xBF] + bytes("001Zoë    10\r\n002Bob    20"), fixedLayout { $0.lineLength = 12 }, chunk: chunk)
+        #expect(c.rows == [["001", "Zoë", "10"], ["002", "Bob", "20"]])
+        #expect(c.records.map(\.byteOffset) == [3, 18])
+        // ISO-8859-1: every byte is a character (0x80 included).
+        let l = readFixed(bytes("001Zo") + [0xEB, 0x80] + bytes("   10\n"), fixedLayout { $0.lineLength = 12; $0.encoding = .iso8859_1 }, chunk: chunk)
+        #expect(l.rows == [["001", "Zoë\u{80}", "10"]])
+    }
+
     func totalsLayout() -> FixedWidthLayout {
         var l = FixedWidthLayout()
         l.discriminator = col(1, 1)
