@@ -118,6 +118,8 @@ public enum LedgerMigrations {
     public static func migrate(_ connection: PGConnection) throws -> [Int] {
         try connection.transaction { connection in
             try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [.int64(migrationLockKey)])
+            // "already exists, skipping" notices would go to standard error through libpq's default notice processor.
+            try connection.execute("SET LOCAL client_min_messages = warning")
             try connection.execute("""
                 CREATE SCHEMA IF NOT EXISTS bridge;
                 CREATE TABLE IF NOT EXISTS bridge.schema_migrations (
