@@ -72,6 +72,8 @@ let package = Package(
 
         // Test support: locating the real services (PostgreSQL, sshd, dqt-api) that scripts/services.sh starts.
         .target(name: "DQTTesting", swiftSettings: swiftSettings),
+        // Test support: a fault-injecting TCP/HTTP proxy on loopback (5xx, 429, resets, delays, hangs, lost responses).
+        .target(name: "FaultProxy", swiftSettings: swiftSettings),
 
         // Reports for analysts and operators (mapping report, run report).
         .target(name: "BridgeReport", dependencies: ["FeedMapping", "DQTModel"], swiftSettings: swiftSettings),
@@ -189,6 +191,34 @@ let package = Package(
         .testTarget(name: "FlatFileTests", dependencies: ["FlatFile"], swiftSettings: swiftSettings),
         .testTarget(name: "MIMEMailTests", dependencies: ["MIMEMail"], swiftSettings: swiftSettings),
         .testTarget(name: "SFTPTests", dependencies: ["SFTP", "DQTTesting"], swiftSettings: swiftSettings),
+        // Proof under faults and hostile input (issue 5).
+        .testTarget(
+            name: "FaultProxyTests",
+            dependencies: [
+                "FaultProxy", "DQTTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SecuritySuiteTests",
+            dependencies: [
+                "DQTAPI", "DQTTesting", "LibPQ", "FaultProxy", "SFTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HostileFilesTests",
+            dependencies: ["FeedMapping", "BridgeReport", "MIMEMail", "DQTModel", "DQTTesting"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(name: "SFTPBench", dependencies: ["SFTP"], path: "Benchmarks/SFTPBench", swiftSettings: swiftSettings),
     ]
 )

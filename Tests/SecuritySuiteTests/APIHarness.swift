@@ -1,0 +1,150 @@
+import AsyncHTTPClient
+import DQTAPI
+import DQTTesting
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LibPQ
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// A real dqt-api on loopback over its own throwaway PostgreSQL database (`dqt_sec_<random>`, migrated and seeded
+/// with fixtures/api/persons.ndjson), started as DQTAPITests starts it (the production router on a live
+/// Hummingbird server). Keys: one per role, `all` (every role, no practical rate limit) and `none` (no role).
+struct APIHarness: Sendable {
+    let databaseURL: String
+    let pool: PGPool
+    let port: Int
+    let keys: [String: String]
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var allKey: String { keys["all"]! }
+    func key(_ role: Role) -> String { keys[role.rawValue]! }
+    /// The key names as the audit records them.
+    static func keyName(_ role: String) -> String { "sec-\(role)" }
+
+    struct Reply: Sendable, CustomStringConvertible {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+        var errorCode: Int? { json?["errorCode"] as? Int }
+        var contentType: String? { headers.first(name: "content-type") }
+        var isProblem: Bool {
+            contentType?.hasPrefix("application/problem+json") == true && json?["status"] as? Int == status
+                && json?["title"] is String && errorCode != nil
+        }
+        var description: String { "\(status) \(text.prefix(300))" }
+    }
+
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    /// One raw HTTP call. `body` is sent as is (JSON unless `contentType` says otherwise).
+    func call(
+        _ method: HTTPMethod, _ path: String, body: String? = nil, key: String? = nil, headers: [(String, String)] = [],
+        base: String? = nil, timeout: TimeAmount = .seconds(60)
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: (base ?? baseURL) + path)
+        request.method = method
+        if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+                request.headers.add(name: "Content-Type", value: "application/json")
+            }
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await APIHarness.http.execute(request, timeout: timeout)
+        let collected = try await response.body.collect(upTo: 64 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(collected.readableBytesView))
+    }
+
+    func sql<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
+        try await pool.withConnection(body)
+    }
+
+    func count(_ query: String, _ parameters: [PGValue?] = []) async throws -> Int {
+        try await sql { try $0.query(query, parameters).int(0, 0) ?? -1 }
+    }
+
+    static var repositoryRoot: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    static func databaseURL(_ base: String, name: String) -> String {
+        var url = base
+        var query = ""
+        if let q = url.firstIndex(of: "?") {
+            query = String(url[q...])
+            url = String(url[..<q])
+        }
+        if let schemeEnd = url.range(of: "://"), let slash = url[schemeEnd.upperBound...].firstIndex(of: "/") {
+            url = String(url[..<slash])
+        }
+        return url + "/" + name + query
+    }
+
+    static func with(
+        configure: (inout APIConfiguration) -> Void = { _ in }, _ body: @Sendable (APIHarness) async throws -> Void
+    ) async throws {
+        let admin = try TestServices.require(TestServices.databaseURL)
+        let name = "dqt_sec_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
+        let adminConnection = try PGConnection(admin)
+        try adminConnection.execute("CREATE DATABASE \(name)")
+        let url = databaseURL(admin, name: name)
+        let pool = PGPool(conninfo: url, maximumConnections: 4)
+        func drop() async {
+            pool.close()
+            try? await Task.sleep(for: .milliseconds(50))
+            _ = try? adminConnection.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        }
+        do {
+            let keys: [String: String] = try await pool.withConnection { connection in
+                try Migrations.migrate(connection)
+                try Seeder.seed(connection, file: repositoryRoot.appendingPathComponent("fixtures/api/persons.ndjson"))
+                var keys: [String: String] = [:]
+                for role in Role.allCases {
+                    keys[role.rawValue] = try APIKeys.create(connection, name: keyName(role.rawValue), roles: [role], expiresAt: nil, rateLimit: 1_000_000).key
+                }
+                keys["all"] = try APIKeys.create(connection, name: keyName("all"), roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
+                keys["none"] = try APIKeys.create(connection, name: keyName("none"), roles: [], expiresAt: nil, rateLimit: 1_000_000).key
+                return keys
+            }
+            var configuration = APIConfiguration(databaseURL: url)
+            configuration.port = 0
+            configuration.keyCacheSeconds = 0
+            configure(&configuration)
+            let logger = Logger(label: "dqt-api-security") { _ in SwiftLogNoOpLogHandler() }
+            let router = try DQTAPIServer.makeRouter(configuration: configuration, pool: pool, metrics: APIMetrics(), logger: logger)
+            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+            try await app.test(.live) { client in
+                try await body(APIHarness(databaseURL: url, pool: pool, port: client.port!, keys: keys))
+            }
+        } catch {
+            await drop()
+            throw error
+        }
+        await drop()
+    }
+}
+
+/// A lock usable from escaping closures (Mutex itself cannot be captured).
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
+}
+
+func record(_ scenario: String, runs: Int, expected: Int, applied: Int, lost: Int = 0, duplicated: Int = 0,
+            refused: Int = 0, reasons: String = "", ok: Bool) {
+    SuiteTable.append(SuiteRow(
+        suite: "security", scenario: scenario, runs: runs, expected: expected, applied: applied, lost: lost,
+        duplicated: duplicated, refused: refused, reasons: reasons, ok: ok))
+}
