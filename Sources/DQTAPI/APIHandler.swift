@@ -333,9 +333,13 @@ struct APIHandler: APIProtocol {
         let trn = input.path.trn
         let key = input.path.employmentKey
         let row = try WritePreparation.employment(trn: trn, key: key, body: body)
-        _ = try await write(
-            .employment(row), body: body, method: "PUT", path: Self.path("v3", "persons", trn, "employments", key),
-            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
+        let request = try WritePreparation.employmentRequest(
+            row, method: "PUT", path: Self.path("v3", "persons", trn, "employments", key),
+            idempotencyKey: input.headers.idempotencyKey, source: SourceInfo(header: input.headers.xDQTSource))
+        let principal = try principal()
+        let result = await engine.run(
+            [.success(request)], context: WriteContext(keyName: principal.keyName, correlationID: RequestScope.correlationID))[0]
+        if let problem = result.problem { throw problem }
         return .noContent(.init())
     }
 

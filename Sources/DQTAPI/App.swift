@@ -23,6 +23,8 @@ public struct APIConfiguration: Sendable {
     public var keyCacheSeconds: Double = 5
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// Serve POST /v3/batches with the single-pass decoder (false: through the generated handler).
+    public var batchFastPath = true
 
     public init(databaseURL: String) { self.databaseURL = databaseURL }
 }
@@ -69,11 +71,11 @@ public enum DQTAPIServer {
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
         router.add(middleware: AuthMiddleware(
             authenticator: KeyAuthenticator(pool: pool, cacheSeconds: configuration.keyCacheSeconds), limiter: RateLimiter()))
-        let handler = APIHandler(
-            pool: pool, engine: WriteEngine(pool: pool, logger: logger), configuration: configuration, metrics: metrics,
-            logger: logger)
+        let engine = WriteEngine(pool: pool, logger: logger)
+        let handler = APIHandler(pool: pool, engine: engine, configuration: configuration, metrics: metrics, logger: logger)
+        let batch = configuration.batchFastPath ? BatchFastPath(engine: engine, configuration: configuration, metrics: metrics) : nil
         try handler.registerHandlers(
-            on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder()), middlewares: [ProblemMiddleware(logger: logger)])
+            on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]), middlewares: [ProblemMiddleware(logger: logger, batch: batch)])
 
         let json = try OpenAPIDocument.json()
         let yaml = try OpenAPIDocument.yaml()

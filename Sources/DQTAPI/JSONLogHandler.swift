@@ -16,13 +16,15 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var object: [String: String] = [
-            "ts": Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)),
-            "level": event.level.rawValue, "label": label, "msg": event.message.description,
-        ]
-        for (key, value) in metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 }) { object[key] = "\(value)" }
-        guard var data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        data.append(0x0A)
-        FileHandle.standardOutput.write(data)
+        var line = "{\"ts\":" + JSONText.string(Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        line += ",\"level\":" + JSONText.string(event.level.rawValue)
+        line += ",\"label\":" + JSONText.string(label)
+        line += ",\"msg\":" + JSONText.string(event.message.description)
+        let all = metadata.isEmpty ? (event.metadata ?? [:]) : metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
+        for key in all.keys.sorted() {
+            line += "," + JSONText.string(key) + ":" + JSONText.string("\(all[key]!)")
+        }
+        line += "}\n"
+        FileHandle.standardOutput.write(Data(line.utf8))
     }
 }

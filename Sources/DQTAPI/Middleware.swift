@@ -159,12 +159,15 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
 /// Inside the generated server: thrown problems and unreadable requests become problem+json.
 struct ProblemMiddleware: ServerMiddleware {
     let logger: Logger
+    /// When set, `runBatch` is served by the single-pass decoder (see ``BatchFastPath``).
+    var batch: BatchFastPath? = nil
 
     func intercept(
         _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
         next: @Sendable (HTTPRequest, HTTPBody?, ServerRequestMetadata) async throws -> (HTTPResponse, HTTPBody?)
     ) async throws -> (HTTPResponse, HTTPBody?) {
         do {
+            if operationID == "runBatch", let batch { return try await batch.handle(body) }
             return try await next(request, body, metadata)
         } catch {
             let underlying = (error as? ServerError)?.underlyingError ?? error

@@ -57,7 +57,7 @@ public struct Problem: Error, Sendable, Equatable, Codable {
 
     public var jsonData: Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(self)) ?? Data(#"{"title":"Internal error.","status":500,"errorCode":10130}"#.utf8)
     }
 

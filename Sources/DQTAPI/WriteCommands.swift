@@ -145,6 +145,23 @@ enum WritePreparation {
             requestHash: hash(method: method, path: path, canonicalBody: canonical), source: source)
     }
 
+    /// A workforce write: its canonical form for the idempotency hash is the validated row's fields (cheaper than
+    /// re-encoding JSON, and the same whether the row came directly or in a batch).
+    static func employmentRequest(
+        _ row: EmploymentRow, method: String, path: String, idempotencyKey: String?, source: SourceInfo?
+    ) throws(Problem) -> WriteRequest {
+        let key = try validateIdempotencyKey(idempotencyKey)
+        let fields: [String?] = [
+            row.key, row.trn, row.la, row.establishment, row.establishmentPostcode, row.establishmentEmail,
+            row.memberPostcode, row.memberEmail, row.startDate, row.endDate, row.employmentType, row.withdrawn ? "W" : "-",
+            row.extractDate, row.nino, row.dateOfBirth, row.dateOfDeath, row.gender,
+        ]
+        let canonical = fields.map { $0.map { "=" + $0 } ?? "~" }.joined(separator: "\u{1F}")
+        return WriteRequest(
+            command: .employment(row), method: method, path: path, idempotencyKey: key,
+            requestHash: hash(method: method, path: path, canonicalBody: canonical), source: source)
+    }
+
     // MARK: Validation (values are never echoed back)
 
     static func validate(_ command: WriteCommand) throws(Problem) -> WriteCommand {
@@ -293,9 +310,9 @@ enum WritePreparation {
 
     // MARK: Batch operations -> commands
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ body: OpenAPIValueContainerBox) throws(Problem) -> T {
+    static func decode<T: Decodable>(_ type: T.Type, _ body: some BatchBodySource) throws(Problem) -> T {
         do {
-            return try JSONText.decoder.decode(T.self, from: body.data)
+            return try body.decode(T.self)
         } catch let error as DecodingError {
             throw Problem.invalid(field: DecodingErrorText.field(error), DecodingErrorText.message(error))
         } catch {
@@ -305,15 +322,22 @@ enum WritePreparation {
 
     /// Maps a batch operation onto the write endpoint its method and path name.
     static func prepare(batch operation: Schemas.BatchOperation, principal: Principal) throws(Problem) -> WriteRequest {
-        let method = operation.method.uppercased()
-        let rawPath = operation.path
+        try prepare(
+            method: operation.method, path: operation.path, body: OpenAPIValueContainerBox(operation.body),
+            idempotencyKey: operation.idempotencyKey,
+            source: operation.source.map { SourceInfo(feed: $0.feed, fileSha256: $0.fileSha256, line: $0.line) },
+            principal: principal)
+    }
+
+    static func prepare(
+        method rawMethod: String, path rawPath: String, body: some BatchBodySource, idempotencyKey key: String?,
+        source: SourceInfo?, principal: Principal
+    ) throws(Problem) -> WriteRequest {
+        let method = rawMethod.uppercased()
         let path = rawPath.split(separator: "?", maxSplits: 1).first.map(String.init) ?? rawPath
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).map {
             String($0).removingPercentEncoding ?? String($0)
         }
-        let body = OpenAPIValueContainerBox(operation.body)
-        let source = operation.source.map { SourceInfo(feed: $0.feed, fileSha256: $0.fileSha256, line: $0.line) }
-        let key = operation.idempotencyKey
         // parts[0] is "" (leading slash).
         guard parts.count >= 3, parts[0].isEmpty, parts[1] == "v3" else {
             throw Problem.unsupportedOperation("\(method) \(path) is not a write endpoint of this API.")
@@ -351,7 +375,7 @@ enum WritePreparation {
             try principal.require(.setWorkforceData)
             let typed = try decode(Schemas.EmploymentRequest.self, body)
             let row = try employment(trn: tail[1], key: tail[3], body: typed)
-            return try make(.employment(row), typed)
+            return try employmentRequest(row, method: method, path: path, idempotencyKey: key, source: source)
         case ("POST", 1) where tail[0] == "alerts":
             let typed = try decode(Schemas.CreateAlertRequest.self, body)
             return try make(.createAlert(typed), typed)
@@ -364,12 +388,18 @@ enum WritePreparation {
     }
 }
 
-/// The JSON of a batch operation's free-form body.
-struct OpenAPIValueContainerBox {
+/// Where a batch operation's body is decoded from.
+protocol BatchBodySource {
+    func decode<T: Decodable>(_ type: T.Type) throws -> T
+}
+
+/// The generated handler's free-form body (re-encoded, then decoded as the endpoint's type).
+struct OpenAPIValueContainerBox: BatchBodySource {
     let data: Data
     init(_ value: OpenAPIValueContainer?) {
         data = (try? JSONEncoder().encode(value ?? OpenAPIValueContainer())) ?? Data("null".utf8)
     }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T { try JSONText.decoder.decode(T.self, from: data) }
 }
 
 /// Field paths of decoding errors, without the offending values.

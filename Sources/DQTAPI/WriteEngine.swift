@@ -147,7 +147,16 @@ struct WriteSession {
                     index += 1
                     continue
                 }
-                let outcomes = try applyEmployments(run.map { ($0.1, $0.2) })
+                var outcomes: [WriteResult]
+                do {
+                    outcomes = try applyEmployments(run.map { ($0.1, $0.2) })
+                } catch let error as PGError where error.kind == .query {
+                    // One row upset the multi-row statement: apply them one by one so only it fails.
+                    logger.warning("bulk workforce upsert failed, retrying row by row", metadata: ["sqlState": "\(error.sqlState ?? "-")"])
+                    outcomes = run.map { item in
+                        do { return try applyEmployments([(item.1, item.2)])[0] } catch { return .failure(.internalError()) }
+                    }
+                }
                 for (offset, item) in run.enumerated() {
                     results[item.0] = outcomes[offset]
                     if outcomes[offset].problem == nil, let key = item.1.idempotencyKey {

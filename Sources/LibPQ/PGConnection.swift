@@ -26,6 +26,8 @@ public final class PGConnection {
             throw PGError(kind: .connection, message: PGConnection.redact(raw, conninfo: conninfo))
         }
         self.handle = handle
+        // Server notices (e.g. "relation already exists, skipping") are not errors: keep them off stderr.
+        PQsetNoticeProcessor(handle, { _, _ in }, nil)
         let setup = PQexec(handle, "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET client_encoding = 'UTF8'")
         let ok = setup.map { PQresultStatus($0) == PGRES_COMMAND_OK } ?? false
         if let setup { PQclear(setup) }

@@ -96,8 +96,9 @@ struct ReadAndSecurityTests {
         }
     }
 
-    @Test func requestAndBatchSizeLimits() async throws {
-        try await Harness.with(configure: { $0.maxBodyBytes = 2000; $0.maxBatchOperations = 2 }) { h in
+    @Test(arguments: [true, false])
+    func requestAndBatchSizeLimits(fastPath: Bool) async throws {
+        try await Harness.with(configure: { $0.maxBodyBytes = 2000; $0.maxBatchOperations = 2; $0.batchFastPath = fastPath }) { h in
             let big = "{\"operations\":[" + String(repeating: " ", count: 3000) + "]}"
             let tooLarge = try await h.call(.POST, "/v3/batches", json: big, key: h.allKey)
             #expect(tooLarge.status == 413)
