@@ -186,6 +186,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .testTarget(
+            name: "BridgeRunTests",
+            dependencies: [
+                "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTAPI", "DQTTesting", "LibPQ", "SFTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "DQTModelTests", dependencies: ["DQTModel"], swiftSettings: swiftSettings),
         .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping"], swiftSettings: swiftSettings),
         .testTarget(name: "FlatFileTests", dependencies: ["FlatFile"], swiftSettings: swiftSettings),

@@ -69,6 +69,12 @@ public struct RunConfiguration: Sendable {
         /// `generated` (the client generated from the API's contract, the default) or `raw` (the same requests with
         /// the staged bodies spliced in as they are: less CPU for very large files).
         public var transport: String?
+
+        public init(baseURL: String, keyFile: String? = nil, keyEnv: String? = nil) {
+            self.baseURL = baseURL
+            self.keyFile = keyFile
+            self.keyEnv = keyEnv
+        }
     }
 
     public struct SFTPSettings: Sendable, Codable {
@@ -84,10 +90,25 @@ public struct RunConfiguration: Sendable {
         public var operationTimeoutSeconds: Double?
         public var keepaliveSeconds: Double?
         public var readBufferKiB: Int?
+
+        public init(
+            host: String, port: Int? = nil, user: String, keyFile: String, passphraseFile: String? = nil, passphraseEnv: String? = nil,
+            knownHosts: String, root: String? = nil
+        ) {
+            self.host = host
+            self.port = port
+            self.user = user
+            self.keyFile = keyFile
+            self.passphraseFile = passphraseFile
+            self.passphraseEnv = passphraseEnv
+            self.knownHosts = knownHosts
+            self.root = root
+        }
     }
 
     public struct FolderSettings: Sendable, Codable {
         public var root: String
+        public init(root: String) { self.root = root }
     }
 
     public struct FeedOverride: Sendable, Codable {
@@ -96,11 +117,23 @@ public struct RunConfiguration: Sendable {
         public var stableSeconds: Int?
         public var minimumAgeSeconds: Int?
         public var doneMarker: String?
+
+        public init(source: String? = nil, folder: String? = nil, stableSeconds: Int? = nil, minimumAgeSeconds: Int? = nil, doneMarker: String? = nil) {
+            self.source = source
+            self.folder = folder
+            self.stableSeconds = stableSeconds
+            self.minimumAgeSeconds = minimumAgeSeconds
+            self.doneMarker = doneMarker
+        }
     }
 
     public struct MailDrop: Sendable, Codable, Hashable {
         public var source: String?
         public var folder: String
+        public init(source: String? = nil, folder: String) {
+            self.source = source
+            self.folder = folder
+        }
     }
 
     private struct File: Codable {

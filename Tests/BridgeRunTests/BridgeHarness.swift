@@ -1,0 +1,292 @@
+import AsyncHTTPClient
+import BridgeRun
+import DQTAPI
+import DQTTesting
+import FeedMapping
+import FileSources
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Ledger
+import LibPQ
+import Logging
+import Publisher
+import SFTP
+import Synchronization
+
+/// Everything an end-to-end test of the unattended run needs, all real: the OpenSSH SFTP server and PostgreSQL from
+/// scripts/services.sh, and dqt-api served in-process on loopback over its own fresh database (migrated, seeded with
+/// fixtures/api/persons.ndjson, one all-roles key). The ledger gets a fresh database too; the SFTP files live in a
+/// fresh folder below the SFTP user's home. All of it is dropped afterwards.
+struct BridgeHarness: Sendable {
+    let apiBaseURL: URL
+    let apiKey: String
+    let apiPool: PGPool
+    let ledgerURL: String
+    /// The test's folder on the local disk (the SFTP home's `folder`).
+    let localRoot: String
+    /// The same folder as the SFTP server names it (relative to the login folder).
+    let remoteRoot: String
+    let scratch: String
+    let logs: LogLines
+    let httpClient: HTTPClient
+
+    static var repository: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    static var servicesAvailable: Bool {
+        TestServices.shouldRun(
+            TestServices.databaseURL, TestServices.sftpHost, TestServices.sftpPort, TestServices.sftpUser,
+            TestServices.sftpEd25519Key, TestServices.sftpKnownHosts, TestServices.sftpRoot)
+    }
+
+    static func databaseURL(_ base: String, name: String) -> String {
+        var url = base
+        var query = ""
+        if let q = url.firstIndex(of: "?") {
+            query = String(url[q...])
+            url = String(url[..<q])
+        }
+        if let schemeEnd = url.range(of: "://"), let slash = url[schemeEnd.upperBound...].firstIndex(of: "/") {
+            url = String(url[..<slash])
+        }
+        return url + "/" + name + query
+    }
+
+    static func with(_ body: @Sendable (BridgeHarness) async throws -> Void) async throws {
+        let admin = try TestServices.require(TestServices.databaseURL)
+        let sftpHome = try TestServices.require(TestServices.sftpRoot)
+        let suffix = "\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
+        let apiDatabase = "bridge_api_test_\(suffix)"
+        let ledgerDatabase = "bridge_ledger_test_\(suffix)"
+        let adminConnection = try PGConnection(admin)
+        try adminConnection.execute("CREATE DATABASE \(apiDatabase)")
+        try adminConnection.execute("CREATE DATABASE \(ledgerDatabase)")
+        let apiURL = databaseURL(admin, name: apiDatabase)
+        let remoteRoot = "bridge-tests/\(suffix)"
+        let localRoot = joinPath(sftpHome, remoteRoot)
+        let scratch = NSTemporaryDirectory() + "bridge-test-\(suffix)"
+        try makeSharedFolder(localRoot)
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let pool = PGPool(conninfo: apiURL, maximumConnections: 4)
+        let httpClient = makeBridgeHTTPClient(timeoutSeconds: 30)
+        func cleanUp() async {
+            try? await httpClient.shutdown()
+            pool.close()
+            try? await Task.sleep(for: .milliseconds(50))
+            _ = try? adminConnection.execute("DROP DATABASE IF EXISTS \(apiDatabase) WITH (FORCE)")
+            _ = try? adminConnection.execute("DROP DATABASE IF EXISTS \(ledgerDatabase) WITH (FORCE)")
+            try? FileManager.default.removeItem(atPath: localRoot)
+            try? FileManager.default.removeItem(atPath: scratch)
+        }
+        do {
+            let key: String = try await pool.withConnection { connection in
+                try Migrations.migrate(connection)
+                _ = try Seeder.seed(connection, file: URL(fileURLWithPath: joinPath(repository, "fixtures/api/persons.ndjson")))
+                return try APIKeys.create(connection, name: "bridge-test", roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
+            }
+            var configuration = APIConfiguration(databaseURL: apiURL)
+            configuration.port = 0
+            configuration.keyCacheSeconds = 0
+            let apiLogger = Logger(label: "dqt-api-test") { _ in SwiftLogNoOpLogHandler() }
+            let router = try DQTAPIServer.makeRouter(configuration: configuration, pool: pool, metrics: APIMetrics(), logger: apiLogger)
+            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: apiLogger)
+            try await app.test(.live) { client in
+                let harness = BridgeHarness(
+                    apiBaseURL: URL(string: "http://127.0.0.1:\(client.port!)")!, apiKey: key, apiPool: pool,
+                    ledgerURL: databaseURL(admin, name: ledgerDatabase), localRoot: localRoot, remoteRoot: remoteRoot, scratch: scratch,
+                    logs: LogLines(), httpClient: httpClient)
+                try await body(harness)
+            }
+        } catch {
+            await cleanUp()
+            throw error
+        }
+        await cleanUp()
+    }
+
+    /// A folder both root (the tests) and the SFTP user can create and rename entries in.
+    static func makeSharedFolder(_ path: String) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        var current = path
+        while current.count > 1 {
+            chmod(current, 0o777)
+            if current.hasSuffix("bridge-tests") { break }
+            current = (current as NSString).deletingLastPathComponent
+        }
+    }
+
+    // MARK: Configuration and runs
+
+    /// A configuration for this test: the SFTP server (feed folders below the test's folder), this API, quick
+    /// stability (0 s) unless `adjust` says otherwise.
+    func configuration(_ adjust: (inout RunConfiguration) -> Void = { _ in }) throws -> RunConfiguration {
+        let keyFile = joinPath(scratch, "api-key")
+        try Data(apiKey.utf8).write(to: URL(fileURLWithPath: keyFile))
+        var api = RunConfiguration.APISettings(baseURL: apiBaseURL.absoluteString)
+        api.keyFile = keyFile
+        api.batchSize = 3
+        api.concurrency = 2
+        api.baseDelaySeconds = 0.01
+        api.maxDelaySeconds = 0.05
+        api.maxAttempts = 3
+        var configuration = RunConfiguration(api: api)
+        configuration.mappings = joinPath(Self.repository, "mappings")
+        configuration.workFolder = joinPath(scratch, "work")
+        configuration.metricsFile = joinPath(scratch, "metrics/dqt_bridge.prom")
+        configuration.reportsFolder = joinPath(scratch, "reports")
+        configuration.sftp = RunConfiguration.SFTPSettings(
+            host: try TestServices.require(TestServices.sftpHost), port: Int(try TestServices.require(TestServices.sftpPort)),
+            user: try TestServices.require(TestServices.sftpUser), keyFile: try TestServices.require(TestServices.sftpEd25519Key),
+            knownHosts: try TestServices.require(TestServices.sftpKnownHosts), root: remoteRoot)
+        configuration.folder = RunConfiguration.FolderSettings(root: localRoot)
+        configuration.defaultSource = "sftp"
+        for feed in ["ewc-induction", "ewc-qts", "prohibition-notices", "ab-induction", "tps-workforce", "capita-import", "capita-register"] {
+            configuration.feeds[feed] = RunConfiguration.FeedOverride(stableSeconds: 0, minimumAgeSeconds: 0)
+        }
+        adjust(&configuration)
+        return configuration
+    }
+
+    func environment(
+        _ configuration: RunConfiguration, transport: (any BatchTransport)? = nil, catalog: FeedCatalog? = nil,
+        stop: StopFlag = StopFlag()
+    ) throws -> RunEnvironment {
+        let logs = self.logs
+        let logger = Logger(label: "dqt-bridge-test") { label in BridgeJSONLogHandler(label: label, level: .debug) { logs.append($0) } }
+        let sftp = try configuration.sftpConfiguration()
+        let root = configuration.sftp?.root ?? ""
+        let folderRoot = configuration.folder?.root ?? localRoot
+        return RunEnvironment(
+            configuration: configuration, catalog: try catalog ?? FeedCatalog.load(directory: configuration.mappings),
+            ledger: Ledger(conninfo: ledgerURL, maximumConnections: 4, reconnectAttempts: 2),
+            transport: transport ?? GeneratedClientTransport(baseURL: apiBaseURL, apiKey: apiKey, httpClient: httpClient),
+            logger: logger, stop: stop,
+            makeSource: { name in
+                if name == "sftp" { return SFTPSource(configuration: sftp!, root: root, logger: logger) }
+                return FolderSource(root: folderRoot)
+            })
+    }
+
+    /// One pass with this configuration.
+    func run(
+        _ configuration: RunConfiguration, feeds: [String]? = nil, transport: (any BatchTransport)? = nil, catalog: FeedCatalog? = nil
+    ) async throws -> RunOutcome {
+        let environment = try environment(configuration, transport: transport, catalog: catalog)
+        defer { environment.ledger.close() }
+        return await BridgeRunner(environment: environment).run(options: RunOptions(feeds: feeds))
+    }
+
+    func replay(_ configuration: RunConfiguration, _ request: ReplayRequest) async throws -> RunOutcome {
+        let environment = try environment(configuration)
+        defer { environment.ledger.close() }
+        return await BridgeRunner(environment: environment).replay(request)
+    }
+
+    // MARK: Files
+
+    /// Writes `content` as `folder/name` below the test's folder (as a partner's upload would appear).
+    @discardableResult
+    func place(_ content: String, in folder: String, as name: String, modified: Date? = nil) throws -> String {
+        try place(Data(content.utf8), in: folder, as: name, modified: modified)
+    }
+
+    @discardableResult
+    func place(_ content: Data, in folder: String, as name: String, modified: Date? = nil) throws -> String {
+        let directory = joinPath(localRoot, folder)
+        try Self.makeSharedFolder(directory)
+        let path = joinPath(directory, name)
+        try content.write(to: URL(fileURLWithPath: path))
+        chmod(path, 0o666)
+        if let modified {
+            try FileManager.default.setAttributes([.modificationDate: modified], ofItemAtPath: path)
+        }
+        return path
+    }
+
+    func files(in folder: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: joinPath(localRoot, folder))) ?? []).sorted()
+    }
+
+    // MARK: Looking inside
+
+    func ledgerQuery<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) throws -> T {
+        let connection = try PGConnection(ledgerURL)
+        return try body(connection)
+    }
+
+    func ledgerInt(_ sql: String, _ params: [PGValue?] = []) throws -> Int {
+        try ledgerQuery { try $0.query(sql, params).int(0, 0) ?? 0 }
+    }
+
+    func apiInt(_ sql: String, _ params: [PGValue?] = []) async throws -> Int {
+        try await apiPool.withConnection { try $0.query(sql, params).int(0, 0) ?? 0 }
+    }
+
+    /// Writes the API stored (one row per applied idempotency key).
+    func appliedWrites() async throws -> Int {
+        try await apiInt("SELECT count(*) FROM idempotency_keys")
+    }
+}
+
+/// Captured JSON log lines.
+final class LogLines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+}
+
+/// Synthetic files (made-up people who exist in fixtures/api/persons.ndjson).
+enum Synthetic {
+    static let inductionHeader =
+        "REFERENCE_NO,FIRST_NAME,LAST_NAME,DATE_OF_BIRTH,START_DATE,PASS_DATE,FAIL_DATE,EMPLOYER_NAME,EMPLOYER_CODE,IND_STATUS_NAME\r\n"
+
+    /// An EWC induction file with `good` valid rows (TRNs 1000002...) and `bad` rows refused by the mapping.
+    static func induction(good: Int = 3, bad: Int = 0, salt: String = "") -> String {
+        let people = [
+            ("1000002", "Siâneg", "Llŷnffug", "07/03/1974"), ("1000003", "Dŵrwen", "Ap Ffugiŵr", "10/04/1981"),
+            ("1000004", "Gwenllâf", "Prŷsample", "13/05/1988"), ("1000005", "Ŷfory", "Tŵtest", "16/06/1960"),
+            ("1000006", "Mâbffug", "Ffugiâd", "19/07/1967"),
+        ]
+        var text = inductionHeader
+        for index in 0..<good {
+            let person = people[index % people.count]
+            text += "\(person.0),\(person.1),\(person.2),\(person.3),01/09/2024,18/07/2025,,Ysgol Ffug\(salt),6612001,Pass\r\n"
+        }
+        for _ in 0..<bad {
+            text += "10000X2,Bad,Row,31/02/1974,01/09/2024,18/07/2025,,Ysgol,6612001,Maybe\r\n"
+        }
+        return text
+    }
+
+    /// An email with a prohibition-notices CSV attachment.
+    static func notices(from sender: String, rows: Int = 2) -> String {
+        var csv = "TRN,Date of birth,Full name,Prohibition code,Details,Alert start date,Alert end date\r\n"
+        for index in 0..<rows {
+            csv += "100000\(index + 2),07/03/1974,Ffug Person,T\(index % 2 + 1),Synthetic notice,01/10/2026,\r\n"
+        }
+        let encoded = Data(csv.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+        return """
+            From: "Alerts" <\(sender)>\r
+            To: tq-unit@education.gov.example\r
+            Subject: Prohibition notices\r
+            Date: Fri, 20 Nov 2026 09:15:00 +0000\r
+            MIME-Version: 1.0\r
+            Content-Type: multipart/mixed; boundary="b1"\r
+            \r
+            --b1\r
+            Content-Type: text/plain; charset=utf-8\r
+            \r
+            Notices attached.\r
+            --b1\r
+            Content-Type: text/csv; name="notices.csv"\r
+            Content-Disposition: attachment; filename="notices.csv"\r
+            Content-Transfer-Encoding: base64\r
+            \r
+            \(encoded)\r
+            --b1--\r
+
+            """
+    }
+}
