@@ -166,6 +166,7 @@ public final class BridgeRunner {
     }
 
     func pass() async throws {
+        removeLeftovers()
         // 1. Resume what earlier runs left unfinished (crash, API down, lost connection).
         let polledIDs = Set(polledFeeds.map(\.id))
         for file in try await ledger.unfinishedFiles(feeds: nil) {
@@ -436,6 +437,18 @@ public final class BridgeRunner {
 
     var workFolder: String { configuration.workFolder }
 
+    /// Partial downloads and scratch files of a run that was killed: never used (a download is renamed into place
+    /// only when complete), removed at the start of the next run, which holds the lock.
+    func removeLeftovers() {
+        let folder = joinPath(workFolder, "files")
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".") || name.hasPrefix("route-") {
+            try? FileManager.default.removeItem(atPath: joinPath(folder, name))
+        }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: workFolder)) ?? [] where name.hasPrefix("replay-") {
+            try? FileManager.default.removeItem(atPath: joinPath(workFolder, name))
+        }
+    }
+
     func localPath(_ file: FileRow) -> String { joinPath(workFolder, "files", "\(file.id).dat") }
 
     func removeWorkCopy(_ file: FileRow) {
@@ -549,9 +562,10 @@ public final class BridgeRunner {
         let shadow = !publishes(feed)
         let parts = joinPath(workFolder, "files", "\(file.id).parts")
         let name = file.name
-        let errors = SinkErrorBox()
         let decision = try await metrics.time("check") {
             try await ledger.stage(fileID: file.id, runID: runID) { writer in
+                // Made afresh on every attempt: the ledger retries the whole staging after a lost connection.
+                let errors = SinkErrorBox()
                 try? FileManager.default.removeItem(atPath: parts)
                 try FileManager.default.createDirectory(atPath: parts, withIntermediateDirectories: true)
                 var sink = LedgerSink(writer: writer, shadow: shadow, errors: errors)

@@ -32,12 +32,20 @@ public final class Ledger: Sendable {
         while true {
             do {
                 return try await pool.withConnection(body)
-            } catch let error as PGError where error.kind == .connection && attempt < reconnectAttempts {
+            } catch let error as PGError where Self.isTransient(error) && attempt < reconnectAttempts {
                 attempt += 1
                 let delay = min(5.0, 0.1 * pow(2.0, Double(attempt))) * Double.random(in: 0.5...1.0)
                 try await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             }
         }
+    }
+
+    /// Errors worth retrying on a fresh connection: the link broke (also in the middle of a COPY), or the server is
+    /// shutting down, restarting or not yet accepting connections (SQLSTATE classes 08 and 57).
+    public static func isTransient(_ error: PGError) -> Bool {
+        if error.kind == .connection || error.kind == .copy { return true }
+        guard let state = error.sqlState else { return false }
+        return state.hasPrefix("08") || state.hasPrefix("57")
     }
 
     // MARK: Schema and lock
