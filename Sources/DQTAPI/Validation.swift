@@ -4,6 +4,8 @@ import Foundation
 /// Collects field errors (names and rules, never values) and turns them into one 400 problem.
 struct Validator {
     var errors: [String: [String]] = [:]
+    /// Computed once per validation (the calendar is not free).
+    lazy var today = LocalDate.today()
 
     mutating func fail(_ field: String, _ message: String) { errors[field, default: []].append(message) }
 
@@ -28,7 +30,7 @@ struct Validator {
             fail(field, "\(field) must be a date, yyyy-MM-dd.")
             return nil
         }
-        if notFuture && date > LocalDate.today() { fail(field, "\(field) cannot be in the future.") }
+        if notFuture && date > today { fail(field, "\(field) cannot be in the future.") }
         return date
     }
 
@@ -62,9 +64,19 @@ struct Validator {
         return nino.normalized
     }
 
-    mutating func matches(_ field: String, _ text: String?, _ pattern: Regex<Substring>, _ rule: String) {
+    /// Exactly `count` ASCII digits.
+    mutating func digits(_ field: String, _ text: String?, count: Int) {
         guard let text else { return }
-        if (try? pattern.wholeMatch(in: text)) == nil { fail(field, "\(field) must be \(rule).") }
+        if text.utf8.count != count || !text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            fail(field, "\(field) must be \(count) digits.")
+        }
+    }
+
+    /// 1...max ASCII characters, each allowed by `allowed`.
+    mutating func charset(_ field: String, _ text: String?, max: Int, rule: String, _ allowed: (UInt8) -> Bool) {
+        guard let text else { return }
+        let utf8 = text.utf8
+        if utf8.isEmpty || utf8.count > max || !utf8.allSatisfy(allowed) { fail(field, "\(field) must be \(rule).") }
     }
 }
 

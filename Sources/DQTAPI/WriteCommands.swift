@@ -225,7 +225,7 @@ enum WritePreparation {
             if body.modifiedOn > Date().addingTimeInterval(300) { v.fail("modifiedOn", "modifiedOn cannot be in the future.") }
         case .route(let trn, let reference, let body):
             _ = v.trn("trn", trn)
-            v.matches("reference", reference, /[A-Za-z0-9_.\-]{1,100}/, "1-100 of A-Z, a-z, 0-9, _ . -")
+            v.charset("reference", reference, max: 100, rule: "1-100 of A-Z, a-z, 0-9, _ . -") { ASCIIChar.isIDChar($0) }
             if RouteTypes.find(body.routeToProfessionalStatusTypeId) == nil {
                 v.fail("routeToProfessionalStatusTypeId", "routeToProfessionalStatusTypeId is not a known route type.")
             }
@@ -235,7 +235,7 @@ enum WritePreparation {
             let start = v.optionalDate("trainingStartDate", body.trainingStartDate)
             let end = v.optionalDate("trainingEndDate", body.trainingEndDate)
             if let start, let end, end < start { v.fail("trainingEndDate", "trainingEndDate cannot be before trainingStartDate.") }
-            if let ukprn = body.trainingProviderUkprn { v.matches("trainingProviderUkprn", ukprn, /[0-9]{8}/, "8 digits") }
+            if let ukprn = body.trainingProviderUkprn { v.digits("trainingProviderUkprn", ukprn, count: 8) }
             if let specialism = body.trainingAgeSpecialism, specialism._type == .range {
                 if specialism.from == nil || specialism.to == nil || (specialism.from ?? 0) > (specialism.to ?? 0) {
                     v.fail("trainingAgeSpecialism", "a Range needs from <= to.")
@@ -257,7 +257,7 @@ enum WritePreparation {
             _ = v.name("details", body.details, required: false, max: 4000)
             _ = v.name("sender", body.sender, required: false, max: 100)
         case .trnRequest(let body):
-            v.matches("requestId", body.requestId, /[0-9A-Za-z_\-]{1,100}/, "1-100 of 0-9, a-z, A-Z, _ and -")
+            v.charset("requestId", body.requestId, max: 100, rule: "1-100 of 0-9, a-z, A-Z, _ and -") { ASCIIChar.isIDChar($0) && $0 != 0x2E }
             _ = v.name("person.firstName", body.person.firstName, required: true)
             _ = v.name("person.lastName", body.person.lastName, required: true)
             _ = v.name("person.middleName", body.person.middleName, required: false)
@@ -274,9 +274,9 @@ enum WritePreparation {
     static func employment(trn: String, key: String, body: Schemas.EmploymentRequest) throws(Problem) -> EmploymentRow {
         var v = Validator()
         _ = v.trn("trn", trn)
-        v.matches("localAuthorityCode", body.localAuthorityCode, /[0-9]{3}/, "3 digits")
+        v.digits("localAuthorityCode", body.localAuthorityCode, count: 3)
         if let establishment = body.establishmentCode {
-            v.matches("establishmentCode", establishment, /[0-9]{4}/, "4 digits")
+            v.digits("establishmentCode", establishment, count: 4)
         }
         let start = v.date("startDate", body.startDate)
         let end = v.optionalDate("endDate", body.endDate)
