@@ -119,7 +119,7 @@ enum WritePreparation {
         var hasher = SHA256()
         hasher.update(data: Data("\(method)\n\(path)\n".utf8))
         hasher.update(data: Data(canonicalBody.utf8))
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(hasher.finalize())
     }
 
     static func validateIdempotencyKey(_ key: String?) throws(Problem) -> String? {
