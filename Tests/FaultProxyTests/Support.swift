@@ -178,3 +178,14 @@ func record(_ scenario: String, runs: Int, expected: Int, applied: Int, duplicat
         suite: "fault-proxy", scenario: scenario, runs: runs, expected: expected, applied: applied,
         lost: max(0, expected - applied - refused), duplicated: duplicated, refused: refused, reasons: reasons, ok: ok))
 }
+
+/// The proxy's counts once `condition` holds (or after a second): counters move just after the bytes they count.
+func settled(_ proxy: FaultProxy, _ condition: (FaultProxyStats) -> Bool) -> FaultProxyStats {
+    let until = ContinuousClock.now.advanced(by: .seconds(1))
+    var stats = proxy.stats
+    while !condition(stats) && ContinuousClock.now < until {
+        usleep(10_000)
+        stats = proxy.stats
+    }
+    return stats
+}

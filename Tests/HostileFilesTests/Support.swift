@@ -44,7 +44,7 @@ struct Finished: CustomStringConvertible {
     var signal: Int32?
     var stdout: String
     var stderr: String
-    /// Peak resident set size in bytes (wait4's ru_maxrss).
+    /// The program's peak resident set size in bytes.
     var peakRSS: Int
     var elapsed: Duration
     var description: String {
@@ -52,39 +52,55 @@ struct Finished: CustomStringConvertible {
     }
 }
 
-/// Runs a program with posix_spawn and waits with wait4, so the child's own peak memory is measured.
+/// Runs a program and reports its exit status (or signal), output, peak memory and time.
+///
+/// The peak is measured by a small Python parent (python3 is in scripts/setup.sh): Linux records, at `exec`, the
+/// high-water RSS of the address space being replaced, and posix_spawn from this (large) test process shares its
+/// address space until the exec, so wait4 here would report the test runner's own peak. Python's
+/// RUSAGE_CHILDREN peak is the program's own (or Python's, about 10 MB, if larger).
 func spawn(_ executable: String, _ arguments: [String], in directory: String = repositoryRoot.path) throws -> Finished {
     let scratch = try TemporaryFolder()
     let out = scratch.path("stdout")
     let err = scratch.path("stderr")
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    // Through sh only to change directory: `exec` keeps the pid, so wait4 measures the program itself.
-    let shell = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", directory, executable] + arguments
-    let argv: [UnsafeMutablePointer<CChar>?] = shell.map { strdup($0) } + [nil]
-    defer { for pointer in argv { free(pointer) } }
+    let usageFile = scratch.path("usage")
+    let script = """
+        import os, resource, subprocess, sys
+        usage, directory, program = sys.argv[1], sys.argv[2], sys.argv[3:]
+        os.chdir(directory)
+        code = subprocess.call(program)
+        with open(usage, "w") as f:
+            f.write("%d %d" % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code))
+        """
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+    process.arguments = ["-c", script, usageFile, directory, executable] + arguments
     var environment = ProcessInfo.processInfo.environment
     environment["NO_COLOR"] = "1"
     if environment["DQT_BRIDGE_MAPPINGS"] == nil { environment["DQT_BRIDGE_MAPPINGS"] = repositoryRoot.appendingPathComponent("mappings").path }
-    let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { for pointer in envp { free(pointer) } }
-    var pid: pid_t = 0
+    process.environment = environment
+    FileManager.default.createFile(atPath: out, contents: nil)
+    FileManager.default.createFile(atPath: err, contents: nil)
+    let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
+    let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
+    process.standardOutput = outHandle
+    process.standardError = errHandle
+    process.standardInput = FileHandle.nullDevice
     let start = ContinuousClock.now
-    let spawned = posix_spawn(&pid, "/bin/sh", &actions, nil, argv, envp)
-    guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL) }
-    var status: Int32 = 0
-    var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    try process.run()
+    process.waitUntilExit()
     let elapsed = ContinuousClock.now - start
-    let exited = (status & 0x7f) == 0
+    try outHandle.close()
+    try errHandle.close()
+    let usage = ((try? String(contentsOfFile: usageFile, encoding: .utf8)) ?? "").split(separator: " ").compactMap { Int($0) }
+    let stderr = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
+    guard usage.count == 2 else {
+        throw POSIXError(.ECHILD, userInfo: [NSLocalizedDescriptionKey: "the measuring parent failed: \(stderr)"])
+    }
+    let code = Int32(usage[1])
     return Finished(
-        status: exited ? (status >> 8) & 0xff : -1, signal: exited ? nil : status & 0x7f,
-        stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "",
-        peakRSS: Int(usage.ru_maxrss) * 1024, elapsed: elapsed)
+        status: code < 0 ? -1 : code, signal: code < 0 ? -code : nil,
+        stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "", stderr: stderr,
+        peakRSS: usage[0] * 1024, elapsed: elapsed)
 }
 
 func runBridge(_ arguments: [String], in directory: String = repositoryRoot.path) throws -> Finished {

@@ -80,7 +80,8 @@ struct InjectionTests {
     }
 
     /// Tables, and a digest of each one's rows, from the database.
-    static func snapshot(_ h: APIHarness, excludingTRNs victims: Set<String>) async throws -> [String: String] {
+    /// Persons' rows are compared for the TRNs in `existing` (those before the sweep) outside `victims`.
+    static func snapshot(_ h: APIHarness, existing: [String], excludingTRNs victims: Set<String>) async throws -> [String: String] {
         try await h.sql { connection in
             var result: [String: String] = [:]
             let tables = try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename").rows.compactMap { $0["tablename"] }
@@ -90,8 +91,8 @@ struct InjectionTests {
             }
             let seeded = victims.sorted()
             result["persons outside the targets"] = try connection.query(
-                "SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY trn), '')) AS d, count(*) AS n FROM persons p WHERE NOT (trn = ANY($1::text[]))",
-                [.textArray(seeded)]).string(0, "d")
+                "SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY trn), '')) AS d FROM persons p WHERE trn = ANY($2::text[]) AND NOT (trn = ANY($1::text[]))",
+                [.textArray(seeded), .textArray(existing)]).string(0, "d")
             for table in ["routes", "alerts", "previous_names", "employments"] {
                 result[table + " outside the targets"] = try connection.query(
                     "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS d FROM \(table) t WHERE NOT (trn = ANY($1::text[]))",
@@ -110,7 +111,8 @@ struct InjectionTests {
                 if let body = endpoint.body { for match in body.matches(of: /"trn":"(\d{7})"/) { victims.insert(String(match.1)) } }
                 if let body = endpoint.body { for match in body.matches(of: /persons\/(?:deceased\/)?(\d{7})/) { victims.insert(String(match.1)) } }
             }
-            let before = try await Self.snapshot(h, excludingTRNs: victims)
+            let existing = try await h.sql { try $0.query("SELECT trn FROM persons").rows.compactMap { $0["trn"] } }
+            let before = try await Self.snapshot(h, existing: existing, excludingTRNs: victims)
             let auditBefore = try await h.count("SELECT count(*) FROM audit")
             let probes = Self.probes()
 
@@ -124,43 +126,47 @@ struct InjectionTests {
             let tally = Locked(Tally())
             let next = Locked(0)
             let clock = ContinuousClock.now
+            // Operations in parallel, each operation's probes one after another: two probes of one operation at
+            // once would race on the same record (ConcurrencyTests covers that), and this sweep is about values.
+            let queues = Dictionary(grouping: probes, by: \.endpoint.operationID).values.map { $0 }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 {
                     group.addTask {
                         while true {
-                            let index = next.withLock { n -> Int in defer { n += 1 }; return n }
-                            guard index < probes.count else { return }
-                            let probe = probes[index]
-                            let label = "\(probe.endpoint) \(probe.place) = \(probe.hostile)"
-                            do {
-                                let reply = try await h.call(probe.endpoint.method, probe.path, body: probe.body, key: h.allKey, headers: probe.headers)
-                                let correlation = reply.headers.first(name: "X-Correlation-Id") ?? ""
-                                tally.withLock { t in
-                                    t.byStatus["\(reply.status)", default: 0] += 1
-                                    if reply.status >= 500 {
-                                        t.failures.append("\(label): \(reply)")
-                                    } else if reply.status >= 400 {
-                                        let legacy404 = probe.endpoint.operationID == "getQualifiedTeachingStatus" && reply.status == 404
-                                        if !reply.isProblem && !legacy404 { t.failures.append("\(label): not problem+json: \(reply)") }
-                                        t.refusedCorrelations.insert(correlation)
-                                    } else if probe.endpoint.isWrite {
-                                        if probe.endpoint.operationID == "runBatch" {
-                                            let results = reply.json?["results"] as? [[String: Any]] ?? []
-                                            let applied = results.filter { ($0["status"] as? Int ?? 0) < 300 && $0["replayed"] as? Bool != true }.count
-                                            t.writeSuccesses[correlation] = applied
-                                            for result in results where (result["status"] as? Int ?? 0) >= 500 {
-                                                t.failures.append("\(label): batch operation \(result)")
+                            let queue = next.withLock { n -> Int in defer { n += 1 }; return n }
+                            guard queue < queues.count else { return }
+                            for probe in queues[queue] {
+                                let label = "\(probe.endpoint) \(probe.place) = \(probe.hostile)"
+                                do {
+                                    let reply = try await h.call(probe.endpoint.method, probe.path, body: probe.body, key: h.allKey, headers: probe.headers)
+                                    let correlation = reply.headers.first(name: "X-Correlation-Id") ?? ""
+                                    tally.withLock { t in
+                                        t.byStatus["\(reply.status)", default: 0] += 1
+                                        if reply.status >= 500 {
+                                            t.failures.append("\(label): \(reply)")
+                                        } else if reply.status >= 400 {
+                                            let legacy404 = probe.endpoint.operationID == "getQualifiedTeachingStatus" && reply.status == 404
+                                            if !reply.isProblem && !legacy404 { t.failures.append("\(label): not problem+json: \(reply)") }
+                                            t.refusedCorrelations.insert(correlation)
+                                        } else if probe.endpoint.isWrite {
+                                            if probe.endpoint.operationID == "runBatch" {
+                                                let results = reply.json?["results"] as? [[String: Any]] ?? []
+                                                let applied = results.filter { ($0["status"] as? Int ?? 0) < 300 && $0["replayed"] as? Bool != true }.count
+                                                t.writeSuccesses[correlation] = applied
+                                                for result in results where (result["status"] as? Int ?? 0) >= 500 {
+                                                    t.failures.append("\(label): batch operation \(result)")
+                                                }
+                                            } else {
+                                                t.writeSuccesses[correlation] = 1
                                             }
-                                        } else {
-                                            t.writeSuccesses[correlation] = 1
+                                        }
+                                        if reply.status >= 400, reply.text.contains("<script>") || reply.text.contains("DROP TABLE") || reply.text.contains("A' OR 1=1") {
+                                            t.reflected.append("\(label): \(reply.text.prefix(200))")
                                         }
                                     }
-                                    if reply.status >= 400, reply.text.contains("<script>") || reply.text.contains("DROP TABLE") || reply.text.contains("A' OR 1=1") {
-                                        t.reflected.append("\(label): \(reply.text.prefix(200))")
-                                    }
+                                } catch {
+                                    tally.withLock { $0.failures.append("\(label): no answer: \(error)") }
                                 }
-                            } catch {
-                                tally.withLock { $0.failures.append("\(label): no answer: \(error)") }
                             }
                         }
                     }
@@ -169,17 +175,23 @@ struct InjectionTests {
             }
             let elapsed = ContinuousClock.now - clock
             let result = tally.withLock { $0 }
-            let after = try await Self.snapshot(h, excludingTRNs: victims)
+            let after = try await Self.snapshot(h, existing: existing, excludingTRNs: victims)
             for (name, value) in before { #expect(after[name] == value, "\(name) changed") }
-            // Audit rows only for successful writes: at most one per direct write.
+            // Audit rows only for successful writes, and never the same change twice for one request.
             let audited = try await h.sql { connection in
-                try connection.query("SELECT correlation_id, count(*) AS n FROM audit GROUP BY correlation_id").rows
-                    .map { ($0["correlation_id"] ?? "", $0.int("n") ?? 0) }
+                try connection.query(
+                    """
+                    SELECT correlation_id, count(*) AS n,
+                           count(DISTINCT md5(coalesce(before::text, '') || '|' || coalesce(after::text, ''))) AS changes
+                    FROM audit GROUP BY correlation_id
+                    """).rows
+                    .map { ($0["correlation_id"] ?? "", $0.int("n") ?? 0, $0.int("changes") ?? 0) }
             }
             var auditProblems: [String] = []
-            for (correlation, count) in audited {
+            for (correlation, count, changes) in audited {
                 if result.refusedCorrelations.contains(correlation) { auditProblems.append("\(correlation): refused but audited") }
-                if let allowed = result.writeSuccesses[correlation], count > max(allowed, 1) { auditProblems.append("\(correlation): \(count) rows") }
+                if result.writeSuccesses[correlation] == nil { auditProblems.append("\(correlation): audited but not a successful write") }
+                if count != changes { auditProblems.append("\(correlation): \(count) rows for \(changes) changes") }
             }
             let auditAfter = try await h.count("SELECT count(*) FROM audit")
             // A stored hostile value comes back exactly as sent (bound, never spliced).
@@ -196,7 +208,7 @@ struct InjectionTests {
             record("hostile strings (\(Hostile.values.count) kinds) in every path, query, header and body field of \(Endpoint.all.count) operations",
                    runs: probes.count, expected: probes.count, applied: probes.count - refused - result.failures.count,
                    lost: result.failures.count, duplicated: 0, refused: refused,
-                   reasons: "4xx problem+json; no 5xx; database intact; \(applied) writes accepted, audit +\(auditAfter - auditBefore)",
+                   reasons: "4xx problem+json x\(refused); 5xx or no answer x\(result.failures.count); database \(before == after ? "intact" : "CHANGED"); \(applied) writes accepted, audit +\(auditAfter - auditBefore)",
                    ok: result.failures.isEmpty && auditProblems.isEmpty && before == after)
         }
     }
