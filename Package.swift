@@ -198,7 +198,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DQTModelTests", dependencies: ["DQTModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping"], swiftSettings: swiftSettings),
+        .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "BridgeReport", "DQTTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "BridgeCLITests", dependencies: ["FeedMapping", "BridgeReport", "DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "FlatFileTests", dependencies: ["FlatFile"], swiftSettings: swiftSettings),
         .testTarget(name: "MIMEMailTests", dependencies: ["MIMEMail"], swiftSettings: swiftSettings),
         .testTarget(name: "SFTPTests", dependencies: ["SFTP", "DQTTesting"], swiftSettings: swiftSettings),

@@ -1,0 +1,252 @@
+import DQTTesting
+import Foundation
+import Testing
+
+/// The repository's root, found from this source file (Tests/BridgeCLITests/Support.swift).
+let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The day every check in these tests is judged on, so the golden files never change with the calendar.
+let checkDay = "2026-11-21"
+
+/// The `dqt-bridge` binary built beside the test bundle (`swift build --build-tests` builds both into
+/// `.build/<config>/`). `DQT_BRIDGE_BINARY` overrides it.
+let bridgeBinary: String? = {
+    let environment = ProcessInfo.processInfo.environment
+    if let path = environment["DQT_BRIDGE_BINARY"], FileManager.default.isExecutableFile(atPath: path) { return path }
+    var folders: [URL] = []
+    if let first = CommandLine.arguments.first {
+        folders.append(URL(fileURLWithPath: first).resolvingSymlinksInPath().deletingLastPathComponent())
+    }
+    folders.append(Bundle.main.bundleURL)
+    folders.append(Bundle.main.bundleURL.deletingLastPathComponent())
+    for folder in folders {
+        var candidate = folder
+        // The bundle may be a directory (`X.xctest/Contents/MacOS/...`): walk up to the build folder.
+        for _ in 0..<4 {
+            let binary = candidate.appendingPathComponent("dqt-bridge").path
+            if FileManager.default.isExecutableFile(atPath: binary) { return binary }
+            candidate.deleteLastPathComponent()
+        }
+    }
+    return nil
+}()
+
+struct BinaryNotBuilt: Error, CustomStringConvertible {
+    var description: String { "dqt-bridge is not built beside the tests: run swift build --build-tests (or set DQT_BRIDGE_BINARY)" }
+}
+
+/// What one run of the binary gave.
+struct RunResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// Runs `dqt-bridge` with `arguments` in the repository root (so `mappings/` is found as in daily use).
+func runBridge(_ arguments: [String], in directory: URL = repositoryRoot) throws -> RunResult {
+    guard let binary = bridgeBinary else { throw BinaryNotBuilt() }
+    return try runProcess(binary, arguments, in: directory)
+}
+
+func runProcess(_ executable: String, _ arguments: [String], in directory: URL = repositoryRoot,
+                environment: [String: String]? = nil) throws -> RunResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.currentDirectoryURL = directory
+    if let environment { process.environment = environment }
+    let scratch = try TemporaryFolder()
+    let outURL = scratch.url.appendingPathComponent("stdout")
+    let errURL = scratch.url.appendingPathComponent("stderr")
+    FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let out = try FileHandle(forWritingTo: outURL)
+    let err = try FileHandle(forWritingTo: errURL)
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    try out.close()
+    try err.close()
+    return RunResult(
+        status: process.terminationStatus,
+        stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
+        stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
+    )
+}
+
+/// A folder under the system's temporary directory, removed when the value goes away.
+final class TemporaryFolder: @unchecked Sendable {
+    let url: URL
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-cli-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    deinit { try? FileManager.default.removeItem(at: url) }
+}
+
+/// One fixture file: `fixtures/<feed>/<kind>/<name>`.
+struct Fixture: CustomStringConvertible, Sendable {
+    let feed: String
+    let kind: String
+    let name: String
+    var url: URL { repositoryRoot.appendingPathComponent("fixtures/\(feed)/\(kind)/\(name)") }
+    var expectedFolder: URL { repositoryRoot.appendingPathComponent("fixtures/\(feed)/expected") }
+    func expected(_ suffix: String) -> URL { expectedFolder.appendingPathComponent("\(name).\(suffix)") }
+    var description: String { "\(feed)/\(kind)/\(name)" }
+}
+
+/// The eight feeds, by mapping file.
+let feedIDs: [String] = {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("mappings").path)) ?? []
+    return names.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+}()
+
+/// Every good and malformed fixture of every feed, in a stable order.
+let allFixtures: [Fixture] = {
+    var result: [Fixture] = []
+    for feed in feedIDs {
+        for kind in ["good", "malformed"] {
+            let folder = repositoryRoot.appendingPathComponent("fixtures/\(feed)/\(kind)").path
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() where !name.hasPrefix(".") {
+                result.append(Fixture(feed: feed, kind: kind, name: name))
+            }
+        }
+    }
+    return result
+}()
+
+/// What a fixture check produced, with the output files read back.
+struct CheckRun {
+    let run: RunResult
+    let records: String
+    let reportJSON: String
+    let reportHTML: String
+    let rejects: String
+}
+
+/// `dqt-bridge check FILE --today ... --records --report json --report html --rejects` into a temp folder.
+func checkFixture(_ path: String, extra: [String] = []) throws -> CheckRun {
+    let folder = try TemporaryFolder()
+    let run = try runBridge([
+        "check", path, "--today", checkDay,
+        "--records", folder.path("R.ndjson"), "--report", folder.path("R.json"), "--report", folder.path("R.html"),
+        "--rejects", folder.path("R.csv"),
+    ] + extra)
+    func read(_ name: String) -> String {
+        (try? String(contentsOfFile: folder.path(name), encoding: .utf8)) ?? ""
+    }
+    return CheckRun(run: run, records: read("R.ndjson"), reportJSON: read("R.json"), reportHTML: read("R.html"), rejects: read("R.csv"))
+}
+
+/// Personal data of the synthetic persons (fixtures/api/persons.ndjson) in every form the fixtures write it:
+/// names (any case), NI numbers (plain and spaced), dates of birth in each legacy layout.
+let personalData: [String] = {
+    let url = repositoryRoot.appendingPathComponent("fixtures/api/persons.ndjson")
+    guard let text = try? String(contentsOf: url, encoding: .utf8) else { return [] }
+    var values: Set<String> = []
+    for line in text.split(separator: "\n") {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+        for key in ["firstName", "middleName", "lastName"] {
+            if let name = object[key] as? String, name.count >= 4 { values.insert(name) }
+        }
+        if let nino = object["nationalInsuranceNumber"] as? String {
+            values.insert(nino)
+            let c = Array(nino)
+            values.insert("\(c[0])\(c[1]) \(c[2])\(c[3]) \(c[4])\(c[5]) \(c[6])\(c[7]) \(c[8])")
+        }
+        if let dob = object["dateOfBirth"] as? String {
+            let p = dob.split(separator: "-").map(String.init)
+            values.insert("\(p[2])/\(p[1])/\(p[0])")  // dd/MM/yyyy
+            values.insert("\(p[0])\(p[1])\(p[2])")    // yyyyMMdd
+            values.insert("\(p[2])\(p[1])\(p[0].suffix(2))")  // ddMMyy
+        }
+    }
+    return values.sorted()
+}()
+
+/// The names and dates of birth found in `text` (case-insensitive for names).
+func personalDataFound(in text: String, includingDates: Bool = true) -> [String] {
+    let lowered = text.lowercased()
+    return personalData.filter { value in
+        let isDate = value.allSatisfy { $0.isNumber || $0 == "/" }
+        if isDate && !includingDates { return false }
+        return lowered.contains(value.lowercased())
+    }
+}
+
+/// Golden files are rewritten instead of compared when this is set.
+var updatingGoldenFiles: Bool { ProcessInfo.processInfo.environment["DQT_UPDATE_GOLDEN"] == "1" }
+
+/// Compares `actual` with the golden file (or rewrites it with DQT_UPDATE_GOLDEN=1).
+func expectGolden(_ actual: String, _ url: URL, _ fixture: Fixture, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    if updatingGoldenFiles {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(actual.utf8).write(to: url)
+        return
+    }
+    guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
+        Issue.record("\(fixture): no golden file \(url.lastPathComponent); run DQT_UPDATE_GOLDEN=1 swift test --filter BridgeCLITests and review it",
+                     sourceLocation: sourceLocation)
+        return
+    }
+    if expected != actual {
+        let e = expected.split(separator: "\n", omittingEmptySubsequences: false)
+        let a = actual.split(separator: "\n", omittingEmptySubsequences: false)
+        let first = zip(e, a).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(e.count, a.count)
+        let shownExpected = first < e.count ? String(e[first]) : "(end of file)"
+        let shownActual = first < a.count ? String(a[first]) : "(end of file)"
+        Issue.record("""
+            \(fixture): \(url.lastPathComponent) differs from the golden file at line \(first + 1)
+              expected: \(shownExpected.prefix(600))
+              actual:   \(shownActual.prefix(600))
+            """, sourceLocation: sourceLocation)
+    }
+}
+
+/// The report JSON re-indented, one member per line, keeping its member order and every token as written, so a
+/// golden diff points at one field.
+func indentedJSON(_ text: String) -> String {
+    var out = ""
+    var depth = 0
+    var inString = false
+    var escaped = false
+    let characters = Array(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    func newline() { out += "\n" + String(repeating: "  ", count: depth) }
+    var index = 0
+    while index < characters.count {
+        let c = characters[index]
+        defer { index += 1 }
+        if inString {
+            out.append(c)
+            if escaped { escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { inString = false }
+            continue
+        }
+        switch c {
+        case "\"": inString = true; out.append(c)
+        case "{", "[":
+            let closer: Character = c == "{" ? "}" : "]"
+            if index + 1 < characters.count, characters[index + 1] == closer {
+                out.append(c); out.append(closer); index += 1
+            } else {
+                out.append(c); depth += 1; newline()
+            }
+        case "}", "]": depth -= 1; newline(); out.append(c)
+        case ",": out.append(c); newline()
+        case ":": out += ": "
+        case " ", "\n", "\r", "\t": break
+        default: out.append(c)
+        }
+    }
+    return out + "\n"
+}
+
+func jsonObject(_ text: String) -> [String: Any]? {
+    (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+}
+
+/// True when the test must run even if a tool is missing (it then fails instead of skipping).
+var mustRunEverything: Bool { TestServices.isCI }
