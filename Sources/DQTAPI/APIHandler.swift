@@ -152,26 +152,34 @@ struct APIHandler: APIProtocol {
     // MARK: v3 reads
 
     func getPerson(_ input: Operations.GetPerson.Input) async throws -> Operations.GetPerson.Output {
+        let document = try await personDocument(
+            trn: input.path.trn, include: input.query.include, dateOfBirth: input.query.dateOfBirth,
+            nationalInsuranceNumber: input.query.nationalInsuranceNumber)
+        return .ok(.init(body: .json(try decodePerson(document))))
+    }
+
+    /// GET /v3/persons/{trn}: the person's JSON document after every check (role, TRN, include, 404/410/308, the
+    /// date of birth or NI number check). Shared by the typed handler and the read fast path.
+    func personDocument(trn rawTRN: String, include: String?, dateOfBirth: String?, nationalInsuranceNumber: String?) async throws -> String {
         try principal().require(.getPerson)
-        let trn = try Self.validTRN(input.path.trn)
-        let includes = try Includes.parse(input.query.include)
-        if input.query.dateOfBirth != nil && input.query.nationalInsuranceNumber != nil {
+        let trn = try Self.validTRN(rawTRN)
+        let includes = try Includes.parse(include)
+        if dateOfBirth != nil && nationalInsuranceNumber != nil {
             throw Problem.invalid(field: "dateOfBirth", "Give dateOfBirth or nationalInsuranceNumber, not both.")
         }
-        if let dob = input.query.dateOfBirth, LocalDate(iso: dob) == nil {
+        if let dob = dateOfBirth, LocalDate(iso: dob) == nil {
             throw Problem.invalid(field: "dateOfBirth", "dateOfBirth must be yyyy-MM-dd.")
         }
         var nino: String?
-        if let given = input.query.nationalInsuranceNumber {
+        if let given = nationalInsuranceNumber {
             guard let valid = NationalInsuranceNumber(given) else { throw Problem.personNotFound() }
             nino = valid.normalized
         }
         let row = try await read { [nino] in try ReadStore.person($0, trn: trn, includes: includes, nino: nino) }
         let active = try ReadStore.requireActive(row)
         guard active.ninoMatches else { throw Problem.personNotFound() }
-        let person = try decodePerson(active.document)
-        if let dob = input.query.dateOfBirth, dob != person.dateOfBirth { throw Problem.personNotFound() }
-        return .ok(.init(body: .json(person)))
+        if let dob = dateOfBirth, dob != active.dateOfBirth { throw Problem.personNotFound() }
+        return active.document
     }
 
     func findPersons(_ input: Operations.FindPersons.Input) async throws -> Operations.FindPersons.Output {

@@ -25,6 +25,9 @@ public struct APIConfiguration: Sendable {
     public var tlsKeyPath: String?
     /// Serve POST /v3/batches with the single-pass decoder (false: through the generated handler).
     public var batchFastPath = true
+    /// Serve GET /v3/persons/{trn} with the document PostgreSQL builds (false: decode and re-encode it through the
+    /// generated types).
+    public var readFastPath = true
 
     public init(databaseURL: String) { self.databaseURL = databaseURL }
 }
@@ -75,7 +78,7 @@ public enum DQTAPIServer {
         let handler = APIHandler(pool: pool, engine: engine, configuration: configuration, metrics: metrics, logger: logger)
         let batch = configuration.batchFastPath ? BatchFastPath(engine: engine, configuration: configuration, metrics: metrics) : nil
         try handler.registerHandlers(
-            on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.sortedKeys, .withoutEscapingSlashes]), middlewares: [ProblemMiddleware(logger: logger, batch: batch)])
+            on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]), middlewares: [ProblemMiddleware(logger: logger, batch: batch, reads: configuration.readFastPath ? handler : nil)])
 
         let json = try OpenAPIDocument.json()
         let yaml = try OpenAPIDocument.yaml()

@@ -161,6 +161,9 @@ struct ProblemMiddleware: ServerMiddleware {
     let logger: Logger
     /// When set, `runBatch` is served by the single-pass decoder (see ``BatchFastPath``).
     var batch: BatchFastPath? = nil
+    /// When set, `getPerson` answers with the document PostgreSQL built, without decoding and re-encoding it
+    /// (same checks, same shape: see ``APIHandler/personDocument(trn:include:dateOfBirth:nationalInsuranceNumber:)``).
+    var reads: APIHandler? = nil
 
     func intercept(
         _ request: HTTPRequest, body: HTTPBody?, metadata: ServerRequestMetadata, operationID: String,
@@ -168,6 +171,7 @@ struct ProblemMiddleware: ServerMiddleware {
     ) async throws -> (HTTPResponse, HTTPBody?) {
         do {
             if operationID == "runBatch", let batch { return try await batch.handle(body) }
+            if operationID == "getPerson", let reads { return try await Self.getPerson(request, reads) }
             return try await next(request, body, metadata)
         } catch {
             let underlying = (error as? ServerError)?.underlyingError ?? error
@@ -187,6 +191,45 @@ struct ProblemMiddleware: ServerMiddleware {
     }
 }
 
+extension ProblemMiddleware {
+    static func getPerson(_ request: HTTPRequest, _ reads: APIHandler) async throws -> (HTTPResponse, HTTPBody?) {
+        let full = request.path ?? ""
+        let pathPart: Substring
+        let queryPart: Substring
+        if let mark = full.firstIndex(of: "?") {
+            pathPart = full[..<mark]
+            queryPart = full[full.index(after: mark)...]
+        } else {
+            pathPart = full[...]
+            queryPart = ""
+        }
+        let trn = Self.decode(pathPart.split(separator: "/").last ?? "")
+        var include: String?
+        var dateOfBirth: String?
+        var nino: String?
+        for pair in queryPart.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let value = parts.count > 1 ? Self.decode(parts[1]) : ""
+            switch parts[0] {
+            case "include": include = value
+            case "dateOfBirth": dateOfBirth = value
+            case "nationalInsuranceNumber": nino = value
+            default: continue
+            }
+        }
+        let document = try await reads.personDocument(trn: trn, include: include, dateOfBirth: dateOfBirth, nationalInsuranceNumber: nino)
+        var response = HTTPResponse(status: .ok)
+        response.headerFields[.contentType] = "application/json; charset=utf-8"
+        return (response, HTTPBody(document))
+    }
+
+    static func decode(_ text: Substring) -> String {
+        guard text.contains("%") || text.contains("+") else { return String(text) }
+        let spaced = text.replacingOccurrences(of: "+", with: " ")
+        return spaced.removingPercentEncoding ?? spaced
+    }
+}
+
 /// Prometheus metrics of the service.
 public final class APIMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
@@ -200,11 +243,26 @@ public final class APIMetrics: Sendable {
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
     ]
 
+    private struct Instruments: Sendable {
+        let counter: Prometheus.Counter
+        let histogram: Prometheus.DurationHistogram
+    }
+    private let instruments = Mutex<[String: Instruments]>([:])
+
     func record(method: String, status: Int, duration: Duration) {
-        let labels = [("method", method), ("status", String(status))]
-        registry.makeCounter(name: "dqt_api_http_requests_total", labels: labels).increment()
-        registry.makeDurationHistogram(name: "dqt_api_http_request_duration_seconds", labels: [("method", method)], buckets: Self.buckets)
-            .recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + Int64(duration.components.attoseconds / 1_000_000_000))
+        let cacheKey = "\(method) \(status)"
+        let found: Instruments
+        if let cached = instruments.withLock({ $0[cacheKey] }) {
+            found = cached
+        } else {
+            found = Instruments(
+                counter: registry.makeCounter(name: "dqt_api_http_requests_total", labels: [("method", method), ("status", String(status))]),
+                histogram: registry.makeDurationHistogram(
+                    name: "dqt_api_http_request_duration_seconds", labels: [("method", method)], buckets: Self.buckets))
+            instruments.withLock { $0[cacheKey] = found }
+        }
+        found.counter.increment()
+        found.histogram.recordNanoseconds(Int64(duration.components.seconds) * 1_000_000_000 + Int64(duration.components.attoseconds / 1_000_000_000))
     }
 
     func recordBatch(operations: Int, failures: Int) {

@@ -80,10 +80,10 @@ enum ReadStore {
 
     /// $1 trn, $2..$6 include flags, $7 NI number to check (or NULL).
     static let personSQL = """
-        SELECT p.status, p.merged_into,
+        SELECT p.status, p.merged_into, p.date_of_birth::text AS dob,
           ($7::text IS NULL OR p.nino = $7::text
              OR EXISTS (SELECT 1 FROM employments e WHERE e.trn = p.trn AND e.nino = $7::text)) AS nino_ok,
-          json_build_object(
+          json_strip_nulls(json_build_object(
             'trn', p.trn, 'firstName', p.first_name, 'middleName', p.middle_name, 'lastName', p.last_name,
             'dateOfBirth', p.date_of_birth, 'nationalInsuranceNumber', p.nino, 'emailAddress', p.email,
             'gender', p.gender, 'dateOfDeath', p.date_of_death,
@@ -101,7 +101,7 @@ enum ReadStore {
                 'middleName', n.middle_name, 'lastName', n.last_name) ORDER BY n.id), '[]'::json)
                 FROM previous_names n WHERE n.trn = p.trn) END,
             'initialTeacherTraining', CASE WHEN $6::bool THEN p.itt END
-          )::text AS doc
+          ))::text AS doc
         FROM persons p WHERE p.trn = $1
         """
 
@@ -110,6 +110,7 @@ enum ReadStore {
         var mergedInto: String?
         var ninoMatches: Bool
         var document: String
+        var dateOfBirth: String? = nil
     }
 
     static func person(_ connection: PGConnection, trn: String, includes: Includes, nino: String? = nil) throws -> PersonRow? {
@@ -121,7 +122,8 @@ enum ReadStore {
         guard result.rowCount == 1 else { return nil }
         return PersonRow(
             status: try result.requireString(0, "status"), mergedInto: result.string(0, "merged_into"),
-            ninoMatches: result.bool(0, "nino_ok") ?? false, document: try result.requireString(0, "doc"))
+            ninoMatches: result.bool(0, "nino_ok") ?? false, document: try result.requireString(0, "doc"),
+            dateOfBirth: result.string(0, "dob"))
     }
 
     /// Throws 404/410/308 for a row that is missing, deactivated or merged.

@@ -110,8 +110,9 @@ struct ReadAndSecurityTests {
         }
     }
 
-    @Test func getPersonStatusesIncludesAndChecks() async throws {
-        try await Harness.with { h in
+    @Test(arguments: [true, false])
+    func getPersonStatusesIncludesAndChecks(fastPath: Bool) async throws {
+        try await Harness.with(configure: { $0.readFastPath = fastPath }) { h in
             let basic = try await h.call(.GET, "/v3/persons/1000001", key: h.allKey)
             #expect(basic.status == 200)
             let person = try basic.json()
