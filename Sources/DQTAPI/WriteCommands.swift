@@ -12,8 +12,11 @@ public struct SourceInfo: Sendable, Equatable {
     public var line: Int?
 
     public init(feed: String?, fileSha256: String?, line: Int?) {
-        self.feed = feed.map { String($0.prefix(100)) }
-        self.fileSha256 = fileSha256.map { String($0.prefix(128)) }
+        func clean(_ text: String, _ limit: Int) -> String {
+            String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }).prefix(limit))
+        }
+        self.feed = feed.map { clean($0, 100) }
+        self.fileSha256 = fileSha256.map { clean($0, 128) }
         self.line = line
     }
 
@@ -140,6 +143,9 @@ enum WritePreparation {
         let validated = try validate(command)
         let canonical: String
         do { canonical = try JSONText.encode(body) } catch { throw Problem.invalid(field: "body", "The body could not be read.") }
+        if canonical.contains("\\u0000") {
+            throw Problem.invalid(field: "body", "Text fields cannot contain NUL characters.")
+        }
         return WriteRequest(
             command: validated, method: method, path: path, idempotencyKey: key,
             requestHash: hash(method: method, path: path, canonicalBody: canonical), source: source)
@@ -156,6 +162,9 @@ enum WritePreparation {
             row.memberPostcode, row.memberEmail, row.startDate, row.endDate, row.employmentType, row.withdrawn ? "W" : "-",
             row.extractDate, row.nino, row.dateOfBirth, row.dateOfDeath, row.gender,
         ]
+        if fields.contains(where: { $0?.utf8.contains(0) == true }) {
+            throw Problem.invalid(field: "body", "Text fields cannot contain NUL characters.")
+        }
         let canonical = fields.map { $0.map { "=" + $0 } ?? "~" }.joined(separator: "\u{1F}")
         return WriteRequest(
             command: .employment(row), method: method, path: path, idempotencyKey: key,

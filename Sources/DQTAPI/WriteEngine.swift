@@ -191,6 +191,24 @@ struct WriteSession {
     }
 
     mutating func applyOne(_ request: WriteRequest) throws -> WriteResult {
+        // A unique violation means a concurrent request created the same record (or TRN request) first: applying
+        // again sees it (an update, a 409, or the stored idempotent result) instead of failing with a 500.
+        for attempt in 0..<3 {
+            do {
+                return try applyOnce(request)
+            } catch let error as PGError where error.isUniqueViolation && attempt < 2 {
+                continue
+            } catch let error as PGError where error.kind == .query {
+                logger.error(
+                    "write failed", metadata: ["operation": "\(request.command.operationName)", "sqlState": "\(error.sqlState ?? "-")",
+                                               "correlationId": "\(context.correlationID)"])
+                return .failure(.internalError())
+            }
+        }
+        return .failure(.internalError())
+    }
+
+    private mutating func applyOnce(_ request: WriteRequest) throws -> WriteResult {
         do {
             let result = try connection.savepoint { connection -> WriteResult in
                 let result = try apply(request)
@@ -202,7 +220,7 @@ struct WriteSession {
                         """,
                         [.text(key), .text(request.requestHash), .text(request.method), .text(request.path),
                          .int(result.status), result.body.map { .text($0) }, .text(context.keyName)])
-                    if inserted == 0 { throw Replay() }  // a concurrent request stored it first
+                    if inserted == 0 { throw Replay() }  // a concurrent request stored it first: undo ours
                 }
                 return result
             }
@@ -215,11 +233,6 @@ struct WriteSession {
         } catch is Replay {
             try loadIdempotency([request.idempotencyKey!])
             return replayed(request) ?? .failure(.internalError())
-        } catch let error as PGError where error.kind == .query {
-            logger.error(
-                "write failed", metadata: ["operation": "\(request.command.operationName)", "sqlState": "\(error.sqlState ?? "-")",
-                                           "correlationId": "\(context.correlationID)"])
-            return .failure(.internalError())
         }
     }
 
@@ -619,6 +632,7 @@ struct WriteSession {
         var idempotency = "["
         var applied = 0
         var keyed = 0
+        var attempted: [String] = []
         for (offset, (request, row)) in items.enumerated() {
             guard let (status, merged) = byTRN[row.trn] else {
                 results[offset] = .failure(.personNotFound())
@@ -645,6 +659,7 @@ struct WriteSession {
             json += "\"ik\":\(JSONText.string(request.idempotencyKey)),\"sf\":\(JSONText.string(request.source?.feed)),"
             json += "\"ss\":\(JSONText.string(request.source?.fileSha256)),\"sl\":\(request.source?.line.map(String.init) ?? "null")}"
             if let key = request.idempotencyKey {
+                attempted.append(key)
                 if keyed > 0 { idempotency += "," }
                 keyed += 1
                 idempotency += "{\"k\":\(JSONText.string(key)),\"h\":\(JSONText.string(request.requestHash)),\"p\":\(JSONText.string(request.path))}"
@@ -653,18 +668,50 @@ struct WriteSession {
         json += "]"
         idempotency += "]"
         guard applied > 0 else { return results }
+        var concurrent: [String] = []
         try connection.savepoint { connection in
-            try connection.queryPrepared(Self.employmentUpsertSQL, [.json(json), .text(context.keyName), .text(context.correlationID)])
             if keyed > 0 {
-                try connection.queryPrepared(
+                // Claim the idempotency keys first: a key that a concurrent request holds blocks here until it
+                // commits, then is not inserted; that row is not applied again and replays the stored result.
+                let claimed = Set(try connection.queryPrepared(
                     """
                     INSERT INTO idempotency_keys (idempotency_key, request_hash, method, path, status, response, key_name)
                     SELECT x.k, x.h, 'PUT', x.p, 204, NULL, $2 FROM json_to_recordset($1::json) AS x(k text, h text, p text)
-                    ON CONFLICT DO NOTHING
-                    """, [.json(idempotency), .text(context.keyName)])
+                    ON CONFLICT DO NOTHING RETURNING idempotency_key
+                    """, [.json(idempotency), .text(context.keyName)]
+                ).rows.compactMap { $0["idempotency_key"] })
+                concurrent = attempted.filter { !claimed.contains($0) }
+            }
+            let skip = Set(concurrent)
+            let rows = skip.isEmpty ? json : Self.withoutKeys(json, skip)
+            try connection.queryPrepared(Self.employmentUpsertSQL, [.json(rows), .text(context.keyName), .text(context.correlationID)])
+        }
+        if !concurrent.isEmpty {
+            let stored = try connection.query(
+                "SELECT idempotency_key, request_hash, status, response FROM idempotency_keys WHERE idempotency_key = ANY($1::text[])",
+                [.textArray(concurrent)])
+            var byKey: [String: (String, Int, String?)] = [:]
+            for row in stored.rows {
+                if let key = row["idempotency_key"], let hash = row["request_hash"], let status = row.int("status") {
+                    byKey[key] = (hash, status, row["response"])
+                }
+            }
+            for (offset, (request, _)) in items.enumerated() {
+                guard let key = request.idempotencyKey, let (hash, status, body) = byKey[key] else { continue }
+                results[offset] = hash == request.requestHash
+                    ? WriteResult(status: status, body: body, problem: nil, location: nil, replayed: true)
+                    : .failure(.idempotencyConflict())
             }
         }
         return results
+    }
+
+    /// The bulk rows JSON without the rows whose idempotency key is in `skip`.
+    static func withoutKeys(_ json: String, _ skip: Set<String>) -> String {
+        guard let array = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] else { return json }
+        let kept = array.filter { ($0["ik"] as? String).map { !skip.contains($0) } ?? true }
+        guard let data = try? JSONSerialization.data(withJSONObject: kept) else { return json }
+        return String(decoding: data, as: UTF8.self)
     }
 
     static let employmentUpsertSQL = """

@@ -3,6 +3,7 @@ import DQTAPIClient
 import DQTTesting
 import Foundation
 import LibPQ
+import NIOHTTP1
 import OpenAPIRuntime
 import Testing
 
@@ -390,6 +391,46 @@ struct WriteTests {
                 return
             }
             #expect(result.created)
+        }
+    }
+
+    @Test func concurrentCreatesAndOverlappingRetriesNeverFail() async throws {
+        try await Harness.with { h in
+            func race(_ method: HTTPMethod, _ path: String, _ body: String, headers: [(String, String)] = []) async throws -> [Int] {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<8 { group.addTask { try await h.call(method, path, json: body, key: h.allKey, headers: headers).status } }
+                    return try await group.reduce(into: []) { $0.append($1) }.sorted()
+                }
+            }
+            let capita = try await race(.PUT, "/v3/capita/persons/2400001", #"{"lastName":"Racer","firstName":"Twin","dateOfBirth":"1990-01-01"}"#)
+            #expect(capita.filter { $0 == 201 }.count == 1 && capita.allSatisfy { $0 == 200 || $0 == 201 }, "\(capita)")
+            let trn = try await race(.POST, "/v3/trn-requests", #"{"requestId":"race-1","person":{"firstName":"Race","lastName":"Condition","dateOfBirth":"1991-01-01"}}"#)
+            #expect(trn.filter { $0 == 200 }.count == 1 && trn.allSatisfy { $0 == 200 || $0 == 409 }, "\(trn)")
+            let writes: [(HTTPMethod, String, String)] = [
+                (.PUT, "/v3/persons/1000040/employments/\(employmentKey(trn: "1000040"))", employmentBody(trn: "1000040")),
+                (.POST, "/v3/alerts", #"{"trn":"1000041","alertTypeCode":"T2","details":"overlap","startDate":"2025-01-02"}"#),
+                (.PUT, "/v3/capita/persons/2400002", #"{"lastName":"Overlap","dateOfBirth":"1990-01-01"}"#),
+            ]
+            for (index, write) in writes.enumerated() {
+                let statuses = try await race(write.0, write.1, write.2, headers: [("Idempotency-Key", "race-key-\(index)")])
+                #expect(statuses.allSatisfy { $0 < 300 }, "\(write.1): \(statuses)")
+                let rows = try await h.sql { try $0.query("SELECT count(*) FROM audit WHERE idempotency_key = $1", [.text("race-key-\(index)")]).int(0, 0) }
+                #expect(rows == 1, "\(write.1): \(rows ?? -1) audit rows")
+            }
+            #expect(try await h.sql { try $0.query("SELECT count(*) FROM alerts WHERE details = 'overlap'").int(0, 0) } == 1)
+        }
+    }
+
+    @Test func nulCharactersAreRefusedAsInvalid() async throws {
+        try await Harness.with { h in
+            let body = employmentBody(trn: "1000040").replacingOccurrences(of: "CF10 1AA", with: "CF10\\u00001AA")
+            let reply = try await h.call(.PUT, "/v3/persons/1000040/employments/\(employmentKey(trn: "1000040"))", json: body, key: h.allKey)
+            #expect(reply.status == 400 && reply.errorCode == 10100)
+            let alert = try await h.call(.POST, "/v3/alerts", json: #"{"trn":"1000041","alertTypeCode":"T2","details":"a\u0000b","startDate":"2025-01-02"}"#, key: h.allKey)
+            #expect(alert.status == 400 && alert.errorCode == 10100)
+            let source = try await h.call(.PUT, "/v3/persons/deceased/1000043", json: #"{"dateOfDeath":"2024-02-02"}"#, key: h.allKey,
+                                          headers: [("X-DQT-Source", "feed=capita;sha256=ab;line=3")])
+            #expect(source.status == 204)
         }
     }
 
