@@ -270,6 +270,10 @@ final class Core: Sendable {
             do {
                 guard let next = try reader.readHead(until: after(limits.idleTimeout)) else { return client.close() }
                 head = next
+                // A client that waits for "100 Continue" before its body (curl on large uploads) gets it from here.
+                if head.value("Expect")?.lowercased() == "100-continue" {
+                    guard (try? client.send(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))) != nil else { return client.close() }
+                }
                 body = try reader.readBody(head.requestFraming, until: after(limits.messageTimeout), limit: limits.maxMessageBytes)
             } catch .tooLarge {
                 return client.reset()

@@ -35,16 +35,23 @@ struct FaultProxyTests {
             #expect(client.receive() == .response(200, "applied b 29"))
             try client.send("GET", "/missing")
             #expect(client.receive() == .response(404, "no"))
+            // A client that waits for 100 Continue before sending its body.
+            try client.socket.send(Array("POST /apply/e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n".utf8))
+            guard case .response(100, _) = client.receive() else { Issue.record("no 100 Continue"); return }
+            try client.socket.send(Array("abc".utf8))
+            var answer = client.receive()
+            if case .response(100, _) = answer { answer = client.receive() }  // the server's own interim answer, relayed
+            #expect(answer == .response(200, "applied e 3"))
             try client.send("GET", "/big/300000")
             guard case .response(200, let big) = client.receive() else { Issue.record("no big response"); return }
             #expect(big.utf8.count == 300_000)
-            #expect(server.applied == ["a": 1, "b": 1])
+            #expect(server.applied == ["a": 1, "b": 1, "e": 1])
             // The proxy counts a relay after its last byte is sent: the client may read it a moment earlier.
-            let stats = settled(proxy) { $0.relayed == 4 }
-            let counted = stats.connections == 1 && stats.requests == 4 && stats.forwarded == 4 && stats.relayed == 4 && stats.injected == 0
+            let stats = settled(proxy) { $0.relayed == 5 }
+            let counted = stats.connections == 1 && stats.requests == 5 && stats.forwarded == 5 && stats.relayed == 5 && stats.injected == 0
             #expect(counted, "\(stats)")
-            record("proxy pass-through (keep-alive, chunked)", runs: 4, expected: 2, applied: server.totalApplied,
-                   ok: counted && server.applied == ["a": 1, "b": 1])
+            record("proxy pass-through (keep-alive, chunked, 100-continue)", runs: 5, expected: 3, applied: server.totalApplied,
+                   ok: counted && server.applied == ["a": 1, "b": 1, "e": 1])
         }
     }
 
