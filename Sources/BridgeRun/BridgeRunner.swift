@@ -150,6 +150,7 @@ public final class BridgeRunner {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let summary = runID > 0 ? tally.summary(runID: runID, seconds: seconds, command: command) : "dqt-bridge \(command): \(tally.fatal ?? "failed")"
         if runID > 0 {
+            FailPoint.hit("run-finishing")
             do {
                 try await ledger.finishRun(
                     id: runID, status: tally.status, exitStatus: tally.exitStatus, countsJSON: tally.json, summary: summary,
@@ -253,6 +254,7 @@ public final class BridgeRunner {
     func poll(_ group: FolderGroup, secondListing: Bool) async throws {
         let source = try source(group.sourceName)
         let listing = try await metrics.time("list") { try await source.list(folder: group.folder) }
+        FailPoint.hit("listed")
         let names = Set(listing.map(\.name))
         let markerSuffixes = Set(group.feeds.compactMap { configuration.stabilityRule(for: $0).doneMarkerSuffix })
         var waitFor: Double = 0
@@ -308,6 +310,7 @@ public final class BridgeRunner {
                 let row = try await ledger.discover(
                     runID: runID, feed: ledgerFeed, origin: origin, transport: source.transport, path: file.path, name: file.name,
                     size: file.size, mtime: file.mtime, reason: reason)
+                FailPoint.hit("discovered")
                 logger.info("taking a file", metadata: [
                     "file_id": "\(row.id)", "feed": "\(ledgerFeed)", "file": "\(file.name)", "bytes": "\(file.size)", "why": "\(reason)",
                 ])
@@ -482,7 +485,10 @@ public final class BridgeRunner {
         let fetched: FetchedFile
         do {
             fetched = try await metrics.time("fetch") {
-                try await source.fetch(path, to: local, progress: { done, total in progress.update(done, total: total, unit: .bytes) })
+                try await source.fetch(path, to: local, progress: { done, total in
+                    progress.update(done, total: total, unit: .bytes)
+                    if FailPoint.isArmed { FailPoint.hit("fetching") }
+                })
             }
             progress.finish()
         } catch {
@@ -502,6 +508,7 @@ public final class BridgeRunner {
             logger.warning("file changed while it was fetched")
             return file
         }
+        FailPoint.hit("fetched")
         try await ledger.setDownloaded(id: file.id, runID: runID, sha256: fetched.sha256, size: fetched.bytes, localPath: local)
         logger.info("file fetched", metadata: ["bytes": "\(fetched.bytes)", "sha256": "\(fetched.sha256)"])
         file.state = .downloaded
@@ -581,6 +588,7 @@ public final class BridgeRunner {
                     })
             }
         }
+        FailPoint.hit("staged")
         file.state = decision.state
         file.rowsRead = decision.rowsRead
         file.accepted = decision.accepted
@@ -650,6 +658,7 @@ public final class BridgeRunner {
         ])
         if counts.pending == 0 {
             try await ledger.setState(id: file.id, runID: runID, state: .published)
+            FailPoint.hit("published")
             file.state = .published
         }
         file.published = counts.published
@@ -675,7 +684,11 @@ public final class BridgeRunner {
     }
 
     func archive(_ file: FileRow, rawPath: String?, logger: Logger) async throws {
-        guard file.archivedAt == nil, movesFile(file) else { return }
+        guard file.archivedAt == nil else { return }
+        guard movesFile(file) else {
+            try await ledger.markArchiveSkipped(id: file.id)
+            return
+        }
         let source = try source(file.transport)
         let path = rawPath ?? file.sourcePath
         let kind = file.state == .quarantined ? "quarantine" : "processed"
@@ -684,6 +697,7 @@ public final class BridgeRunner {
         if target == nil {
             target = joinPath(folder, ArchiveName.make(at: Date(), sha256: file.sha256, name: file.name))
             try await ledger.planArchive(id: file.id, path: target!)
+            FailPoint.hit("archive-planned")
         }
         try await metrics.time("archive") {
             try await source.ensureFolder(parentFolder(target!))
@@ -710,6 +724,7 @@ public final class BridgeRunner {
                     try? await source.move(path + suffix, to: target! + suffix)
                 }
             }
+            FailPoint.hit("archived")
             try await ledger.markArchived(id: file.id)
         }
         logger.info("file archived", metadata: ["to": "\(target!)"])

@@ -27,6 +27,7 @@ struct LedgerSink: CheckSink {
         do {
             try writer.accepted(
                 line: call.line, key: call.key, method: call.method, path: call.path, body: call.body?.serialized, shadow: shadow)
+            if FailPoint.isArmed { FailPoint.hit("staging") }
         } catch {
             errors.record(error)
             throw error

@@ -237,15 +237,15 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// Files of these feeds (all feeds when nil) that a run must still work on: not in a terminal state, or in
-    /// one with an archive move planned and not done. Oldest first.
+    /// Files of these feeds (all feeds when nil) that a run must still work on: not in a terminal state, or in one
+    /// whose archive step (moving the remote file, or deciding to leave it) is not done. Oldest first.
     public func unfinishedFiles(feeds: [String]?) async throws -> [FileRow] {
         try await withConnection { connection in
             try connection.query(
                 """
                 SELECT \(FileRow.columns) FROM bridge.files
                 WHERE (state IN ('discovered', 'downloaded', 'parsed', 'publishing')
-                       OR (archive_path IS NOT NULL AND archived_at IS NULL))
+                       OR (state IN ('published', 'shadowed', 'quarantined', 'duplicate', 'gone') AND archived_at IS NULL))
                   AND ($1::text[] IS NULL OR feed = ANY($1::text[]) OR source = 'mail')
                 ORDER BY id
                 """, [feeds.map { PGValue.textArray($0) }]
@@ -331,6 +331,16 @@ public final class Ledger: Sendable {
             try connection.execute(
                 "UPDATE bridge.files SET archived_at = now(), local_path = NULL, updated_at = now(), reason = coalesce($2, reason) WHERE id = $1",
                 [.int64(id), note.map(PGValue.text)])
+        }
+    }
+
+    /// Records that the file's archive step is done without moving it (shadow feeds, replays, vanished files):
+    /// `archived_at` set, `archive_path` left empty.
+    public func markArchiveSkipped(id: Int64) async throws {
+        try await withConnection { connection in
+            try connection.execute(
+                "UPDATE bridge.files SET archived_at = now(), local_path = NULL, updated_at = now() WHERE id = $1 AND archived_at IS NULL",
+                [.int64(id)])
         }
     }
 

@@ -189,7 +189,9 @@ public struct Publisher: Sendable {
                     }
                 }
                 // Persist after the API has answered, before anything else happens.
+                FailPoint.hit("batch-answered")
                 try await ledger.acknowledge(fileID: fileID, acknowledgements)
+                FailPoint.hit("batch-recorded")
                 observer?.acknowledged(
                     published: acknowledgements.filter { $0.outcome == .published }.count,
                     failed: acknowledgements.filter { $0.outcome == .failed }.count,

@@ -184,6 +184,72 @@ struct BridgeHarness: Sendable {
         return await BridgeRunner(environment: environment).replay(request)
     }
 
+    /// The configuration as a YAML file, for runs of the `dqt-bridge` binary.
+    func writeConfigurationFile(_ configuration: RunConfiguration) throws -> String {
+        var yaml = """
+            mappings: \(configuration.mappings)
+            workFolder: \(configuration.workFolder)
+            metricsFile: \(configuration.metricsFile ?? joinPath(scratch, "metrics.prom"))
+            reportsFolder: \(configuration.reportsFolder ?? joinPath(scratch, "reports"))
+            databaseURLEnv: DQT_BRIDGE_DATABASE_URL
+            api:
+              baseURL: \(configuration.api.baseURL)
+              keyFile: \(configuration.api.keyFile!)
+              batchSize: \(configuration.api.batchSize ?? 500)
+              concurrency: \(configuration.api.concurrency ?? 4)
+              maxAttempts: \(configuration.api.maxAttempts ?? 8)
+              baseDelaySeconds: \(configuration.api.baseDelaySeconds ?? 0.5)
+              maxDelaySeconds: \(configuration.api.maxDelaySeconds ?? 30)
+            sftp:
+              host: \(configuration.sftp!.host)
+              port: \(configuration.sftp!.port ?? 22)
+              user: \(configuration.sftp!.user)
+              keyFile: \(configuration.sftp!.keyFile)
+              knownHosts: \(configuration.sftp!.knownHosts)
+              root: \(configuration.sftp!.root ?? "")
+            feeds:
+
+            """
+        for (feed, override) in configuration.feeds.sorted(by: { $0.key < $1.key }) {
+            yaml += "  \(feed): {stableSeconds: \(override.stableSeconds ?? 30), minimumAgeSeconds: \(override.minimumAgeSeconds ?? 60)}\n"
+        }
+        let path = joinPath(scratch, "bridge.yaml")
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// The `dqt-bridge` binary built beside the test bundle.
+    static var bridgeBinary: String? {
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = folder.appendingPathComponent("dqt-bridge").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            folder = folder.deletingLastPathComponent()
+        }
+        return nil
+    }
+
+    /// Runs the `dqt-bridge` binary; returns its exit status (negative: killed by that signal) and standard output.
+    func runBinary(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        guard let binary = Self.bridgeBinary else { throw MissingBinary() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["DQT_BRIDGE_DATABASE_URL"] = ledgerURL
+        environment["DQT_BRIDGE_LOG_LEVEL"] = "warning"
+        environment.merge(extra) { $1 }
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+        return (status, String(decoding: data, as: UTF8.self))
+    }
+
     // MARK: Files
 
     /// Writes `content` as `folder/name` below the test's folder (as a partner's upload would appear).
@@ -230,6 +296,10 @@ struct BridgeHarness: Sendable {
     }
 }
 
+struct MissingBinary: Error, CustomStringConvertible {
+    var description: String { "the dqt-bridge binary is not beside the test bundle: build it (swift build --build-tests builds it)" }
+}
+
 /// Captured JSON log lines.
 final class LogLines: Sendable {
     private let lines = Mutex<[String]>([])
@@ -256,6 +326,18 @@ enum Synthetic {
         }
         for _ in 0..<bad {
             text += "10000X2,Bad,Row,31/02/1974,01/09/2024,18/07/2025,,Ysgol,6612001,Maybe\r\n"
+        }
+        return text
+    }
+
+    /// An EWC induction file passing the induction of these persons (TRN 1000001... with their dates of birth from
+    /// fixtures/api/persons.ndjson; the first 10 have QTS and an induction still to complete).
+    static func induction(persons: ClosedRange<Int>) -> String {
+        let births = ["04/02/1967", "07/03/1974", "10/04/1981", "13/05/1988", "16/06/1960", "19/07/1967", "22/08/1974",
+                      "25/09/1981", "28/10/1988", "03/11/1960"]
+        var text = inductionHeader
+        for number in persons {
+            text += "\(1_000_000 + number),Ffug,Enw,\(births[(number - 1) % births.count]),01/09/2024,18/07/2025,,Ysgol Ffug,6612001,Pass\r\n"
         }
         return text
     }
