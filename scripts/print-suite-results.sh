@@ -42,6 +42,9 @@ awk -F '\t' -v since="$since" '
             cell[i, 1] = f[2]; cell[i, 2] = f[3]; cell[i, 3] = f[4]; cell[i, 4] = f[5]; cell[i, 5] = f[6]
             cell[i, 6] = f[7]; cell[i, 7] = f[8]
             cell[i, 8] = (f[10] == "" ? f[9] : f[9] " (" f[10] ")"); cell[i, 9] = f[11]
+            # Long text is cut for the screen (the TSV keeps it whole).
+            if (length(cell[i, 2]) > 90) cell[i, 2] = substr(cell[i, 2], 1, 87) "..."
+            if (length(cell[i, 8]) > 140) cell[i, 8] = substr(cell[i, 8], 1, 137) "..."
             for (c = 1; c <= 9; c++) if (length(cell[i, c]) > w[c]) w[c] = length(cell[i, c])
             if (f[7] + 0 > 0 || f[8] + 0 > 0 || f[11] != "ok") bad++
             lost += f[7]; dup += f[8]; runs += f[4]

@@ -69,7 +69,7 @@ struct HugeLineTests {
             ok = ok && run.signal == nil && run.stdout.contains("record-too-long") && run.peakRSS < 64 << 20
             rows.append("\(feed) exit \(run.status), \(run.peakRSS >> 20) MB RSS, \(run.elapsed.components.seconds) s")
         }
-        record("one \(size >> 20) MB line with no line break (delimited and fixed width), peak RSS < 64 MB", runs: 2, expected: 0,
+        record("one \(size >> 20) MB line with no line break, peak RSS < 64 MB", runs: 2, expected: 0,
                applied: 0, refused: 2, reasons: "record-too-long: " + rows.joined(separator: "; "), ok: ok)
     }
 }

@@ -199,9 +199,9 @@ struct RejectsAndMutationTests {
         #expect(wrong.isEmpty, "\(wrong.prefix(10).joined(separator: "\n"))")
         #expect(duplicated == 0 && lost == 0)
         let refusedFiles = refusals.values.reduce(0, +)
-        record("\(Self.perFeed) mutated fixtures through FeedChecker: \(feed) (exit 0/1/2: \(exits[0] ?? 0)/\(exits[1] ?? 0)/\(exits[2] ?? 0))",
+        record("mutated fixtures through FeedChecker: \(feed)",
                runs: Self.perFeed, expected: expected, applied: applied, lost: lost, duplicated: duplicated, refused: rejected,
-               reasons: "rows: \(SuiteTable.reasons(reasons, limit: 3)); files refused \(refusedFiles): \(SuiteTable.reasons(refusals, limit: 3))",
+               reasons: "exit 0/1/2 \(exits[0] ?? 0)/\(exits[1] ?? 0)/\(exits[2] ?? 0); rows: \(SuiteTable.reasons(reasons, limit: 3)); files refused \(refusedFiles): \(SuiteTable.reasons(refusals, limit: 3))",
                ok: wrong.isEmpty)
     }
 

@@ -205,7 +205,7 @@ struct InjectionTests {
             #expect(auditProblems.isEmpty, "\(auditProblems.prefix(10))")
             let refused = result.byStatus.filter { ($0.key.first ?? "0") == "4" }.values.reduce(0, +)
             let applied = result.writeSuccesses.values.reduce(0, +)
-            record("hostile strings (\(Hostile.values.count) kinds) in every path, query, header and body field of \(Endpoint.all.count) operations",
+            record("hostile strings in every parameter and body field (\(Hostile.values.count) kinds x \(Endpoint.all.count) operations)",
                    runs: probes.count, expected: probes.count, applied: probes.count - refused - result.failures.count,
                    lost: result.failures.count, duplicated: 0, refused: refused,
                    reasons: "4xx problem+json x\(refused); 5xx or no answer x\(result.failures.count); database \(before == after ? "intact" : "CHANGED"); \(applied) writes accepted, audit +\(auditAfter - auditBefore)",

@@ -80,9 +80,9 @@ struct LostAcknowledgementTests {
             #expect(acknowledged == trns.count, "refused: \(refused)")
             #expect(rows == trns.count && lost == 0 && duplicated == 0)
             #expect((stats.byAction["drop-response"] ?? 0) > 0 && (stats.byAction["reset-after"] ?? 0) > 0, "the schedule must include lost acknowledgements: \(stats)")
-            record("direct writes with Idempotency-Key through seeded faults (seed \(seed), \(stats.injected) faults: \(Self.faultSummary(stats)))",
+            record("direct writes with Idempotency-Key through seeded faults (seed \(seed))",
                    runs: attempts, expected: trns.count, applied: perKey.count, lost: lost, duplicated: duplicated,
-                   refused: refused.values.reduce(0, +), reasons: SuiteTable.reasons(refused),
+                   refused: refused.values.reduce(0, +), reasons: "\(stats.injected) faults: \(Self.faultSummary(stats))" + (refused.isEmpty ? "" : "; " + SuiteTable.reasons(refused)),
                    ok: lost == 0 && duplicated == 0 && acknowledged == trns.count)
         }
     }
@@ -130,9 +130,9 @@ struct LostAcknowledgementTests {
             print("lost-ack batches: \(stats), \(replayedOperations) operations replayed on retry")
             #expect(lost == 0 && duplicated == 0)
             #expect(replayedOperations > 0, "a lost acknowledgement must have made some retry replay")
-            record("batches of \(perBatch) retried whole after lost acknowledgements (\(Self.faultSummary(stats)))", runs: attempts,
+            record("batches of \(perBatch) retried whole after lost acknowledgements", runs: attempts,
                    expected: expected, applied: perKey.count, lost: lost, duplicated: duplicated,
-                   refused: refused.values.reduce(0, +), reasons: "\(replayedOperations) operations replayed by the API",
+                   refused: refused.values.reduce(0, +), reasons: "faults: \(Self.faultSummary(stats)); \(replayedOperations) operations replayed by the API",
                    ok: lost == 0 && duplicated == 0)
         }
     }

@@ -11,20 +11,25 @@ enum RawHTTP {
         request += "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         try socket.send(Array(request.utf8))
         let bytes = Array(chunkedBody.utf8)
+        var response: [UInt8] = []
+        var ended = false
+        // Read whatever comes back as soon as it comes: the server may answer 413 and close before the whole body is
+        // sent, and a reset caused by the rest of the upload would discard an answer left unread.
+        func drain(waiting milliseconds: Int32) {
+            while !ended && socket.wait(milliseconds: milliseconds) {
+                if socket.receive(into: &response) <= 0 { ended = true }
+            }
+        }
         var index = 0
-        // The server may answer 413 and close before the whole body is sent: stop sending then.
-        while index < bytes.count {
+        while index < bytes.count && response.isEmpty && !ended {
             let part = Array(bytes[index..<min(index + 8192, bytes.count)])
             guard (try? socket.send(Array((String(part.count, radix: 16) + "\r\n").utf8) + part + [13, 10])) != nil else { break }
             index += part.count
+            drain(waiting: 0)
         }
-        _ = try? socket.send(Array("0\r\n\r\n".utf8))
-        var response: [UInt8] = []
+        if response.isEmpty && !ended { _ = try? socket.send(Array("0\r\n\r\n".utf8)) }
         let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            guard socket.wait(milliseconds: 100) else { continue }
-            if socket.receive(into: &response) <= 0 { break }
-        }
+        while !ended && Date() < deadline { drain(waiting: 100) }
         return String(decoding: response, as: UTF8.self)
     }
 }
