@@ -1,0 +1,71 @@
+import BridgeRun
+import DQTTesting
+import FileSources
+import Foundation
+import Testing
+
+/// The `dqt-bridge` binary's commands against the real services.
+@Suite("dqt-bridge commands", .serialized, .enabled(if: TestServices.isCI || (BridgeHarness.servicesAvailable && BridgeHarness.bridgeBinary != nil)))
+struct CommandTests {
+    @Test("run, status, report and migrate; exit statuses 0, 1 and 2")
+    func commands() async throws {
+        try await BridgeHarness.with { h in
+            let config = try h.configuration()
+            let file = try h.writeConfigurationFile(config)
+            try h.place(Synthetic.induction(good: 2, bad: 1), in: "ewc/pickup", as: "IND_cli.csv")
+            let run = try h.runBinary(["run", "--config", file])
+            #expect(run.status == 1, "\(run.output)")
+            #expect(run.output.contains("ewc-induction"))
+            let status = try h.runBinary(["status", "--config", file])
+            #expect(status.status == 0)
+            #expect(status.output.contains("published 1"), "\(status.output)")
+            let out = joinPath(h.scratch, "report-out")
+            let report = try h.runBinary(["report", "last", "--config", file, "--out", out])
+            #expect(report.status == 0, "\(report.output)")
+            let json = try String(contentsOfFile: joinPath(out, "run-1.json"), encoding: .utf8)
+            #expect(json.contains("\"refusedRows\""))
+            #expect(try h.runBinary(["migrate", "--config", file]).output.contains("up to date"))
+            // A configuration that does not load: exit 2.
+            #expect(try h.runBinary(["run", "--config", joinPath(h.scratch, "missing.yaml")]).status == 2)
+        }
+    }
+
+    @Test("watch: SIGTERM finishes the pass in hand, then stops with exit 0")
+    func watchStopsOnSIGTERM() async throws {
+        try await BridgeHarness.with { h in
+            let config = try h.configuration()
+            let file = try h.writeConfigurationFile(config)
+            try h.place(Synthetic.induction(good: 3), in: "ewc/pickup", as: "IND_watch.csv")
+            guard let binary = BridgeHarness.bridgeBinary else { throw MissingBinary() }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["watch", "--config", file, "--interval", "1s"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["DQT_BRIDGE_DATABASE_URL"] = h.ledgerURL
+            environment["DQT_BRIDGE_LOG_LEVEL"] = "warning"
+            process.environment = environment
+            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+            try process.run()
+            // Wait for two finished passes.
+            var passes = 0
+            for _ in 0..<150 where passes < 2 {
+                try await Task.sleep(for: .milliseconds(100))
+                passes = (try? h.ledgerInt("SELECT count(*) FROM bridge.runs WHERE finished_at IS NOT NULL")) ?? 0
+            }
+            #expect(passes >= 2)
+            process.terminate()  // SIGTERM
+            var waited = 0
+            while process.isRunning, waited < 100 {
+                try await Task.sleep(for: .milliseconds(100))
+                waited += 1
+            }
+            #expect(!process.isRunning, "watch did not stop within 10 s of SIGTERM")
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+            #expect(try await h.appliedWrites() == 3)
+            #expect(try h.ledgerInt("SELECT count(*) FROM bridge.runs WHERE status = 'running'") == 0)
+        }
+    }
+}
