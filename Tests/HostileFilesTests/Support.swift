@@ -78,8 +78,8 @@ func spawn(_ executable: String, _ arguments: [String], in directory: String = r
     environment["NO_COLOR"] = "1"
     if environment["DQT_BRIDGE_MAPPINGS"] == nil { environment["DQT_BRIDGE_MAPPINGS"] = repositoryRoot.appendingPathComponent("mappings").path }
     process.environment = environment
-    FileManager.default.createFile(atPath: out, contents: nil)
-    FileManager.default.createFile(atPath: err, contents: nil)
+    _ = FileManager.default.createFile(atPath: out, contents: nil)
+    _ = FileManager.default.createFile(atPath: err, contents: nil)
     let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
     let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
     process.standardOutput = outHandle

@@ -91,19 +91,35 @@ struct APIHarness: Sendable {
         return url + "/" + name + query
     }
 
+    /// At most this many services (databases and their pools) at once: every test of the suite would otherwise hold
+    /// a pool at the same time, and with the other suites running beside it PostgreSQL runs out of connections.
+    static let gate = AsyncGate(permits: 3)
+
     static func with(
         configure: (inout APIConfiguration) -> Void = { _ in }, _ body: @Sendable (APIHarness) async throws -> Void
     ) async throws {
+        await gate.acquire()
+        do {
+            try await withService(configure: configure, body)
+        } catch {
+            await gate.release()
+            throw error
+        }
+        await gate.release()
+    }
+
+    private static func withService(
+        configure: (inout APIConfiguration) -> Void, _ body: @Sendable (APIHarness) async throws -> Void
+    ) async throws {
         let admin = try TestServices.require(TestServices.databaseURL)
         let name = "dqt_sec_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
-        let adminConnection = try PGConnection(admin)
-        try adminConnection.execute("CREATE DATABASE \(name)")
+        try PGConnection(admin).execute("CREATE DATABASE \(name)")
         let url = databaseURL(admin, name: name)
         let pool = PGPool(conninfo: url, maximumConnections: 4)
         func drop() async {
             pool.close()
             try? await Task.sleep(for: .milliseconds(50))
-            _ = try? adminConnection.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+            _ = try? PGConnection(admin).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
         }
         do {
             let keys: [String: String] = try await pool.withConnection { connection in
@@ -132,6 +148,30 @@ struct APIHarness: Sendable {
             throw error
         }
         await drop()
+    }
+}
+
+/// A counting semaphore for async code.
+actor AsyncGate {
+    private var permits: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(permits: Int) { self.permits = permits }
+
+    func acquire() async {
+        if permits > 0 {
+            permits -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty {
+            permits += 1
+        } else {
+            waiting.removeFirst().resume()
+        }
     }
 }
 
