@@ -82,7 +82,7 @@ unix_socket_directories = '$PG_SOCK'
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-max_connections = 100
+max_connections = 500
 CONF
     fi
     install -d -o postgres -g postgres -m 0755 "$PG_SOCK"

@@ -54,7 +54,7 @@ struct CheckCommand: ParsableCommand {
         }
         let definition = resolveFeed(in: catalog)
         guard FileManager.default.isReadableFile(atPath: file) else {
-            Self.fail(CommandFailure(message: "cannot read \(file)", status: 2))
+            Self.fail(CommandFailure(message: "cannot read \(printable(file))", status: 2))
         }
         // Record keys need the file's digest before the first record; a plain check only at the end.
         let digest = BackgroundDigest(path: file)
@@ -100,7 +100,7 @@ struct CheckCommand: ParsableCommand {
         do {
             return try digest.wait()
         } catch {
-            Self.fail(CommandFailure(message: "cannot read \(file): \(error)", status: 2))
+            Self.fail(CommandFailure(message: "cannot read \(printable(file)): \(error)", status: 2))
         }
     }
 
@@ -115,9 +115,9 @@ struct CheckCommand: ParsableCommand {
         switch candidates.count {
         case 1: return candidates[0]
         case 0:
-            Self.fail(CommandFailure(message: "no feed's file pattern matches \((file as NSString).lastPathComponent); name one with --feed (\(catalog.feeds.map(\.id).joined(separator: ", ")))", status: 2))
+            Self.fail(CommandFailure(message: "no feed's file pattern matches \(printable((file as NSString).lastPathComponent)); name one with --feed (\(catalog.feeds.map(\.id).joined(separator: ", ")))", status: 2))
         default:
-            Self.fail(CommandFailure(message: "several feeds match \((file as NSString).lastPathComponent): \(candidates.map(\.id).joined(separator: ", ")); name one with --feed", status: 2))
+            Self.fail(CommandFailure(message: "several feeds match \(printable((file as NSString).lastPathComponent)): \(candidates.map(\.id).joined(separator: ", ")); name one with --feed", status: 2))
         }
     }
 }

@@ -24,7 +24,7 @@ public struct FeedChecker: Sendable {
         path: String, displayName: String? = nil, sha256: String, workDirectory: String, sink: inout some CheckSink
     ) -> CheckResult {
         var result = CheckResult(
-            feed: feed.id, file: displayName ?? (path as NSString).lastPathComponent, sha256: sha256,
+            feed: feed.id, file: printable(displayName ?? (path as NSString).lastPathComponent), sha256: sha256,
             encoding: feed.format.encoding.rawValue
         )
         guard let email = feed.email else {
@@ -38,7 +38,7 @@ public struct FeedChecker: Sendable {
             result.refusal = Problem(line: nil, code: "mail-error", message: "the email cannot be read: \(error)")
             return result
         }
-        result.sender = message.from
+        result.sender = message.from.map(printable)
         guard email.allows(sender: message.from) else {
             result.refusal = Problem(line: nil, code: "sender-not-allowed", message: "the sender is not on this feed's allow-list")
             return result
@@ -51,7 +51,7 @@ public struct FeedChecker: Sendable {
             return result
         }
         for attachment in attachments {
-            result.attachments.append(attachment.filename)
+            result.attachments.append(printable(attachment.filename))
             run(path: attachment.path, attachment: attachment.filename, sender: message.from, result: &result, sink: &sink)
             if result.refusal != nil { break }
         }
@@ -64,11 +64,12 @@ public struct FeedChecker: Sendable {
             let source = try FileByteSource(path: path)
             switch feed.format {
             case .delimited(let layout, let counts):
-                var run = PipelineRun(pipeline: pipeline, fieldCounts: counts, reader: try DelimitedReader(source: source, layout: layout), result: result, sink: sink)
+                let reader = try DelimitedReader(source: source, layout: layout)
+                var run = PipelineRun(pipeline: pipeline, fieldCounts: counts, headerLine: reader.headerLine, reader: reader, result: result, sink: sink)
                 try feed.record.accept(&run)
                 (result, sink) = (run.result, run.sink)
             case .fixedWidth(let layout):
-                var run = PipelineRun(pipeline: pipeline, fieldCounts: nil, reader: try FixedWidthReader(source: source, layout: layout), result: result, sink: sink)
+                var run = PipelineRun(pipeline: pipeline, fieldCounts: nil, headerLine: nil, reader: try FixedWidthReader(source: source, layout: layout), result: result, sink: sink)
                 try feed.record.accept(&run)
                 (result, sink) = (run.result, run.sink)
                 if let totals = layout.controlTotals, result.refusal == nil {
@@ -90,15 +91,27 @@ struct Refusal: Error {
 private struct PipelineRun<Reader: RecordReader, Sink: CheckSink>: RecordTypeVisitor {
     let pipeline: Pipeline
     let fieldCounts: [Int]?
+    let headerLine: Int?
     var reader: Reader
     var result: CheckResult
     var sink: Sink
 
     mutating func visit<Record: FeedRecord>(_ type: Record.Type) {
         do {
-            try pipeline.run(Record.self, reader: &reader, fieldCounts: fieldCounts, result: &result, sink: &sink)
+            try pipeline.run(Record.self, reader: &reader, headerLine: headerLine, fieldCounts: fieldCounts, result: &result, sink: &sink)
         } catch {
             result.refusal = Pipeline.refusal(for: error)
         }
     }
+}
+
+/// A file name or header value made safe to print on a terminal or in a report: control characters (C0, DEL, C1,
+/// which could move a terminal's cursor or hide text) become `?`. The name still identifies the file to a person.
+public func printable(_ text: String) -> String {
+    var out = String.UnicodeScalarView()
+    for scalar in text.unicodeScalars {
+        let value = scalar.value
+        out.append(value < 0x20 || (0x7F...0x9F).contains(value) ? "?" : scalar)
+    }
+    return String(out)
 }

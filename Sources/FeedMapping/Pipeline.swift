@@ -82,10 +82,13 @@ struct Pipeline: Sendable {
         }
     }
 
+    /// - Parameter headerLine: the header's physical line (after any preamble), for refusals about the header.
     func run<Record: FeedRecord, Reader: RecordReader, Sink: CheckSink>(
-        _ type: Record.Type, reader: inout Reader, fieldCounts: [Int]?, result: inout CheckResult, sink: inout Sink
+        _ type: Record.Type, reader: inout Reader, headerLine: Int?, fieldCounts: [Int]?, result: inout CheckResult, sink: inout Sink
     ) throws {
-        let plan: Plan<Record> = try makePlan(header: reader.header, fieldCounts: fieldCounts, wantsCalls: sink.wantsCalls, sha256: result.sha256)
+        let plan: Plan<Record> = try makePlan(
+            header: reader.header, headerLine: headerLine, fieldCounts: fieldCounts, wantsCalls: sink.wantsCalls, sha256: result.sha256
+        )
         if result.fields.isEmpty { result.fields = feed.fields.map(FieldProfile.init(spec:)) }
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         var counters = Array(repeating: WorkerCounters(fields: plan.specs.count, slots: Record.Field.allCases.count), count: workers)
@@ -136,7 +139,7 @@ struct Pipeline: Sendable {
             for index in 0..<rows {
                 switch batch[index] {
                 case .issue(let issue):
-                    try report(issue, result: &result, sink: &sink)
+                    try report(issue, plan: plan, result: &result, sink: &sink)
                 case .record(let record):
                     var outcome = outcomes[index]
                     outcomes[index] = RowOutcome()
@@ -184,9 +187,10 @@ struct Pipeline: Sendable {
     }
 
     /// A reader's row-level issue: the row is rejected (a blank row is only a warning, and not a data row).
-    private func report(_ issue: RowIssue, result: inout CheckResult, sink: inout some CheckSink) throws {
+    private func report<Record>(_ issue: RowIssue, plan: Plan<Record>, result: inout CheckResult, sink: inout some CheckSink) throws {
+        // The reader names a cell by its position in the row; say which mapped field that is.
         let fieldName = issue.field.flatMap { index in
-            feed.fields.first { spec in if case .position(let p) = spec.source { p == index } else { false } }?.name
+            plan.rowFields.first { $0.index == index }.map { plan.specs[$0.profile].name }
         }
         let problem = Problem(
             line: issue.line, field: fieldName, column: issue.column.map(String.init), code: issue.code.rawValue,
@@ -199,7 +203,9 @@ struct Pipeline: Sendable {
         try sink.rejected(RejectedRow(line: issue.line, problems: [problem], values: nil, text: sink.unmasked ? issue.text : nil))
     }
 
-    private func makePlan<Record: FeedRecord>(header: [String]?, fieldCounts: [Int]?, wantsCalls: Bool, sha256: String) throws -> Plan<Record> {
+    private func makePlan<Record: FeedRecord>(
+        header: [String]?, headerLine: Int?, fieldCounts: [Int]?, wantsCalls: Bool, sha256: String
+    ) throws -> Plan<Record> {
         let slotByName = Dictionary(uniqueKeysWithValues: Record.Field.allCases.map { ($0.name, $0.rawValue) })
         var bound: [String: [BoundField]] = [:]
         for (profile, spec) in feed.fields.enumerated() {
@@ -211,7 +217,7 @@ struct Pipeline: Sendable {
                 let matches = (header ?? []).indices.filter { header?[$0] == name }
                 guard matches.count == 1 else {
                     throw Refusal(problem: Problem(
-                        line: 1, field: spec.name, column: name, code: matches.isEmpty ? "missing-label" : "duplicate-label",
+                        line: headerLine ?? 1, field: spec.name, column: name, code: matches.isEmpty ? "missing-label" : "duplicate-label",
                         message: matches.isEmpty ? "the header has no column named \(name)" : "the header names \(name) \(matches.count) times: map it by position"
                     ))
                 }
