@@ -49,6 +49,14 @@ set +a
 
 start=$(now)
 status=0
-swift test "${SWIFT_FLAGS[@]}" "$@" </dev/null || status=$?
+mkdir -p "$ROOT/.run"
+set +e
+swift test "${SWIFT_FLAGS[@]}" "$@" </dev/null 2>&1 | tee "$ROOT/.run/swift-test.log"
+status=${PIPESTATUS[0]}
+set -e
 echo "test.sh: swift test took $(elapsed "$start") s (exit $status)"
+# The fault, crash and security suites' one results table (scenario, runs, expected, applied, lost, duplicated).
+bash scripts/print-suite-results.sh --since "${start%.*}" || status=1
+# swift test's own closing line again, last, where CI reads it.
+grep -E '(Test run with|Executed) [0-9]+ test' "$ROOT/.run/swift-test.log" | tail -n 1 || true
 exit "$status"
