@@ -43,6 +43,7 @@ grep -q '^sshd: running' <<<"$was_running" || started+=(sshd)
 API_PID=""
 PICKUP=""
 cleanup() {
+    [[ -n "${DQT_BENCH_KEEP:-}" ]] && { echo "bench-run: kept $WORK and the databases" >&2; [[ -n "$API_PID" ]] && kill "$API_PID"; return; }
     [[ -n "$API_PID" ]] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true
     [[ -n "$PICKUP" ]] && rm -rf "$PICKUP"
     if [[ -n "${DQT_TEST_DATABASE_URL:-}" ]]; then
@@ -74,6 +75,10 @@ psql -q "$DQT_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS dqt_bench_api WITH 
 export DQT_API_DATABASE_URL="$BASE/dqt_bench_api"
 export DQT_BRIDGE_DATABASE_URL="$BASE/dqt_bench_ledger"
 "$API" migrate >/dev/null
+# Synthetic persons for every TRN of the extract (employments need an existing person): straight into the bench API's
+# throwaway database, as the seed command would take minutes for this many.
+psql -q "$DQT_API_DATABASE_URL" -c "INSERT INTO persons (trn, first_name, last_name, date_of_birth)
+    SELECT lpad((1000000 + g)::text, 7, '0'), 'Bench', 'Person', date '1970-01-01' FROM generate_series(0, $ROWS - 1) AS g"
 (umask 077 && "$API" keys create --name bench-bridge --roles SetWorkforceData --rate-limit 1000000 | tail -n 1 >"$WORK/api-key")
 "$API" serve --port "$PORT" --max-batch-operations 1000 >"$WORK/dqt-api.log" 2>&1 &
 API_PID=$!

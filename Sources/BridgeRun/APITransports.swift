@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import NIOCore
 import NIOHTTP1
+import OpenAPIAsyncHTTPClient
 import OpenAPIRuntime
 import Publisher
 
@@ -16,26 +17,30 @@ public func makeBridgeHTTPClient(timeoutSeconds: Double) -> HTTPClient {
     return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 }
 
-/// `POST /v3/batches` through the client generated from the API's contract (`DQTAPIClient`, over AsyncHTTPClient).
+/// `POST /v3/batches` through the client generated from the API's contract (`DQTAPIClient`, over AsyncHTTPClient):
+/// the generated client makes the call (route, headers, bearer key) and decodes the typed answer.
+///
+/// The request's JSON is the contract's `BatchRequest`, written by ``BatchRequestJSON`` with each staged body spliced
+/// in byte for byte, and handed to the generated client's transport by ``StagedBatchBodyMiddleware``: decoding every
+/// staged body into `OpenAPIValueContainer` and encoding it again cost more CPU than the API's own work (measured:
+/// 60 % of the bridge's time on a 100,000-row file), and re-encoding could reorder a body's members.
 public struct GeneratedClientTransport: BatchTransport {
     let client: Client
 
     public init(baseURL: URL, apiKey: String, httpClient: HTTPClient) {
-        client = Client.dqtAPI(baseURL: baseURL, apiKey: apiKey, httpClient: httpClient)
+        client = Client(
+            serverURL: baseURL,
+            transport: AsyncHTTPClientTransport(configuration: .init(client: httpClient)),
+            middlewares: [BearerAuthMiddleware(apiKey: apiKey), StagedBatchBodyMiddleware()])
     }
 
     public func send(_ operations: [BatchOperation]) async throws -> BatchReply {
-        let decoder = JSONDecoder()
-        let items = try operations.map { operation in
-            Components.Schemas.BatchOperation(
-                method: operation.method, path: operation.path,
-                body: try operation.body.map { try decoder.decode(OpenAPIValueContainer.self, from: Data($0.utf8)) },
-                idempotencyKey: operation.idempotencyKey,
-                source: .init(feed: operation.feed, fileSha256: operation.fileSHA256, line: operation.line))
-        }
+        let bytes = BatchRequestJSON.encode(operations)
         let output: Operations.RunBatch.Output
         do {
-            output = try await client.runBatch(body: .json(.init(operations: items)))
+            output = try await StagedBatchBodyMiddleware.$stagedBody.withValue(bytes) {
+                try await client.runBatch(body: .json(.init(operations: [])))
+            }
         } catch let error as ClientError {
             throw Self.failure(error)
         }
@@ -78,6 +83,23 @@ public struct GeneratedClientTransport: BatchTransport {
         let cause = "\(error.underlyingError)"
         let timeout = cause.localizedCaseInsensitiveContains("timeout") || cause.localizedCaseInsensitiveContains("timedOut")
         return TransportFailure(kind: timeout ? .timeout : .connection, message: String(describing: type(of: error.underlyingError)) + ": " + String(cause.prefix(300)))
+    }
+}
+
+/// Replaces the body of a `runBatch` request with the staged bytes of the task-local ``stagedBody`` (when set).
+public struct StagedBatchBodyMiddleware: ClientMiddleware {
+    @TaskLocal public static var stagedBody: [UInt8]?
+
+    public init() {}
+
+    public func intercept(
+        _ request: HTTPRequest, body: HTTPBody?, baseURL: URL, operationID: String,
+        next: @Sendable (HTTPRequest, HTTPBody?, URL) async throws -> (HTTPResponse, HTTPBody?)
+    ) async throws -> (HTTPResponse, HTTPBody?) {
+        guard operationID == "runBatch", let bytes = Self.stagedBody else { return try await next(request, body, baseURL) }
+        var request = request
+        request.headerFields[.contentLength] = String(bytes.count)
+        return try await next(request, HTTPBody(bytes), baseURL)
     }
 }
 

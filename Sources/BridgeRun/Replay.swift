@@ -169,14 +169,8 @@ extension BridgeRunner {
         try? FileManager.default.createDirectory(atPath: parts, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: parts) }
         let result = FeedChecker(feed: feed, context: context).check(path: path, displayName: name, sha256: sha256, workDirectory: parts, sink: &sink)
-        var known: [String: RecordOutcome] = [:]
-        var index = 0
-        while index < sink.keys.count {
-            let chunk = Array(sink.keys[index..<min(sink.keys.count, index + 5000)])
-            if let found = try? await ledger.outcomes(keys: chunk) { known.merge(found) { $1 } }
-            index += 5000
-        }
-        let acknowledged = known.values.filter { $0 == .published || $0 == .failed }.count
+        let known = (try? await ledger.outcomes(feed: feed.id, sha256: sha256)) ?? [:]
+        let acknowledged = sink.keys.filter { key in known[key] == .published || known[key] == .failed }.count
         var lines = ["dqt-bridge replay (dry run) of \(name) as feed \(feed.id) (\(feed.status.rawValue)): sha256 \(sha256)"]
         lines.append("  rows \(result.rowsRead), accepted \(result.accepted), rejected \(result.rejected)")
         if let refusal = result.refusal {

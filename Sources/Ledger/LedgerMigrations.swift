@@ -111,6 +111,12 @@ public enum LedgerMigrations {
                 PRIMARY KEY (feed, path)
             );
             """),
+        Migration(version: 2, name: "records: room for in-place outcome updates, no key index", sql: """
+            -- Acknowledging a record rewrites its row (outcome, status, body dropped): with free space on the page the
+            -- update stays on the page and touches no index (a HOT update). Keys are looked up per file instead.
+            DROP INDEX IF EXISTS bridge.records_by_key;
+            ALTER TABLE bridge.records SET (fillfactor = 70);
+            """),
     ]
 
     /// Applies every migration not yet applied, in order, each in its own transaction. Returns the versions applied.
