@@ -537,7 +537,7 @@ public final class BridgeRunner {
 
         // A mail drop's email: route it to its feed first.
         if file.feed.hasPrefix("mail:") {
-            let routed = MailRouting.route(emlPath: local, workDirectory: joinPath(workFolder, "files"), feeds: emailFeeds)
+            let routed = await MailRouting.routeOffPool(emlPath: local, workDirectory: joinPath(workFolder, "files"), feeds: emailFeeds)
             switch routed.decision {
             case .feed(let feed):
                 try await ledger.setRouted(id: file.id, feed: feed.id, sender: routed.sender, attachments: routed.attachments)

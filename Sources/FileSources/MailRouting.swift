@@ -1,3 +1,4 @@
+import Dispatch
 import FeedMapping
 import Foundation
 import MIMEMail
@@ -16,6 +17,15 @@ public enum MailRouting {
         /// The envelope sender address (organisation addresses; kept in the ledger, never logged).
         public let sender: String?
         public let attachments: [String]
+    }
+
+    /// ``route(emlPath:workDirectory:feeds:)`` on a dispatch thread (reading the email blocks).
+    public static func routeOffPool(emlPath: String, workDirectory: String, feeds: [FeedDefinition]) async -> Routed {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(returning: route(emlPath: emlPath, workDirectory: workDirectory, feeds: feeds))
+            }
+        }
     }
 
     /// Reads `emlPath` (attachments extracted into a scratch folder below `workDirectory`, removed afterwards).

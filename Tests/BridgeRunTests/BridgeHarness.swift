@@ -230,7 +230,17 @@ struct BridgeHarness: Sendable {
     }
 
     /// Runs the `dqt-bridge` binary; returns its exit status (negative: killed by that signal) and standard output.
-    func runBinary(_ arguments: [String], environment extra: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    /// The wait happens on a dispatch thread: blocking a cooperative thread would starve the in-process dqt-api
+    /// that the child process is calling.
+    func runBinary(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try self.runBinaryBlocking(arguments, environment: extra) })
+            }
+        }
+    }
+
+    private func runBinaryBlocking(_ arguments: [String], environment extra: [String: String]) throws -> (status: Int32, output: String) {
         guard let binary = Self.bridgeBinary else { throw MissingBinary() }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)

@@ -13,20 +13,20 @@ struct CommandTests {
             let config = try h.configuration()
             let file = try h.writeConfigurationFile(config)
             try h.place(Synthetic.induction(good: 2, bad: 1), in: "ewc/pickup", as: "IND_cli.csv")
-            let run = try h.runBinary(["run", "--config", file])
+            let run = try await h.runBinary(["run", "--config", file])
             #expect(run.status == 1, "\(run.output)")
             #expect(run.output.contains("ewc-induction"))
-            let status = try h.runBinary(["status", "--config", file])
+            let status = try await h.runBinary(["status", "--config", file])
             #expect(status.status == 0)
             #expect(status.output.contains("published 1"), "\(status.output)")
             let out = joinPath(h.scratch, "report-out")
-            let report = try h.runBinary(["report", "last", "--config", file, "--out", out])
+            let report = try await h.runBinary(["report", "last", "--config", file, "--out", out])
             #expect(report.status == 0, "\(report.output)")
             let json = try String(contentsOfFile: joinPath(out, "run-1.json"), encoding: .utf8)
             #expect(json.contains("\"refusedRows\""))
-            #expect(try h.runBinary(["migrate", "--config", file]).output.contains("up to date"))
+            #expect(try await h.runBinary(["migrate", "--config", file]).output.contains("up to date"))
             // A configuration that does not load: exit 2.
-            #expect(try h.runBinary(["run", "--config", joinPath(h.scratch, "missing.yaml")]).status == 2)
+            #expect(try await h.runBinary(["run", "--config", joinPath(h.scratch, "missing.yaml")]).status == 2)
         }
     }
 

@@ -20,12 +20,12 @@ struct CrashTests {
             try h.place(Synthetic.induction(persons: 1...5), in: "ewc/pickup", as: "IND_crash_a.csv")
             try h.place(Synthetic.induction(persons: 6...10), in: "ewc/pickup", as: "IND_crash_b.csv")
 
-            let crashed = try h.runBinary(["run", "--config", file], environment: ["DQT_BRIDGE_FAILPOINT": point])
+            let crashed = try await h.runBinary(["run", "--config", file], environment: ["DQT_BRIDGE_FAILPOINT": point])
             #expect(crashed.status == -9, "the run was not killed at \(point): \(crashed.output)")
 
             var finished = false
             for _ in 0..<3 where !finished {
-                let again = try h.runBinary(["run", "--config", file])
+                let again = try await h.runBinary(["run", "--config", file])
                 #expect(again.status == 0, "\(again.output)")
                 finished = try h.ledgerInt("SELECT count(*) FROM bridge.files WHERE state = 'published' AND archived_at IS NOT NULL") == 2
             }
