@@ -108,7 +108,7 @@ public struct RunTally: Sendable {
             for name in names {
                 let c = feeds[name] ?? FeedCounts()
                 let leftCount = left.values.filter { $0.feed == name }.count
-                lines.append("  " + pad(name, 22) + pad("\(c.filesTaken)", 6) + pad("\(leftCount)", 5) + pad("\(c.duplicates)", 4)
+                lines.append("  " + pad(Self.display(name), 22) + pad("\(c.filesTaken)", 6) + pad("\(leftCount)", 5) + pad("\(c.duplicates)", 4)
                     + pad("\(c.quarantined)", 5) + pad("\(c.rowsRead)", 8) + pad("\(c.recordsAccepted)", 9)
                     + pad("\(c.recordsRejected)", 9) + pad("\(c.recordsPublished)", 10) + pad("\(c.recordsFailed)", 7)
                     + "\(c.shadowed > 0 ? "\(c.shadowed) file(s)" : "-")")
@@ -118,7 +118,7 @@ public struct RunTally: Sendable {
         }
         let notable = files.filter { $0.state != .published && $0.state != .shadowed }
         for file in notable.prefix(8) {
-            lines.append("  file \(file.id) \(file.feed) \(file.name): \(file.state.rawValue) - \(file.note)")
+            lines.append("  file \(file.id) \(Self.display(file.feed)) \(file.name): \(file.state.rawValue) - \(file.note)")
         }
         if notable.count > 8 { lines.append("  ... and \(notable.count - 8) more (see the report)") }
         for (path, entry) in left.sorted(by: { $0.key < $1.key }).prefix(5) {
@@ -129,6 +129,13 @@ public struct RunTally: Sendable {
         if failures.count > 5 { lines.append("  ... and \(failures.count - 5) more failures (see the log)") }
         lines.append("  report: dqt-bridge report \(runID)")
         return lines.joined(separator: "\n")
+    }
+
+    /// "mail:sftp:mail/inbox" (an email no feed took) reads as "mail drop mail/inbox".
+    static func display(_ feed: String) -> String {
+        guard feed.hasPrefix("mail:") else { return feed }
+        let parts = feed.split(separator: ":", maxSplits: 2)
+        return parts.count == 3 ? "mail drop \(parts[2])" : feed
     }
 
     private func pad(_ text: String, _ width: Int) -> String {
