@@ -303,6 +303,7 @@ public final class BridgeRunner {
             case .take(let reason):
                 try await ledger.noteDecision(feed: ledgerFeed, path: printablePath, decision: "taken: \(reason)")
                 tally.left[printablePath] = nil
+                try await lock?.verify()
                 if let unsafe {
                     try await quarantineUnsafe(file, feed: ledgerFeed, origin: origin, source: source, problem: unsafe)
                     continue
