@@ -109,23 +109,27 @@ public final class KeyAuthenticator: Sendable {
     }
 }
 
-/// Fixed one-minute windows per key.
+/// One window per key, opened by the key's first call and lasting `windowSeconds`: a key never gets more than its
+/// limit in any window of its own (windows aligned to the clock's minutes would let a client that straddles a
+/// boundary make twice its limit in a few seconds, and let a quota reset between two calls of one burst).
 public final class RateLimiter: Sendable {
     public let windowSeconds: Int
-    private let windows = Mutex<[Int64: (window: Int, count: Int)]>([:])
+    private let windows = Mutex<[Int64: (opened: ContinuousClock.Instant, count: Int)]>([:])
 
     public init(windowSeconds: Int = 60) { self.windowSeconds = windowSeconds }
 
-    /// nil when allowed, else the seconds until the window renews.
-    public func check(keyID: Int64, limit: Int, now: Date = Date()) -> Int? {
-        let seconds = Int(now.timeIntervalSince1970)
-        let window = seconds / windowSeconds
+    /// nil when allowed, else the whole seconds until the key's window closes (at least 1).
+    public func check(keyID: Int64, limit: Int, now: ContinuousClock.Instant = .now) -> Int? {
+        let window = Duration.seconds(windowSeconds)
         return windows.withLock { windows in
-            var entry = windows[keyID] ?? (window, 0)
-            if entry.window != window { entry = (window, 0) }
+            var entry = windows[keyID] ?? (now, 0)
+            if now - entry.opened >= window { entry = (now, 0) }
+            guard entry.count < limit else {
+                let left = entry.opened + window - now
+                return max(1, Int(left.components.seconds) + (left.components.attoseconds > 0 ? 1 : 0))
+            }
             entry.count += 1
             windows[keyID] = entry
-            if entry.count > limit { return max(1, (window + 1) * windowSeconds - seconds) }
             return nil
         }
     }

@@ -89,6 +89,8 @@ extension LocalDate {
 enum JSONText {
     static func string(_ value: String?) -> String {
         guard let value else { return "null" }
+        // Most values need no escaping: copy them whole instead of scalar by scalar.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + value + "\"" }
         var out = "\""
         out.reserveCapacity(value.utf8.count + 2)
         for scalar in value.unicodeScalars {

@@ -13,7 +13,8 @@ public struct SourceInfo: Sendable, Equatable {
 
     public init(feed: String?, fileSha256: String?, line: Int?) {
         func clean(_ text: String, _ limit: Int) -> String {
-            String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }).prefix(limit))
+            if text.utf8.count <= limit && text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) { return text }
+            return String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }).prefix(limit))
         }
         self.feed = feed.map { clean($0, 100) }
         self.fileSha256 = fileSha256.map { clean($0, 128) }
@@ -344,8 +345,8 @@ enum WritePreparation {
     ) throws(Problem) -> WriteRequest {
         let method = rawMethod.uppercased()
         let path = rawPath.split(separator: "?", maxSplits: 1).first.map(String.init) ?? rawPath
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).map {
-            String($0).removingPercentEncoding ?? String($0)
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).map { part in
+            part.contains("%") ? (String(part).removingPercentEncoding ?? String(part)) : String(part)
         }
         // parts[0] is "" (leading slash).
         guard parts.count >= 3, parts[0].isEmpty, parts[1] == "v3" else {

@@ -629,7 +629,9 @@ struct WriteSession {
         for row in statuses.rows { if let trn = row["trn"], let status = row["status"] { byTRN[trn] = (status, row["merged_into"]) } }
         var results = [WriteResult](repeating: .success(204), count: items.count)
         var json = "["
+        json.reserveCapacity(items.count * 480)
         var idempotency = "["
+        idempotency.reserveCapacity(items.count * 200)
         var applied = 0
         var keyed = 0
         var attempted: [String] = []

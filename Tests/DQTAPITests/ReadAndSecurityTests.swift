@@ -96,6 +96,21 @@ struct ReadAndSecurityTests {
         }
     }
 
+    /// The limiter itself, on a clock the test drives: the window opens with the key's first call, so a burst can
+    /// never straddle a reset; keys are counted apart; Retry-After counts down to the window's end.
+    @Test func rateLimiterWindowsOpenWithTheKeysFirstCall() {
+        let limiter = RateLimiter(windowSeconds: 60)
+        let start = ContinuousClock.now
+        for second in [0, 10, 20] { #expect(limiter.check(keyID: 1, limit: 3, now: start + .seconds(second)) == nil) }
+        #expect(limiter.check(keyID: 1, limit: 3, now: start + .seconds(30)) == 30)
+        #expect(limiter.check(keyID: 1, limit: 3, now: start + .milliseconds(59_500)) == 1)
+        #expect(limiter.check(keyID: 2, limit: 3, now: start + .seconds(30)) == nil, "another key has its own window")
+        #expect(limiter.check(keyID: 1, limit: 3, now: start + .seconds(60)) == nil, "a new window opens after 60 s")
+        #expect(limiter.check(keyID: 1, limit: 3, now: start + .seconds(61)) == nil)
+        #expect(limiter.check(keyID: 1, limit: 3, now: start + .seconds(62)) == nil)
+        #expect(limiter.check(keyID: 1, limit: 3, now: start + .seconds(119)) == 1)
+    }
+
     @Test(arguments: [true, false])
     func requestAndBatchSizeLimits(fastPath: Bool) async throws {
         try await Harness.with(configure: { $0.maxBodyBytes = 2000; $0.maxBatchOperations = 2; $0.batchFastPath = fastPath }) { h in
