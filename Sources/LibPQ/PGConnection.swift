@@ -239,8 +239,11 @@ public final class PGConnection {
             guard let value = PQresultErrorField(result, Int32(code.asciiValue!)) else { return nil }
             return String(cString: value)
         }
+        // A statement error that also closed the link (the backend terminated, the server shutting down: SQLSTATE
+        // classes 57 and 08) is a lost connection for the caller, like any other.
+        let linkAlive = PQstatus(handle) == CONNECTION_OK
         let error = PGError(
-            kind: status == PGRES_FATAL_ERROR && field("C") != nil ? .query : .connection,
+            kind: status == PGRES_FATAL_ERROR && field("C") != nil && linkAlive ? .query : .connection,
             sqlState: field("C"),
             message: field("M") ?? String(cString: PQresultErrorMessage(result)).trimmingCharacters(in: .whitespacesAndNewlines),
             detail: field("D")

@@ -356,6 +356,74 @@ struct WriteTests {
         }
     }
 
+    /// A statement PostgreSQL refuses inside a workforce run (here a trigger that rejects one person's rows): the
+    /// run is retried row by row under savepoints, so only that operation fails, as a 500 problem (10130) that
+    /// names nothing of the row; the others are applied and audited, and the failed one keeps no idempotency record
+    /// (a retry may succeed later).
+    @Test func aStatementFailureInsideABatchFailsOnlyItsOperation() async throws {
+        try await Harness.with { h in
+            _ = try await h.sql { connection in
+                try connection.execute("""
+                    CREATE FUNCTION refuse_1000003() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN IF NEW.trn = '1000003' THEN RAISE EXCEPTION 'refused for the test'; END IF; RETURN NEW; END $$;
+                    CREATE TRIGGER refuse_1000003 BEFORE INSERT OR UPDATE ON employments FOR EACH ROW EXECUTE FUNCTION refuse_1000003();
+                    """)
+            }
+            let operations = ["1000001", "1000002", "1000003", "1000004"].enumerated().map { index, trn in
+                """
+                {"method":"PUT","path":"/v3/persons/\(trn)/employments/\(employmentKey(trn: trn))","idempotencyKey":"fail:\(index)",
+                 "source":{"feed":"tps-workforce","fileSha256":"00ff","line":\(index + 9)},"body":\(employmentBody(trn: trn))}
+                """
+            }
+            let reply = try await h.call(.POST, "/v3/batches", json: "{\"operations\":[\(operations.joined(separator: ","))]}", key: h.allKey)
+            #expect(reply.status == 200)
+            let results = try #require(try reply.json()["results"] as? [[String: Any]])
+            #expect(results.map { $0["status"] as? Int } == [204, 204, 500, 204])
+            let problem = try #require(results[2]["problem"] as? [String: Any])
+            #expect(problem["errorCode"] as? Int == 10130)
+            #expect(!"\(problem)".contains("refused for the test"))
+            let stored = try await h.sql { connection in
+                (try connection.query("SELECT count(*) FROM employments").int(0, 0),
+                 try connection.query("SELECT count(*) FROM audit WHERE operation = 'upsertEmployment'").int(0, 0),
+                 try connection.query("SELECT string_agg(idempotency_key, ',' ORDER BY idempotency_key) AS k FROM idempotency_keys").string(0, "k"))
+            }
+            #expect(stored.0 == 3 && stored.1 == 3)
+            #expect(stored.2 == "fail:0,fail:1,fail:3")
+        }
+    }
+
+    /// The database gone (connections refused, pooled ones terminated): reads, direct writes and every operation of
+    /// a batch answer 503 (10131), /health/ready says not ready; when it is back the same pool serves again.
+    @Test func databaseUnavailableIs503AndTheServiceRecovers() async throws {
+        try await Harness.with(configure: { $0.keyCacheSeconds = 600 }) { h in
+            #expect(try await h.call(.GET, "/v3/persons/1000001", key: h.allKey).status == 200)  // the key is now cached
+            let name = String(h.databaseURL.split(separator: "/").last!.split(separator: "?").first!)
+            let admin = try PGConnection(try TestServices.require(TestServices.databaseURL))
+            try admin.execute("ALTER DATABASE \(name) ALLOW_CONNECTIONS false")
+            try admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [.text(name)])
+            try await Task.sleep(for: .milliseconds(100))
+            for _ in 0..<3 {  // every pooled connection, not only the first one used
+                let read = try await h.call(.GET, "/v3/persons/1000001", key: h.allKey)
+                #expect(read.status == 503 && read.errorCode == 10131, "\(read.status) \(read.text)")
+                #expect(read.contentType == "application/problem+json")
+            }
+            #expect(try await h.call(.GET, "/health/ready").status == 503)
+            let write = try await h.call(.PUT, "/v3/persons/deceased/1000040", json: #"{"dateOfDeath":"2024-01-01"}"#, key: h.allKey,
+                                         headers: [("Idempotency-Key", "down-1")])
+            #expect(write.status == 503 && write.errorCode == 10131, "\(write.status) \(write.text)")
+            let op = #"{"method":"PUT","path":"/v3/persons/deceased/1000040","body":{"dateOfDeath":"2024-01-01"},"idempotencyKey":"down-2"}"#
+            let batch = try await h.call(.POST, "/v3/batches", json: "{\"operations\":[\(op)]}", key: h.allKey)
+            let results = try batch.json()["results"] as? [[String: Any]]
+            #expect(batch.status == 200 && results?.first?["status"] as? Int == 503, "\(batch.status) \(batch.text)")
+            try admin.execute("ALTER DATABASE \(name) ALLOW_CONNECTIONS true")
+            #expect(try await h.call(.GET, "/v3/persons/1000001", key: h.allKey).status == 200)
+            #expect(try await h.call(.GET, "/health/ready").status == 200)
+            let retried = try await h.call(.PUT, "/v3/persons/deceased/1000040", json: #"{"dateOfDeath":"2024-01-01"}"#, key: h.allKey,
+                                           headers: [("Idempotency-Key", "down-1")])
+            #expect(retried.status == 204)
+        }
+    }
+
     @Test func generatedClientReadsAndBatches() async throws {
         try await Harness.with { h in
             let client = Client.dqtAPI(baseURL: URL(string: h.baseURL)!, apiKey: h.allKey, httpClient: Harness.http)

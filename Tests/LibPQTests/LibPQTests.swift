@@ -187,6 +187,19 @@ struct LibPQTests {
         await #expect(throws: PGError.self) { try await pool.withConnection { _ in 1 } }
     }
 
+    /// A backend terminated under an idle connection: the next statement fails as a lost connection (what callers
+    /// retry or answer 503 to), not as a statement the server refused, and the connection says it is gone.
+    @Test func aTerminatedBackendIsAConnectionError() throws {
+        let connection = try PGConnection(url)
+        let killer = try PGConnection(url)
+        try killer.query("SELECT pg_terminate_backend($1::int)", [.int(connection.backendPID)])
+        Thread.sleep(forTimeInterval: 0.1)
+        var caught: PGError?
+        do { try connection.query("SELECT 1") } catch let error as PGError { caught = error }
+        #expect(caught?.kind == .connection, "\(String(describing: caught))")
+        #expect(!connection.isConnected)
+    }
+
     @Test func poolReconnectsAfterTheLinkBreaks() async throws {
         let pool = PGPool(conninfo: url, maximumConnections: 1)
         let pid = try await pool.withConnection { $0.backendPID }
