@@ -128,26 +128,34 @@ public struct OperationTemplate: Sendable, Hashable {
     public let method: String
     public let path: String
     public let placeholders: [String]
+    /// The text around the placeholders: `literals[i]` comes before `placeholders[i]`, the last one after them all.
+    let literals: [String]
 
     init?(method: String, path: String) {
         guard ["GET", "PUT", "POST", "PATCH", "DELETE"].contains(method), path.hasPrefix("/") else { return nil }
         var placeholders: [String] = []
+        var literals: [String] = []
         var rest = Substring(path)
         while let open = rest.firstIndex(of: "{") {
             guard let close = rest[open...].firstIndex(of: "}") else { return nil }
+            literals.append(String(rest[..<open]))
             placeholders.append(String(rest[rest.index(after: open)..<close]))
             rest = rest[rest.index(after: close)...]
         }
+        literals.append(String(rest))
         self.method = method
         self.path = path
         self.placeholders = placeholders
+        self.literals = literals
     }
 
-    /// The path with every placeholder replaced by the record's percent-encoded value.
+    /// The path with every placeholder replaced by the record's percent-encoded value (built once per record on a
+    /// run, so it is spliced from the parts found at load time rather than searched and replaced).
     public func path(for record: some FeedRecord) -> String {
-        var result = path
-        for name in placeholders {
-            result = result.replacingOccurrences(of: "{\(name)}", with: percentEncodePathSegment(record.pathParameter(name)))
+        var result = literals[0]
+        for (index, name) in placeholders.enumerated() {
+            result += percentEncodePathSegment(record.pathParameter(name))
+            result += literals[index + 1]
         }
         return result
     }

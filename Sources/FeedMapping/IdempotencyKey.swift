@@ -3,6 +3,8 @@ import Crypto
 /// Record keys: `<feed>-<40 hex digits>` from SHA-256 over the feed, the file's SHA-256, the attachment (emailed
 /// exchanges) and the line. At most 100 characters of `[0-9a-z-]`, as the API's keys require.
 public enum IdempotencyKey {
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     public static func make(feed: String, fileSHA256: String, attachment: String?, line: Int) -> String {
         var hasher = SHA256()
         hasher.update(data: Array(feed.utf8))
@@ -12,10 +14,14 @@ public enum IdempotencyKey {
         hasher.update(data: Array((attachment ?? "").utf8))
         hasher.update(data: [0])
         hasher.update(data: Array(String(line).utf8))
-        let hex = hasher.finalize().map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
-        }.joined()
-        return "\(feed)-\(hex.prefix(40))"
+        // Made once per record of a run: the 40 hex digits are written straight into the key's bytes.
+        var key = Array(feed.utf8)
+        key.reserveCapacity(key.count + 41)
+        key.append(UInt8(ascii: "-"))
+        for byte in hasher.finalize().prefix(20) {
+            key.append(hexDigits[Int(byte >> 4)])
+            key.append(hexDigits[Int(byte & 0xF)])
+        }
+        return String(decoding: key, as: UTF8.self)
     }
 }
