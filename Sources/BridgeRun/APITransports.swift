@@ -8,12 +8,13 @@ import OpenAPIAsyncHTTPClient
 import OpenAPIRuntime
 import Publisher
 
-/// The HTTP client the transports share: timeouts from the configuration, no redirects followed (a 308 is an answer).
-public func makeBridgeHTTPClient(timeoutSeconds: Double) -> HTTPClient {
+/// The HTTP client the transports share: timeouts from the configuration, no redirects followed (a 308 is an answer),
+/// one pooled connection per batch the publisher keeps in flight.
+public func makeBridgeHTTPClient(timeoutSeconds: Double, connections: Int) -> HTTPClient {
     var configuration = HTTPClient.Configuration()
     configuration.redirectConfiguration = .disallow
     configuration.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(timeoutSeconds * 1000)))
-    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
+    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, connections))
     return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 }
 

@@ -39,7 +39,7 @@ public final class BridgeSession: Sendable {
                 throw SetupError(description: "api.baseURL is not a URL")
             }
             let timeout = configuration.api.timeoutSeconds ?? 60
-            let client = makeBridgeHTTPClient(timeoutSeconds: timeout)
+            let client = makeBridgeHTTPClient(timeoutSeconds: timeout, connections: configuration.publisherSettings.concurrency)
             httpClient = client
             if configuration.api.transport == "raw" {
                 transport = RawBatchTransport(baseURL: baseURL, apiKey: key, httpClient: client, timeoutSeconds: timeout)

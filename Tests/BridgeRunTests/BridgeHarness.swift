@@ -70,7 +70,7 @@ struct BridgeHarness: Sendable {
         try makeSharedFolder(localRoot)
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         let pool = PGPool(conninfo: apiURL, maximumConnections: 4)
-        let httpClient = makeBridgeHTTPClient(timeoutSeconds: 30)
+        let httpClient = makeBridgeHTTPClient(timeoutSeconds: 30, connections: PublisherSettings().concurrency)
         func cleanUp() async {
             try? await httpClient.shutdown()
             pool.close()

@@ -196,7 +196,7 @@ struct SFTPConnectionTests {
         #expect(fingerprint.keyType == "ssh-ed25519")
         let message = "\(error!)"
         #expect(message.contains(String(expected)) && message.contains("ssh-ed25519"))
-        #expect(message.contains("[127.0.0.1]:2222"))
+        #expect(message.contains("[\(server.host)]:\(server.port)"))
     }
 
     @Test func missingKnownHostsFileIsRefused() throws {
