@@ -78,32 +78,56 @@ enum ReadStore {
             """
     }
 
-    /// $1 trn, $2..$6 include flags, $7 NI number to check (or NULL).
-    static let personSQL = """
-        SELECT p.status, p.merged_into, p.date_of_birth::text AS dob,
-          ($7::text IS NULL OR p.nino = $7::text
-             OR EXISTS (SELECT 1 FROM employments e WHERE e.trn = p.trn AND e.nino = $7::text)) AS nino_ok,
-          json_strip_nulls(json_build_object(
-            'trn', p.trn, 'firstName', p.first_name, 'middleName', p.middle_name, 'lastName', p.last_name,
-            'dateOfBirth', p.date_of_birth, 'nationalInsuranceNumber', p.nino, 'emailAddress', p.email,
-            'gender', p.gender, 'dateOfDeath', p.date_of_death,
-            'qts', \(statusSummary("QualifiedTeacherStatus", qtls: true)),
-            'eyts', \(statusSummary("EarlyYearsTeacherStatus", qtls: false)),
-            'qtlsStatus', p.qtls_status,
-            'induction', CASE WHEN $2::bool THEN json_build_object('status', p.induction_status,
-                'startDate', p.induction_start, 'completedDate', p.induction_completed,
-                'exemptionReasons', p.induction_exemption_reasons) END,
-            'routesToProfessionalStatuses', CASE WHEN $3::bool THEN (SELECT coalesce(json_agg(\(routeJSON)
-                ORDER BY r.training_start NULLS LAST, r.route_id), '[]'::json) FROM routes r WHERE r.trn = p.trn) END,
-            'alerts', CASE WHEN $4::bool THEN (SELECT coalesce(json_agg(\(alertJSON) ORDER BY a.start_date, a.alert_id), '[]'::json)
-                FROM alerts a JOIN \(alertTypesSQL) ON at.code = a.alert_type_code WHERE a.trn = p.trn) END,
-            'previousNames', CASE WHEN $5::bool THEN (SELECT coalesce(json_agg(json_build_object('firstName', n.first_name,
-                'middleName', n.middle_name, 'lastName', n.last_name) ORDER BY n.id), '[]'::json)
-                FROM previous_names n WHERE n.trn = p.trn) END,
-            'initialTeacherTraining', CASE WHEN $6::bool THEN p.itt END
-          ))::text AS doc
-        FROM persons p WHERE p.trn = $1
+    /// The person statement for one choice of includes, with or without an NI number check ($1 trn, $2 NI number).
+    /// The choices are part of the text, not parameters: with them as parameters PostgreSQL kept planning the
+    /// statement on every call (a custom plan folds away the parts not included, so it never settled on the generic
+    /// plan), which cost more than running it. One text per choice is planned once per connection.
+    static func personSQL(_ includes: Includes, checkNino: Bool) -> String {
+        personSQLs[includes.rawValue & Includes.all.rawValue][checkNino ? 1 : 0]
+    }
+
+    private static let personSQLs: [[String]] = (0...Includes.all.rawValue).map { bits in
+        [false, true].map { makePersonSQL(Includes(rawValue: bits), checkNino: $0) }
+    }
+
+    private static let inductionPart = """
+        json_build_object('status', p.induction_status, 'startDate', p.induction_start,
+          'completedDate', p.induction_completed, 'exemptionReasons', p.induction_exemption_reasons)
         """
+    private static let routesPart = """
+        (SELECT coalesce(json_agg(\(routeJSON) ORDER BY r.training_start NULLS LAST, r.route_id), '[]'::json)
+         FROM routes r WHERE r.trn = p.trn)
+        """
+    private static let alertsPart = """
+        (SELECT coalesce(json_agg(\(alertJSON) ORDER BY a.start_date, a.alert_id), '[]'::json)
+         FROM alerts a JOIN \(alertTypesSQL) ON at.code = a.alert_type_code WHERE a.trn = p.trn)
+        """
+    private static let previousNamesPart = """
+        (SELECT coalesce(json_agg(json_build_object('firstName', n.first_name, 'middleName', n.middle_name,
+           'lastName', n.last_name) ORDER BY n.id), '[]'::json) FROM previous_names n WHERE n.trn = p.trn)
+        """
+    private static let ninoCheck = "(p.nino = $2::text OR EXISTS (SELECT 1 FROM employments e WHERE e.trn = p.trn AND e.nino = $2::text))"
+
+    private static func makePersonSQL(_ includes: Includes, checkNino: Bool) -> String {
+        func part(_ include: Includes, _ sql: String) -> String { includes.contains(include) ? sql : "NULL" }
+        return """
+            SELECT p.status, p.merged_into, p.date_of_birth::text AS dob, \(checkNino ? ninoCheck : "true") AS nino_ok,
+              json_strip_nulls(json_build_object(
+                'trn', p.trn, 'firstName', p.first_name, 'middleName', p.middle_name, 'lastName', p.last_name,
+                'dateOfBirth', p.date_of_birth, 'nationalInsuranceNumber', p.nino, 'emailAddress', p.email,
+                'gender', p.gender, 'dateOfDeath', p.date_of_death,
+                'qts', \(statusSummary("QualifiedTeacherStatus", qtls: true)),
+                'eyts', \(statusSummary("EarlyYearsTeacherStatus", qtls: false)),
+                'qtlsStatus', p.qtls_status,
+                'induction', \(part(.induction, inductionPart)),
+                'routesToProfessionalStatuses', \(part(.routes, routesPart)),
+                'alerts', \(part(.alerts, alertsPart)),
+                'previousNames', \(part(.previousNames, previousNamesPart)),
+                'initialTeacherTraining', \(part(.initialTeacherTraining, "p.itt"))
+              ))::text AS doc
+            FROM persons p WHERE p.trn = $1
+            """
+    }
 
     struct PersonRow: Sendable {
         var status: String
@@ -114,11 +138,8 @@ enum ReadStore {
     }
 
     static func person(_ connection: PGConnection, trn: String, includes: Includes, nino: String? = nil) throws -> PersonRow? {
-        let result = try connection.queryPrepared(personSQL, [
-            .text(trn), .bool(includes.contains(.induction)), .bool(includes.contains(.routes)),
-            .bool(includes.contains(.alerts)), .bool(includes.contains(.previousNames)),
-            .bool(includes.contains(.initialTeacherTraining)), nino.map { .text($0) },
-        ])
+        let result = try connection.queryPrepared(
+            personSQL(includes, checkNino: nino != nil), nino.map { [.text(trn), .text($0)] } ?? [.text(trn)])
         guard result.rowCount == 1 else { return nil }
         return PersonRow(
             status: try result.requireString(0, "status"), mergedInto: result.string(0, "merged_into"),

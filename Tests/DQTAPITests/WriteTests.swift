@@ -356,6 +356,33 @@ struct WriteTests {
         }
     }
 
+    /// One batch that repeats an idempotency key or a record: operations apply in order as if sent one by one (the
+    /// repeat of a key replays, or is 422 with another body; later writes to the same record win), whatever the
+    /// grouping into bulk statements.
+    @Test func aBatchRepeatingAKeyOrARecordAppliesInOrder() async throws {
+        try await Harness.with { h in
+            let path = "/v3/persons/1000005/employments/\(employmentKey(trn: "1000005"))"
+            func op(_ key: String?, type: String) -> String {
+                """
+                {"method":"PUT","path":"\(path)",\(key.map { "\"idempotencyKey\":\"\($0)\"," } ?? "")"body":\(employmentBody(trn: "1000005", type: type))}
+                """
+            }
+            let operations = [op("dup:1", type: "FT"), op("dup:1", type: "FT"), op("dup:1", type: "PTR"), op("dup:2", type: "PTR"), op(nil, type: "PTI")]
+            let reply = try await h.call(.POST, "/v3/batches", json: "{\"operations\":[\(operations.joined(separator: ","))]}", key: h.allKey)
+            let results = try #require(try reply.json()["results"] as? [[String: Any]])
+            #expect(results.map { $0["status"] as? Int } == [204, 204, 422, 204, 204])
+            #expect(results.map { $0["replayed"] as? Bool ?? false } == [false, true, false, false, false])
+            #expect((results[2]["problem"] as? [String: Any])?["errorCode"] as? Int == 10110)
+            let stored = try await h.sql { connection in
+                (try connection.query("SELECT employment_type FROM employments WHERE trn = '1000005'").rows.compactMap { $0["employment_type"] },
+                 try connection.query("SELECT count(*) FROM audit WHERE trn = '1000005' AND operation = 'upsertEmployment'").int(0, 0),
+                 try connection.query("SELECT count(*) FROM idempotency_keys WHERE idempotency_key LIKE 'dup:%'").int(0, 0))
+            }
+            #expect(stored.0 == ["PTI"])
+            #expect(stored.1 == 3 && stored.2 == 2)
+        }
+    }
+
     /// A statement PostgreSQL refuses inside a workforce run (here a trigger that rejects one person's rows): the
     /// run is retried row by row under savepoints, so only that operation fails, as a 500 problem (10130) that
     /// names nothing of the row; the others are applied and audited, and the failed one keeps no idempotency record
