@@ -1,3 +1,4 @@
+import DQTTesting
 import Foundation
 import Testing
 

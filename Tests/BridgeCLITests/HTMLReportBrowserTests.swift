@@ -1,3 +1,4 @@
+import DQTTesting
 import Foundation
 import Testing
 
@@ -11,11 +12,11 @@ let chromiumBinary: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser",
 struct HTMLReportBrowserTests {
     static let fixture = "fixtures/tps-workforce/malformed/Workforce-Dataset-9-bad-values.csv"
 
-    func chromium(_ arguments: [String], home: TemporaryFolder) throws -> RunResult {
+    func chromium(_ arguments: [String], home: TemporaryFolder) throws -> ChildProcessResult {
         let binary = try #require(chromiumBinary, "chromium is not installed: run scripts/setup.sh")
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home.url.path  // a fresh profile; nothing from the user's
-        return try runProcess(binary, [
+        return try runChildProcess(binary, [
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
             "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9", "--disable-background-networking",
             "--user-data-dir=\(home.path("profile"))",

@@ -2,90 +2,12 @@ import DQTTesting
 import Foundation
 import Testing
 
-/// The repository's root, found from this source file (Tests/BridgeCLITests/Support.swift).
-let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
 /// The day every check in these tests is judged on, so the golden files never change with the calendar.
 let checkDay = "2026-11-21"
 
-/// The `dqt-bridge` binary built beside the test bundle (`swift build --build-tests` builds both into
-/// `.build/<config>/`). `DQT_BRIDGE_BINARY` overrides it.
-let bridgeBinary: String? = {
-    let environment = ProcessInfo.processInfo.environment
-    if let path = environment["DQT_BRIDGE_BINARY"], FileManager.default.isExecutableFile(atPath: path) { return path }
-    var folders: [URL] = []
-    if let first = CommandLine.arguments.first {
-        folders.append(URL(fileURLWithPath: first).resolvingSymlinksInPath().deletingLastPathComponent())
-    }
-    folders.append(Bundle.main.bundleURL)
-    folders.append(Bundle.main.bundleURL.deletingLastPathComponent())
-    for folder in folders {
-        var candidate = folder
-        // The bundle may be a directory (`X.xctest/Contents/MacOS/...`): walk up to the build folder.
-        for _ in 0..<4 {
-            let binary = candidate.appendingPathComponent("dqt-bridge").path
-            if FileManager.default.isExecutableFile(atPath: binary) { return binary }
-            candidate.deleteLastPathComponent()
-        }
-    }
-    return nil
-}()
-
-struct BinaryNotBuilt: Error, CustomStringConvertible {
-    var description: String { "dqt-bridge is not built beside the tests: run swift build --build-tests (or set DQT_BRIDGE_BINARY)" }
-}
-
-/// What one run of the binary gave.
-struct RunResult {
-    let status: Int32
-    let stdout: String
-    let stderr: String
-}
-
 /// Runs `dqt-bridge` with `arguments` in the repository root (so `mappings/` is found as in daily use).
-func runBridge(_ arguments: [String], in directory: URL = repositoryRoot) throws -> RunResult {
-    guard let binary = bridgeBinary else { throw BinaryNotBuilt() }
-    return try runProcess(binary, arguments, in: directory)
-}
-
-func runProcess(_ executable: String, _ arguments: [String], in directory: URL = repositoryRoot,
-                environment: [String: String]? = nil) throws -> RunResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.currentDirectoryURL = directory
-    if let environment { process.environment = environment }
-    let scratch = try TemporaryFolder()
-    let outURL = scratch.url.appendingPathComponent("stdout")
-    let errURL = scratch.url.appendingPathComponent("stderr")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let out = try FileHandle(forWritingTo: outURL)
-    let err = try FileHandle(forWritingTo: errURL)
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    try out.close()
-    try err.close()
-    return RunResult(
-        status: process.terminationStatus,
-        stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-        stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self)
-    )
-}
-
-/// A folder under the system's temporary directory, removed when the value goes away.
-final class TemporaryFolder: @unchecked Sendable {
-    let url: URL
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-cli-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    deinit { try? FileManager.default.removeItem(at: url) }
+func runBridge(_ arguments: [String], in directory: URL = repositoryRoot) throws -> ChildProcessResult {
+    try runChildProcess(try bridgeBinary(), arguments, in: directory.path)
 }
 
 /// One fixture file: `fixtures/<feed>/<kind>/<name>`.
@@ -121,7 +43,7 @@ let allFixtures: [Fixture] = {
 
 /// What a fixture check produced, with the output files read back.
 struct CheckRun {
-    let run: RunResult
+    let run: ChildProcessResult
     let records: String
     let reportJSON: String
     let reportHTML: String

@@ -12,7 +12,7 @@ struct RefusedFilesTests {
     /// A real zip archive holding one CSV, made with Python's zipfile (python3 is in scripts/setup.sh).
     static func zip(containing csv: String, in folder: TemporaryFolder) throws -> [UInt8] {
         let target = folder.path("made.zip")
-        let result = try spawn("/usr/bin/python3", ["-c", """
+        let result = try runChildProcess("/usr/bin/python3", ["-c", """
             import sys, zipfile
             with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
                 z.writestr("IND_20261120.csv", sys.argv[2])
@@ -23,7 +23,7 @@ struct RefusedFilesTests {
 
     static func gzip(_ text: String, in folder: TemporaryFolder) throws -> [UInt8] {
         let target = folder.path("made.gz")
-        let result = try spawn("/usr/bin/python3", ["-c", "import sys, gzip; open(sys.argv[1], 'wb').write(gzip.compress(sys.argv[2].encode()))", target, text])
+        let result = try runChildProcess("/usr/bin/python3", ["-c", "import sys, gzip; open(sys.argv[1], 'wb').write(gzip.compress(sys.argv[2].encode()))", target, text])
         try #require(result.status == 0, "\(result)")
         return Array(try Data(contentsOf: URL(fileURLWithPath: target)))
     }
@@ -32,8 +32,7 @@ struct RefusedFilesTests {
     func binaryFilesAreRefused() throws {
         let folder = try TemporaryFolder()
         let good = try String(contentsOf: repositoryRoot.appendingPathComponent("fixtures/ewc-induction/good/IND_20261120_0800.csv"), encoding: .utf8)
-        guard let binaryPath = bridgeBinary else { throw BinaryNotBuilt() }
-        let binary = Array(try Data(contentsOf: URL(fileURLWithPath: binaryPath)).prefix(1 << 20))
+        let binary = Array(try Data(contentsOf: URL(fileURLWithPath: try bridgeBinary())).prefix(1 << 20))
         let zip = try Self.zip(containing: good, in: folder)
         let contents: [(String, [UInt8])] = [
             ("elf", binary),
