@@ -190,7 +190,7 @@ let package = Package(
         .testTarget(
             name: "BridgeRunTests",
             dependencies: [
-                "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTAPI", "DQTTesting", "LibPQ", "SFTP",
+                "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTAPI", "DQTTesting", "LibPQ", "SFTP", "FaultProxy",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -22,7 +22,9 @@ struct BridgeHarness: Sendable {
     let apiBaseURL: URL
     let apiKey: String
     let apiPool: PGPool
-    let ledgerURL: String
+    /// The API's database, for a `dqt-api` process serving the same data.
+    let apiDatabaseURL: String
+    var ledgerURL: String
     /// The test's folder on the local disk (the SFTP home's `folder`).
     let localRoot: String
     /// The same folder as the SFTP server names it (relative to the login folder).
@@ -94,7 +96,7 @@ struct BridgeHarness: Sendable {
             let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: apiLogger)
             try await app.test(.live) { client in
                 let harness = BridgeHarness(
-                    apiBaseURL: URL(string: "http://127.0.0.1:\(client.port!)")!, apiKey: key, apiPool: pool,
+                    apiBaseURL: URL(string: "http://127.0.0.1:\(client.port!)")!, apiKey: key, apiPool: pool, apiDatabaseURL: apiURL,
                     ledgerURL: databaseURL(admin, name: ledgerDatabase), localRoot: localRoot, remoteRoot: remoteRoot, scratch: scratch,
                     logs: LogLines(), httpClient: httpClient)
                 try await body(harness)

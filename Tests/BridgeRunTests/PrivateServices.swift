@@ -1,0 +1,296 @@
+import AsyncHTTPClient
+import DQTTesting
+import FileSources
+import Foundation
+import LibPQ
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Services a fault test starts for itself, so that killing or restarting them never touches the shared ones
+/// other suites use at the same time: `dqt-api` as its own process, an sshd and a PostgreSQL on free ports. Each is
+/// started the way scripts/services.sh starts the shared ones, and stopped by its own pid.
+
+/// A free TCP port on 127.0.0.1 (bound and released: the caller binds it again at once).
+func freeLoopbackPort() throws -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { throw ServiceFailure(what: "socket", detail: String(cString: strerror(errno))) }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+    }
+    guard bound else { throw ServiceFailure(what: "bind", detail: String(cString: strerror(errno))) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+struct ServiceFailure: Error, CustomStringConvertible {
+    let what: String
+    let detail: String
+    var description: String { "\(what): \(detail)" }
+}
+
+/// A child process started with posix_spawn, its standard output and error going to a file, waited for with
+/// waitpid. (Foundation's Process can miss the end of a child that exits quickly and then waits forever.)
+final class ChildProcess: Sendable {
+    let pid: pid_t
+    let outputPath: String
+    private let ended = Mutex<Int32?>(nil)
+
+    init(_ path: String, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment, output: String) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid = pid_t()
+        let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        guard result == 0 else { throw ServiceFailure(what: path, detail: String(cString: strerror(result))) }
+        self.pid = pid
+        outputPath = output
+    }
+
+    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+    /// Its exit status (minus the signal that ended it), once it has ended; nil while it runs.
+    var status: Int32? { reap(options: WNOHANG) }
+
+    var isRunning: Bool { status == nil }
+
+    /// Blocks until it ends.
+    func waitBlocking() -> Int32 { reap(options: 0)! }
+
+    /// Waits for the end on a dispatch thread (never blocking a cooperative thread the in-process API needs).
+    func wait() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.waitBlocking()) }
+        }
+    }
+
+    /// Sends `signal`, waits up to 30 s for the end, then kills it.
+    func stop(_ signal: Int32 = SIGTERM) async {
+        guard isRunning else { return }
+        kill(pid, signal)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                let until = Date().addingTimeInterval(30)
+                while self.isRunning, Date() < until { usleep(20_000) }
+                if self.isRunning { kill(self.pid, SIGKILL) }
+                _ = self.waitBlocking()
+                continuation.resume()
+            }
+        }
+    }
+
+    private func reap(options: Int32) -> Int32? {
+        ended.withLock { ended in
+            if let ended { return ended }
+            var raw: Int32 = 0
+            var result = waitpid(pid, &raw, options)
+            while result < 0 && errno == EINTR { result = waitpid(pid, &raw, options) }
+            guard result == pid else { return nil }
+            ended = raw & 0x7f == 0 ? (raw >> 8) & 0xff : -(raw & 0x7f)
+            return ended
+        }
+    }
+}
+
+/// Runs a program to its end; returns its status and output (stdout and stderr together).
+@discardableResult
+func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    let output = NSTemporaryDirectory() + "program-\(UInt64.random(in: 0...UInt64.max)).out"
+    defer { try? FileManager.default.removeItem(atPath: output) }
+    let child = try ChildProcess(path, arguments, output: output)
+    let status = child.waitBlocking()
+    return (status, child.output)
+}
+
+/// `dqt-api serve` (the binary built beside the tests) over an existing, migrated database, on a free port.
+struct APIProcess {
+    let service: ChildProcess
+    let baseURL: String
+
+    static var binary: String? {
+        BridgeHarness.bridgeBinary.map { (($0 as NSString).deletingLastPathComponent as NSString).appendingPathComponent("dqt-api") }
+            .flatMap { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }
+    }
+
+    static func start(databaseURL: String, log: String, httpClient: HTTPClient) async throws -> APIProcess {
+        guard let binary else { throw ServiceFailure(what: "dqt-api", detail: "the binary is not beside the test bundle") }
+        let port = try freeLoopbackPort()
+        var environment = ProcessInfo.processInfo.environment
+        environment["DQT_API_DATABASE_URL"] = databaseURL
+        let service = try ChildProcess(binary, ["serve", "--port", "\(port)", "--key-cache-seconds", "0"], environment: environment, output: log)
+        let api = APIProcess(service: service, baseURL: "http://127.0.0.1:\(port)")
+        let until = Date().addingTimeInterval(60)
+        while Date() < until, service.isRunning {
+            if let response = try? await httpClient.execute(HTTPClientRequest(url: api.baseURL + "/health/ready"), timeout: .seconds(2)),
+               response.status.code == 200 {
+                return api
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await service.stop()
+        throw ServiceFailure(what: "dqt-api", detail: "not ready on port \(port): \(service.output.suffix(1000))")
+    }
+}
+
+/// An SFTP-only sshd of the test's own on a free port, serving the shared SFTP user's home (so the harness's files
+/// are there) with its own host key and known_hosts. `kill()` ends it and every session it started, as a crash would.
+final class PrivateSSHD: @unchecked Sendable {
+    let port: Int
+    let knownHosts: String
+    private let folder: String
+    private let config: String
+    private var service: ChildProcess?
+
+    init(scratch: String) throws {
+        folder = joinPath(scratch, "sshd")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let hostKey = joinPath(folder, "host_key")
+        try runProgram("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "dqt-fault-test", "-f", hostKey])
+        let userKey = try TestServices.require(TestServices.sftpEd25519Key)
+        let authorizedKeys = joinPath(folder, "authorized_keys")
+        try FileManager.default.copyItem(atPath: userKey + ".pub", toPath: authorizedKeys)
+        chmod(authorizedKeys, 0o644)
+        chmod(folder, 0o755)
+        port = try freeLoopbackPort()
+        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        knownHosts = joinPath(folder, "known_hosts")
+        try "[127.0.0.1]:\(port) \(hostPublic)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        config = joinPath(folder, "sshd_config")
+        try """
+            Port \(port)
+            ListenAddress 127.0.0.1
+            HostKey \(hostKey)
+            PidFile \(joinPath(folder, "sshd.pid"))
+            AuthorizedKeysFile \(authorizedKeys)
+            AllowUsers \(try TestServices.require(TestServices.sftpUser))
+            PubkeyAuthentication yes
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            UsePAM no
+            StrictModes no
+            PermitRootLogin no
+            AllowTcpForwarding no
+            X11Forwarding no
+            LogLevel INFO
+            Subsystem sftp internal-sftp
+
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+    }
+
+    /// Starts it (again) and waits until it accepts connections.
+    func start() async throws {
+        let service = try ChildProcess("/usr/sbin/sshd", ["-D", "-e", "-f", config], output: joinPath(folder, "sshd.log"))
+        self.service = service
+        let until = Date().addingTimeInterval(30)
+        while Date() < until, service.isRunning {
+            if canConnect(port: port) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ServiceFailure(what: "sshd", detail: "not listening on port \(port): \(service.output.suffix(1000))")
+    }
+
+    /// SIGKILL to the listener and every session process below it (each session is its own process group).
+    func kill() async {
+        guard let service else { return }
+        for pid in descendants(of: service.pid) { Glibc.kill(pid, SIGKILL) }
+        await service.stop(SIGKILL)
+        self.service = nil
+    }
+}
+
+/// PostgreSQL 15 of the test's own (initdb into the scratch folder as the postgres user, a free port, settings as in
+/// scripts/services.sh), so a test can restart it under a running bridge.
+final class PrivatePostgres: @unchecked Sendable {
+    let port: Int
+    private let data: String
+    private let bin = "/usr/lib/postgresql/15/bin"
+
+    init(scratch: String) throws {
+        // Below /var/tmp: the postgres account may not traverse the test's scratch folder.
+        data = "/var/tmp/dqt-fault-pg-\(UInt32.random(in: 0...UInt32.max))"
+        port = try freeLoopbackPort()
+        let made = try runProgram("/usr/bin/install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "0700", data])
+        guard made.status == 0 else { throw ServiceFailure(what: "install", detail: made.output) }
+        try runAsPostgres(bin + "/initdb", ["-D", data, "--no-sync", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "-U", "postgres"])
+        let settings = """
+
+            port = \(port)
+            listen_addresses = '127.0.0.1'
+            unix_socket_directories = '\(data)'
+            fsync = off
+            synchronous_commit = off
+            full_page_writes = off
+            max_connections = 50
+
+            """
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: joinPath(data, "postgresql.conf")))
+        handle.seekToEndOfFile()
+        handle.write(Data(settings.utf8))
+        try handle.close()
+    }
+
+    var url: String { "postgresql://postgres@127.0.0.1:\(port)/postgres" }
+
+    func start() throws { try runAsPostgres(bin + "/pg_ctl", ["-D", data, "-l", joinPath(data, "log"), "-w", "-t", "60", "start"]) }
+
+    /// A fast restart (every connection is ended), as an operator's or a crash recovery's would be.
+    func restart() throws { try runAsPostgres(bin + "/pg_ctl", ["-D", data, "-l", joinPath(data, "log"), "-m", "fast", "-w", "-t", "60", "restart"]) }
+
+    func destroy() {
+        _ = try? runAsPostgres(bin + "/pg_ctl", ["-D", data, "-m", "immediate", "-w", "-t", "60", "stop"])
+        try? FileManager.default.removeItem(atPath: data)
+    }
+
+    private func runAsPostgres(_ program: String, _ arguments: [String]) throws {
+        let (status, output) = try runProgram("/usr/sbin/runuser", ["-u", "postgres", "--", program] + arguments)
+        guard status == 0 else { throw ServiceFailure(what: (program as NSString).lastPathComponent, detail: output) }
+    }
+}
+
+/// True when something accepts TCP connections on 127.0.0.1:port.
+func canConnect(port: Int) -> Bool {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard descriptor >= 0 else { return false }
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    return withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}
+
+/// Every process below `pid` (children, their children, ...), from /proc.
+func descendants(of pid: Int32) -> [Int32] {
+    var parents: [Int32: [Int32]] = [:]
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let child = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { continue }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        if fields.count > 1, let parent = Int32(fields[1]) { parents[parent, default: []].append(child) }
+    }
+    var found: [Int32] = []
+    var queue = [pid]
+    while let next = queue.popLast() {
+        for child in parents[next] ?? [] {
+            found.append(child)
+            queue.append(child)
+        }
+    }
+    return found
+}
