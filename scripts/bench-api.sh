@@ -78,9 +78,25 @@ request = function()
     return wrk.format("GET", "/v3/persons/" .. trns[(n % #trns) + 1], { ["Authorization"] = "Bearer $KEY" })
 end
 EOF
+# CPU time (clock ticks) of the server and of its PostgreSQL backends: beside wall-clock figures, which other work
+# on the machine distorts, these say what one request costs.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+pg_ticks() {
+    local total=0 pid
+    for pid in $(psql -At "$ADMIN_URL" -c "SELECT pid FROM pg_stat_activity WHERE datname = 'dqt_api_bench' AND pid <> pg_backend_pid()"); do
+        total=$((total + $(cpu_ticks "$pid" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+TICKS=$(getconf CLK_TCK)
+
 curl -fsS -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v3/persons/1000001" >/dev/null
 wrk -t"$THREADS" -c"$CONNECTIONS" -d5s -s "$WORK/get.lua" "http://127.0.0.1:$PORT" >/dev/null  # warm-up
+SERVER0=$(cpu_ticks "$SERVER_PID"); PG0=$(pg_ticks)
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$WORK/get.lua" "http://127.0.0.1:$PORT" >"$WORK/wrk.txt"
+SERVER1=$(cpu_ticks "$SERVER_PID"); PG1=$(pg_ticks)
+REQUESTS=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
+GET_CPU="server $(( (SERVER1 - SERVER0) * 1000000 / TICKS / REQUESTS )) us, PostgreSQL $(( (PG1 - PG0) * 1000000 / TICKS / REQUESTS )) us"
 RPS=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")
 P99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.txt")
 P50=$(awk '$1 == "50%" {print $2}' "$WORK/wrk.txt")
@@ -107,6 +123,7 @@ for b in range(batches):
         json.dump({"operations": ops}, f)
 EOF
 TIMES=()
+SERVER0=$(cpu_ticks "$SERVER_PID"); PG0=$(pg_ticks)
 for b in $(seq 0 $((BATCHES - 1))); do
     OUT=$(curl -sS -o "$WORK/batch$b.out" -w '%{http_code} %{time_total}' -H "Authorization: Bearer $KEY" \
         -H 'Content-Type: application/json' --data-binary "@$WORK/batch$b.json" "http://127.0.0.1:$PORT/v3/batches")
@@ -116,9 +133,13 @@ for b in $(seq 0 $((BATCHES - 1))); do
     [ "$CODE" = 200 ] && [ "$OK" = 1000 ] || { echo "bench-api: batch $b failed: HTTP $CODE, $OK/1000 applied" >&2; exit 1; }
     TIMES+=("$(python3 -c "print(round(float('$SECONDS_TOTAL') * 1000, 1))")")
 done
+SERVER1=$(cpu_ticks "$SERVER_PID"); PG1=$(pg_ticks)
+BATCH_CPU="server $(( (SERVER1 - SERVER0) * 1000 / TICKS / BATCHES )) ms, PostgreSQL $(( (PG1 - PG0) * 1000 / TICKS / BATCHES )) ms"
 SORTED=$(printf '%s\n' "${TIMES[@]}" | sort -n)
 MEDIAN=$(printf '%s\n' "$SORTED" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 
-echo "dqt-api bench on $(nproc) cores, $THREADS wrk threads, $CONNECTIONS connections, $DURATION"
+echo "dqt-api bench on $(nproc) cores, $THREADS wrk threads, $CONNECTIONS connections, $DURATION, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "GET /v3/persons/{trn}: ${RPS} req/s, p50 ${P50}, p99 ${P99}${NON2XX:+, non-2xx ${NON2XX}} (targets: >= 5000 req/s, p99 < 10ms)"
+echo "  CPU per request: ${GET_CPU}"
 echo "POST /v3/batches, 1000 workforce upserts: ${TIMES[*]} ms (median ${MEDIAN} ms; target < 100 ms)"
+echo "  CPU per batch: ${BATCH_CPU} (curl and the result checks not counted)"
