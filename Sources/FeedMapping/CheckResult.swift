@@ -114,11 +114,6 @@ public struct FieldProfile: Sendable {
 
     public var distinctValues: Int { counter.values.count }
 
-    mutating func count(_ bytes: UnsafeBufferPointer<UInt8>) {
-        guard !pii else { return }
-        counter.count(bytes)
-    }
-
     mutating func countUnmapped(_ code: String, _ count: Int = 1) {
         let shown = pii ? "(masked)" : code
         if unmappedCodes[shown] != nil || unmappedCodes.count < Self.unmappedLimit { unmappedCodes[shown, default: 0] += count }

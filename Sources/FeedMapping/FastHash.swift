@@ -57,14 +57,26 @@ struct ValueCounter {
 
     mutating func count(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard !saturated else { return }
-        let hash = FastHash.hash(bytes)
+        add(hash: FastHash.hash(bytes), count: 1) { String(decoding: bytes, as: UTF8.self) }
+    }
+
+    /// Adds another counter's values (one thread's share of a file): saturated when the two together hold more
+    /// than `limit` distinct values, as one counter fed every row would be.
+    mutating func merge(_ other: ValueCounter) {
+        if other.saturated { saturated = true }
+        for entry in other.values.indices where !saturated {
+            add(hash: other.hashes[entry], count: other.counts[entry]) { other.values[entry] }
+        }
+    }
+
+    private mutating func add(hash: UInt64, count: Int, value: () -> String) {
         let mask = slots.count - 1
         var index = Int(truncatingIfNeeded: hash) & mask
         while true {
             let entry = Int(slots[index])
             if entry < 0 { break }
             if hashes[entry] == hash {
-                counts[entry] += 1
+                counts[entry] += count
                 return
             }
             index = (index + 1) & mask
@@ -75,7 +87,7 @@ struct ValueCounter {
         }
         slots[index] = Int32(values.count)
         hashes.append(hash)
-        values.append(String(decoding: bytes, as: UTF8.self))
-        counts.append(1)
+        values.append(value())
+        counts.append(count)
     }
 }

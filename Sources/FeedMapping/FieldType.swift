@@ -97,9 +97,36 @@ enum Conversion {
 
 extension FieldType {
     /// Converts a present (non-empty, non-null) value. Messages describe the problem, never the value.
+    /// (A check compiles each field once, ``FieldTables/compile(_:)``; this is the one-off form.)
     @usableFromInline
     func convert(_ bytes: UnsafeBufferPointer<UInt8>, context: CheckContext) -> Conversion {
-        switch self {
+        var tables = FieldTables()
+        return tables.compile(self).convert(bytes, context: context, tables: tables)
+    }
+}
+
+/// A field type compiled for the per-row loop: plain values only. What needs storage (date layouts, allowed
+/// values, lookup tables, boolean words) sits once in ``FieldTables``, so converting a field copies nothing that
+/// is reference counted.
+struct FieldCheck: Sendable {
+    enum Kind: Sendable {
+        case trn(allowGenderDigit: Bool, padLeadingZeros: Bool)
+        case nationalInsuranceNumber
+        case date(DateBounds)
+        case timestamp
+        case text(minimumLength: Int?, maximumLength: Int?, charset: TextConstraints.Charset?)
+        case lookup
+        case boolean
+        case integer(minimum: Int?, maximum: Int?)
+        case decimal(impliedDecimals: Int)
+    }
+
+    let kind: Kind
+    /// The field's entry in its ``FieldTables`` table (date layout, allowed values, lookup table or words), or -1.
+    let table: Int
+
+    func convert(_ bytes: UnsafeBufferPointer<UInt8>, context: CheckContext, tables: borrowing FieldTables) -> Conversion {
+        switch kind {
         case .trn(let allowGenderDigit, let padLeadingZeros):
             switch TRN.parse(bytes, allowGenderDigit: allowGenderDigit, padLeadingZeros: padLeadingZeros) {
             case .success(let parsed): return .value(.trn(parsed.trn), genderDigit: parsed.genderDigit)
@@ -113,9 +140,9 @@ extension FieldType {
                 return .failure(code: "type-error", message: "not a valid National Insurance number")
             }
             return .value(.nationalInsuranceNumber(nino), genderDigit: nil)
-        case .date(let pattern, let bounds):
-            guard let date = pattern.parse(bytes, pivot: context.pivot) else {
-                return .failure(code: "type-error", message: "not a real date in the layout \(pattern)")
+        case .date(let bounds):
+            guard let date = tables.patterns.withUnsafeBufferPointer({ $0[table].parse(bytes, pivot: context.pivot) }) else {
+                return .failure(code: "type-error", message: "not a real date in the layout \(tables.patterns[table])")
             }
             if bounds.past, date >= context.today {
                 return .failure(code: "constraint-error", message: "must be in the past")
@@ -130,37 +157,158 @@ extension FieldType {
                 return .failure(code: "constraint-error", message: "must be on or before \(maximum)")
             }
             return .value(.date(date), genderDigit: nil)
-        case .timestamp(let pattern):
-            guard let instant = pattern.parseInstant(bytes) else {
-                return .failure(code: "type-error", message: "not a real date and time in the layout \(pattern)")
+        case .timestamp:
+            guard let instant = tables.patterns.withUnsafeBufferPointer({ $0[table].parseInstant(bytes) }) else {
+                return .failure(code: "type-error", message: "not a real date and time in the layout \(tables.patterns[table])")
             }
             return .value(.timestamp(instant), genderDigit: nil)
-        case .text(let constraints):
-            return constraints.check(bytes)
-        case .lookup(let table):
+        case .text(let minimumLength, let maximumLength, let charset):
+            if let charset {
+                let ok: Bool
+                switch charset {
+                case .digits: ok = bytes.allSatisfy(ASCII.isDigit)
+                case .letters: ok = bytes.allSatisfy { ASCII.isUpper($0) || ASCII.isLower($0) || $0 >= 0x80 }
+                case .alphanumeric: ok = bytes.allSatisfy { ASCII.isDigit($0) || ASCII.isUpper($0) || ASCII.isLower($0) || $0 >= 0x80 }
+                }
+                if !ok { return .failure(code: "constraint-error", message: "must contain \(charset.rawValue) only") }
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            if minimumLength != nil || maximumLength != nil {
+                // Characters as a person counts them; ASCII text (nearly all of it) has one per byte.
+                let length = bytes.allSatisfy { $0 < 0x80 } ? bytes.count : text.count
+                if let minimumLength, let maximumLength, minimumLength == maximumLength, length != minimumLength {
+                    return .failure(code: "constraint-error", message: "must be exactly \(minimumLength) characters long")
+                }
+                if let minimumLength, length < minimumLength {
+                    return .failure(code: "constraint-error", message: "must be at least \(minimumLength) characters long")
+                }
+                if let maximumLength, length > maximumLength {
+                    return .failure(code: "constraint-error", message: "must be at most \(maximumLength) characters long")
+                }
+            }
+            if table >= 0, !tables.allowed[table].contains(text) {
+                return .failure(code: "constraint-error", message: "must be one of \(tables.allowed[table].sorted().joined(separator: ", "))")
+            }
+            return .value(.text(text), genderDigit: nil)
+        case .lookup:
+            if let output = tables.codes.withUnsafeBufferPointer({ $0[table].resolve(bytes) }) {
+                return .value(output.isEmpty ? .absent : .code(output), genderDigit: nil)
+            }
             let code = String(decoding: bytes, as: UTF8.self)
-            guard let output = table.resolve(code) else { return .unmapped(code: code) }
+            guard let output = tables.lookups.withUnsafeBufferPointer({ $0[table].resolve(code) }) else { return .unmapped(code: code) }
             return .value(output.isEmpty ? .absent : .code(output), genderDigit: nil)
-        case .boolean(let words):
+        case .boolean:
             let word = String(decoding: bytes, as: UTF8.self).uppercased()
-            if words.trueWords.contains(word) { return .value(.boolean(true), genderDigit: nil) }
-            if words.falseWords.contains(word) { return .value(.boolean(false), genderDigit: nil) }
+            if tables.words[table].trueWords.contains(word) { return .value(.boolean(true), genderDigit: nil) }
+            if tables.words[table].falseWords.contains(word) { return .value(.boolean(false), genderDigit: nil) }
             return .failure(code: "type-error", message: "not a recognised yes/no value")
         case .integer(let minimum, let maximum):
-            guard let value = Self.parseInteger(bytes) else {
+            guard let value = FieldType.parseInteger(bytes) else {
                 return .failure(code: "type-error", message: "not a whole number")
             }
             if let minimum, value < minimum { return .failure(code: "constraint-error", message: "must be at least \(minimum)") }
             if let maximum, value > maximum { return .failure(code: "constraint-error", message: "must be at most \(maximum)") }
             return .value(.integer(value), genderDigit: nil)
         case .decimal(let impliedDecimals):
-            guard let text = Self.parseDecimal(bytes, impliedDecimals: impliedDecimals) else {
+            guard let text = FieldType.parseDecimal(bytes, impliedDecimals: impliedDecimals) else {
                 return .failure(code: "type-error", message: "not a decimal number")
             }
             return .value(.decimal(text), genderDigit: nil)
         }
     }
+}
 
+/// The storage that a plan's ``FieldCheck``s refer to. Each thread of a check compiles its own, fresh rather than
+/// shared with the mapping, so converting a field never touches a reference count that another thread touches.
+struct FieldTables: Sendable {
+    var patterns: [DatePattern] = []
+    var allowed: [Set<String>] = []
+    var lookups: [LookupTable] = []
+    /// `lookups` again as bytes, at the same indexes.
+    var codes: [CodeTable] = []
+    var words: [BooleanWords] = []
+
+    mutating func compile(_ type: FieldType) -> FieldCheck {
+        func fresh(_ text: String) -> String { String(decoding: Array(text.utf8), as: UTF8.self) }
+        func fresh(_ texts: Set<String>) -> Set<String> { Set(texts.map { fresh($0) }) }
+        func add<T>(_ value: T, to table: inout [T]) -> Int {
+            table.append(value)
+            return table.count - 1
+        }
+        switch type {
+        case .trn(let allowGenderDigit, let padLeadingZeros):
+            return FieldCheck(kind: .trn(allowGenderDigit: allowGenderDigit, padLeadingZeros: padLeadingZeros), table: -1)
+        case .nationalInsuranceNumber:
+            return FieldCheck(kind: .nationalInsuranceNumber, table: -1)
+        case .date(let pattern, let bounds):
+            return FieldCheck(kind: .date(bounds), table: add(DatePattern(validating: pattern.description)!, to: &patterns))
+        case .timestamp(let pattern):
+            return FieldCheck(kind: .timestamp, table: add(DatePattern(validating: pattern.description)!, to: &patterns))
+        case .text(let constraints):
+            return FieldCheck(
+                kind: .text(minimumLength: constraints.minimumLength, maximumLength: constraints.maximumLength, charset: constraints.charset),
+                table: constraints.allowed.map { add(fresh($0), to: &allowed) } ?? -1
+            )
+        case .lookup(let table):
+            let entries = Dictionary(uniqueKeysWithValues: table.entries.map { (fresh($0.key), fresh($0.value)) })
+            codes.append(CodeTable(entries: entries, caseInsensitive: table.caseInsensitive))
+            return FieldCheck(kind: .lookup, table: add(LookupTable(name: table.name, entries: entries, caseInsensitive: table.caseInsensitive), to: &lookups))
+        case .boolean(let booleanWords):
+            return FieldCheck(kind: .boolean, table: add(BooleanWords(trueWords: fresh(booleanWords.trueWords), falseWords: fresh(booleanWords.falseWords)), to: &words))
+        case .integer(let minimum, let maximum):
+            return FieldCheck(kind: .integer(minimum: minimum, maximum: maximum), table: -1)
+        case .decimal(let impliedDecimals):
+            return FieldCheck(kind: .decimal(impliedDecimals: impliedDecimals), table: -1)
+        }
+    }
+}
+
+/// A small lookup table of ASCII codes searched by comparing bytes, so that a code in the table costs no String and
+/// no hashing. Answers nil (ask the ``LookupTable``) for anything it cannot decide exactly as the table would:
+/// a code that is not ASCII, or a table that is large or has a key that is not ASCII.
+struct CodeTable: Sendable {
+    static let maximumEntries = 32
+    /// The keys' bytes (upper case when the table ignores case), one after the other, ending at `ends`.
+    private var keys: [UInt8] = []
+    private var ends: [Int] = []
+    private var outputs: [String] = []
+    private let caseInsensitive: Bool
+
+    /// `entries` as the ``LookupTable`` holds them (keys already upper case when it ignores case).
+    init(entries: [String: String], caseInsensitive: Bool) {
+        self.caseInsensitive = caseInsensitive
+        guard entries.count <= Self.maximumEntries, entries.keys.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) else { return }
+        for (key, output) in entries {
+            keys.append(contentsOf: key.utf8)
+            ends.append(keys.count)
+            outputs.append(output)
+        }
+    }
+
+    /// The code's meaning; nil when it is not in the table or only the ``LookupTable`` can tell.
+    func resolve(_ code: UnsafeBufferPointer<UInt8>) -> String? {
+        guard !ends.isEmpty else { return nil }
+        return keys.withUnsafeBufferPointer { keys in
+            var start = 0
+            for (entry, end) in ends.enumerated() {
+                defer { start = end }
+                guard end - start == code.count else { continue }
+                var index = 0
+                while index < code.count {
+                    var byte = code[index]
+                    if byte >= 0x80 { return nil }
+                    if caseInsensitive { byte = ASCII.upper(byte) }
+                    if byte != keys[start + index] { break }
+                    index += 1
+                }
+                if index == code.count { return outputs[entry] }
+            }
+            return nil
+        }
+    }
+}
+
+extension FieldType {
     static func parseInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         var index = 0
         var negative = false
@@ -199,38 +347,6 @@ extension FieldType {
         whole = String(whole.drop(while: { $0 == "0" }))
         if whole.isEmpty { whole = "0" }
         return sign + whole + (fraction.isEmpty ? "" : "." + fraction)
-    }
-}
-
-extension TextConstraints {
-    @usableFromInline
-    func check(_ bytes: UnsafeBufferPointer<UInt8>) -> Conversion {
-        if let charset {
-            let ok: Bool
-            switch charset {
-            case .digits: ok = bytes.allSatisfy(ASCII.isDigit)
-            case .letters: ok = bytes.allSatisfy { ASCII.isUpper($0) || ASCII.isLower($0) || $0 >= 0x80 }
-            case .alphanumeric: ok = bytes.allSatisfy { ASCII.isDigit($0) || ASCII.isUpper($0) || ASCII.isLower($0) || $0 >= 0x80 }
-            }
-            if !ok { return .failure(code: "constraint-error", message: "must contain \(charset.rawValue) only") }
-        }
-        let text = String(decoding: bytes, as: UTF8.self)
-        if minimumLength != nil || maximumLength != nil {
-            let length = text.count
-            if let minimumLength, let maximumLength, minimumLength == maximumLength, length != minimumLength {
-                return .failure(code: "constraint-error", message: "must be exactly \(minimumLength) characters long")
-            }
-            if let minimumLength, length < minimumLength {
-                return .failure(code: "constraint-error", message: "must be at least \(minimumLength) characters long")
-            }
-            if let maximumLength, length > maximumLength {
-                return .failure(code: "constraint-error", message: "must be at most \(maximumLength) characters long")
-            }
-        }
-        if let allowed, !allowed.contains(text) {
-            return .failure(code: "constraint-error", message: "must be one of \(allowed.sorted().joined(separator: ", "))")
-        }
-        return .value(.text(text), genderDigit: nil)
     }
 }
 

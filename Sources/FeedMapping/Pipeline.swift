@@ -1,19 +1,26 @@
 import DQTModel
 import Dispatch
 import FlatFile
+import Synchronization
 
 /// The per-row work of a check, for one file (or one email attachment) of one feed.
 ///
-/// Rows are read in batches. Each batch's rows are converted, checked and built into records on every core at
-/// once (that work is independent per row); then, in file order and on one thread, duplicates are looked for,
-/// problems and counts recorded and rows handed to the sink. So the output is the same as a sequential run's.
+/// Rows are read in batches, and three batches are in flight at once: while one thread reads the next batch and
+/// another merges the previous one, every thread that is free converts, checks and builds the current batch's rows
+/// (that work is independent per row). The merge runs in file order on one thread: duplicates are looked for,
+/// problems and counts recorded and rows handed to the sink, so the output is the same as a sequential run's.
+/// Each thread has its own copy of the field plan, so the per-row loop shares no reference-counted storage.
 struct Pipeline: Sendable {
     let feed: FeedDefinition
     let context: CheckContext
     let attachment: String?
     let sender: String?
 
+    /// Rows per batch, and the bytes a batch may hold: three batches in flight bound the memory whatever the file.
     static let batchSize = 4096
+    static let batchBytes = 4 << 20
+    /// Rows a thread takes at a time from the batch being processed.
+    static let chunkSize = 128
 
     /// A mapped field resolved against this file: where its bytes are and where its value goes. Kept small and
     /// free of references, so the per-row loop copies no strings; the full spec is at `specs[profile]`.
@@ -37,28 +44,57 @@ struct Pipeline: Sendable {
         var fingerprint: UInt64 = 0
     }
 
-    /// Per-worker counters, merged into the field profiles at the end.
-    struct WorkerCounters: Sendable {
-        var filled: [Int]
-        var invalid: [Int]
-        var rows: [Int]
+    /// One thread's counters, added to the field profiles at the end. Counts are in memory of their own, written
+    /// through pointers: the per-field loop makes no copy-on-write check.
+    struct WorkerCounters: @unchecked Sendable {
+        struct Tally {
+            var rows = 0
+            var filled = 0
+            var invalid = 0
+        }
+        let tallies: UnsafeMutableBufferPointer<Tally>
+        /// Most common values per field (personal data: never counted).
+        let values: UnsafeMutableBufferPointer<ValueCounter>
         var unmapped: [[String: Int]]
-        var values: [FieldValue]
+        /// The row being converted, by record field.
+        var row: [FieldValue]
 
         init(fields: Int, slots: Int) {
-            filled = Array(repeating: 0, count: fields)
-            invalid = Array(repeating: 0, count: fields)
-            rows = Array(repeating: 0, count: fields)
+            tallies = .allocate(capacity: fields)
+            tallies.initialize(repeating: Tally())
+            values = .allocate(capacity: fields)
+            values.initialize(repeating: ValueCounter(limit: FieldProfile.distinctLimit))
             unmapped = Array(repeating: [:], count: fields)
-            values = Array(repeating: .absent, count: slots)
+            row = Array(repeating: .absent, count: slots)
+        }
+
+        /// Adds the counts to the profiles and frees the counters' memory.
+        func finish(into profiles: inout [FieldProfile]) {
+            for index in profiles.indices {
+                profiles[index].rows += tallies[index].rows
+                profiles[index].filled += tallies[index].filled
+                profiles[index].invalid += tallies[index].invalid
+                profiles[index].counter.merge(values[index])
+                for (code, count) in unmapped[index] { profiles[index].countUnmapped(code, count) }
+            }
+            tallies.deinitialize().deallocate()
+            values.deinitialize().deallocate()
         }
     }
 
-    /// Everything about this file's layout that every row needs, resolved once.
+    /// The in-order stage's memory: the fingerprints of the rows accepted so far.
+    struct Merger {
+        var seen = FingerprintSet(capacity: FingerprintSet.defaultCapacity)
+        var duplicateCheckStopped = false
+    }
+
+    /// Everything about this file's layout that every row needs, resolved once (once per thread).
     struct Plan<Record: FeedRecord>: Sendable {
         let pipeline: Pipeline
         let specs: [FieldSpec]
-        let types: [FieldType]
+        /// Each field's type, compiled; `tables` holds what the checks refer to.
+        let checks: [FieldCheck]
+        let tables: FieldTables
         let bound: [String: [BoundField]]
         let rowFields: [BoundField]
         let expectedCounts: [Int]?
@@ -66,11 +102,13 @@ struct Pipeline: Sendable {
         let header: [String]?
         let rules: [(Rule, [(String, Int)])]
         let uniqueIndexes: [String: [Int]]?
+        /// `uniqueIndexes` for records with no type code, looked up once.
+        let rowUniqueIndexes: [Int]?
         let wantsCalls: Bool
         let sha256: String
 
-        func fields(for record: FlatRecord) -> [BoundField] {
-            record.typeCode.map { bound[$0] ?? [] } ?? rowFields
+        func fields(typeCode: String?) -> [BoundField] {
+            typeCode.map { bound[$0] ?? [] } ?? rowFields
         }
     }
 
@@ -81,107 +119,155 @@ struct Pipeline: Sendable {
         default: Problem(line: nil, code: "io-error", message: "\(error)")
         }
     }
-
     /// - Parameter headerLine: the header's physical line (after any preamble), for refusals about the header.
     func run<Record: FeedRecord, Reader: RecordReader, Sink: CheckSink>(
         _ type: Record.Type, reader: inout Reader, headerLine: Int?, fieldCounts: [Int]?, result: inout CheckResult, sink: inout Sink
     ) throws {
-        let plan: Plan<Record> = try makePlan(
-            header: reader.header, headerLine: headerLine, fieldCounts: fieldCounts, wantsCalls: sink.wantsCalls, sha256: result.sha256
-        )
+        let header = reader.header
+        let wantsCalls = sink.wantsCalls
+        let sha256 = result.sha256
+        func plan() throws -> Plan<Record> {
+            try makePlan(header: header, headerLine: headerLine, fieldCounts: fieldCounts, wantsCalls: wantsCalls, sha256: sha256)
+        }
+        let mergePlan = try plan()
+        let threads = max(2, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        let plans = try (0..<threads).map { _ in try plan() }
         if result.fields.isEmpty { result.fields = feed.fields.map(FieldProfile.init(spec:)) }
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
-        var counters = Array(repeating: WorkerCounters(fields: plan.specs.count, slots: Record.Field.allCases.count), count: workers)
+
+        // Unsafe storage: every thread works on its own element; the round's end is the synchronisation point.
+        let counters = UnsafeMutableBufferPointer<WorkerCounters>.allocate(capacity: threads)
+        for thread in 0..<threads {
+            (counters.baseAddress! + thread).initialize(to: WorkerCounters(fields: feed.fields.count, slots: Record.Field.allCases.count))
+        }
+        let batches = UnsafeMutableBufferPointer<RecordBatch>.allocate(capacity: 3)
+        _ = batches.initialize(from: repeatElement(RecordBatch(), count: 3))
+        let outcomes = UnsafeMutableBufferPointer<RowOutcome>.allocate(capacity: 3 * Self.batchSize)
+        outcomes.initialize(repeating: RowOutcome())
         defer {
-            for counter in counters {
-                for index in result.fields.indices {
-                    result.fields[index].rows += counter.rows[index]
-                    result.fields[index].filled += counter.filled[index]
-                    result.fields[index].invalid += counter.invalid[index]
-                    for (code, count) in counter.unmapped[index] { result.fields[index].countUnmapped(code, count) }
+            for counter in counters { counter.finish(into: &result.fields) }
+            counters.deinitialize().deallocate()
+            batches.deinitialize().deallocate()
+            outcomes.deinitialize().deallocate()
+        }
+
+        var merger = Merger()
+        var processing: Int?
+        var merging: Int?
+        var reading = true
+        var readFailure: FileRefusal?
+        while reading || processing != nil || merging != nil {
+            let readSlot = reading ? (0..<3).first { $0 != processing && $0 != merging } : nil
+            var read: Result<Bool, FileRefusal> = .success(false)
+            var merged: Result<Void, any Error> = .success(())
+            withUnsafeMutablePointer(to: &reader) { reader in
+                withUnsafeMutablePointer(to: &sink) { sink in
+                    withUnsafeMutablePointer(to: &result) { result in
+                        withUnsafeMutablePointer(to: &merger) { merger in
+                            withUnsafeMutablePointer(to: &read) { read in
+                                withUnsafeMutablePointer(to: &merged) { merged in
+                                    nonisolated(unsafe) let (reader, sink, result, merger, read, merged) = (reader, sink, result, merger, read, merged)
+                                    nonisolated(unsafe) let (counters, batches, outcomes) = (counters, batches, outcomes)
+                                    let (processing, merging) = (processing, merging)
+                                    let nextRow = Atomic<Int>(0)
+                                    DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                                        if thread == 0, let slot = readSlot {
+                                            batches[slot].removeAll()
+                                            do throws(FileRefusal) {
+                                                read.pointee = .success(try reader.pointee.read(into: &batches[slot], maxItems: Self.batchSize, maxBytes: Self.batchBytes))
+                                            } catch {
+                                                read.pointee = .failure(error)
+                                            }
+                                        }
+                                        if thread == 1, let slot = merging {
+                                            do {
+                                                try batches[slot].withView { view in
+                                                    try merge(view, outcomes: outcomes.baseAddress! + slot * Self.batchSize, plan: mergePlan,
+                                                              merger: &merger.pointee, result: &result.pointee, sink: &sink.pointee)
+                                                }
+                                            } catch {
+                                                merged.pointee = .failure(error)
+                                            }
+                                        }
+                                        guard let slot = processing else { return }
+                                        let plan = plans[thread]
+                                        batches[slot].withView { view in
+                                            let out = outcomes.baseAddress! + slot * Self.batchSize
+                                            while true {
+                                                let start = nextRow.add(Self.chunkSize, ordering: .relaxed).oldValue
+                                                guard start < view.count else { return }
+                                                for index in start..<min(view.count, start + Self.chunkSize) {
+                                                    guard let record = view.record(index) else { continue }
+                                                    out[index] = plan.process(record, typeCode: view.typeCode(record), counters: &counters[thread])
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            try merged.get()
+            merging = processing
+            processing = nil
+            if let readSlot {
+                switch read {
+                case .success(true): processing = readSlot
+                case .success(false): reading = false
+                case .failure(let refusal): (reading, readFailure) = (false, refusal)
                 }
             }
         }
-        var seen = FingerprintSet(capacity: FingerprintSet.defaultCapacity)
-        var duplicateCheckStopped = false
-        var batch: [ReadItem] = []
-        batch.reserveCapacity(Self.batchSize)
-        var outcomes = [RowOutcome](repeating: RowOutcome(), count: Self.batchSize)
+        // A refusal mid-file comes after every batch read before it was merged, as in a sequential run.
+        if let readFailure { throw readFailure }
+    }
 
-        while true {
-            batch.removeAll(keepingCapacity: true)
-            while batch.count < Self.batchSize, let item = try reader.next() { batch.append(item) }
-            if batch.isEmpty { break }
-
-            // Parallel: every row converted, checked and built on its own.
-            let rows = batch.count
-            batch.withUnsafeBufferPointer { items in
-                outcomes.withUnsafeMutableBufferPointer { out in
-                    counters.withUnsafeMutableBufferPointer { counters in
-                        nonisolated(unsafe) let items = items
-                        nonisolated(unsafe) let out = out
-                        nonisolated(unsafe) let counters = counters
-                        let chunk = (rows + workers - 1) / workers
-                        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                            let start = worker * chunk
-                            let end = min(rows, start + chunk)
-                            guard start < end else { return }
-                            for index in start..<end {
-                                guard case .record(let record) = items[index] else { continue }
-                                out[index] = plan.process(record, counters: &counters[worker])
-                            }
-                        }
-                    }
+    /// The in-order stage for one processed batch: duplicates, problems, counts and the sink.
+    private func merge<Record, Sink: CheckSink>(
+        _ batch: RecordBatch.View, outcomes: UnsafeMutablePointer<RowOutcome>, plan: Plan<Record>,
+        merger: inout Merger, result: inout CheckResult, sink: inout Sink
+    ) throws {
+        for index in 0..<batch.count {
+            guard let record = batch.record(index) else {
+                try report(batch.issue(index)!, plan: plan, result: &result, sink: &sink)
+                continue
+            }
+            var outcome = RowOutcome()
+            swap(&outcome, &outcomes[index])
+            let typeCode = batch.typeCode(record)
+            result.rowsRead += 1
+            if let typeCode { result.recordTypes[typeCode, default: 0] += 1 }
+            if outcome.built, !merger.duplicateCheckStopped {
+                switch merger.seen.insert(outcome.fingerprint) {
+                case .inserted: break
+                case .present:
+                    outcome.built = false
+                    outcome.call = nil
+                    outcome.problems.append(Problem(
+                        line: record.line, code: "duplicate-row",
+                        message: feed.uniqueKey.map { "another row earlier in the file has the same \($0.joined(separator: ", "))" } ?? "the same row appears earlier in the file"
+                    ))
+                case .full:
+                    merger.duplicateCheckStopped = true
+                    result.record(Problem(line: record.line, code: "duplicate-check-stopped", message: "duplicate rows are not looked for beyond this line (\(FingerprintSet.defaultCapacity) rows remembered)", severity: .warning))
                 }
             }
-
-            // Sequential, in file order: duplicates, profiles, problems, the sink.
-            for index in 0..<rows {
-                switch batch[index] {
-                case .issue(let issue):
-                    try report(issue, plan: plan, result: &result, sink: &sink)
-                case .record(let record):
-                    var outcome = outcomes[index]
-                    outcomes[index] = RowOutcome()
-                    result.rowsRead += 1
-                    if let code = record.typeCode { result.recordTypes[code, default: 0] += 1 }
-                    for field in plan.fields(for: record) where !field.pii && !record.isNull(field.index) {
-                        record.withBytes(field.index) { bytes in
-                            if !bytes.isEmpty { result.fields[field.profile].count(bytes) }
-                        }
-                    }
-                    if outcome.built, !duplicateCheckStopped {
-                        switch seen.insert(outcome.fingerprint) {
-                        case .inserted: break
-                        case .present:
-                            outcome.built = false
-                            outcome.call = nil
-                            outcome.problems.append(Problem(
-                                line: record.line, code: "duplicate-row",
-                                message: feed.uniqueKey.map { "another row earlier in the file has the same \($0.joined(separator: ", "))" } ?? "the same row appears earlier in the file"
-                            ))
-                        case .full:
-                            duplicateCheckStopped = true
-                            result.record(Problem(line: record.line, code: "duplicate-check-stopped", message: "duplicate rows are not looked for beyond this line (\(FingerprintSet.defaultCapacity) rows remembered)", severity: .warning))
-                        }
-                    }
-                    for problem in outcome.problems { result.record(problem) }
-                    if outcome.built {
-                        result.accepted += 1
-                        if !outcome.problems.isEmpty { result.rowsWithWarnings += 1 }
-                        if let call = outcome.call { try sink.accepted(call) }
-                    } else {
-                        result.rejected += 1
-                        var exported: [String]?
-                        if sink.wantsRejectedValues {
-                            let masked = Set(plan.fields(for: record).filter(\.pii).map(\.index))
-                            exported = (0..<record.count).map { index in
-                                masked.contains(index) && !sink.unmasked ? "***" : record.string(index)
-                            }
-                        }
-                        try sink.rejected(RejectedRow(line: record.line, problems: outcome.problems, values: exported, text: nil))
+            for problem in outcome.problems { result.record(problem) }
+            if outcome.built {
+                result.accepted += 1
+                if !outcome.problems.isEmpty { result.rowsWithWarnings += 1 }
+                if let call = outcome.call { try sink.accepted(call) }
+            } else {
+                result.rejected += 1
+                var exported: [String]?
+                if sink.wantsRejectedValues {
+                    let masked = Set(plan.fields(typeCode: typeCode).filter(\.pii).map(\.index))
+                    exported = (0..<record.count).map { index in
+                        masked.contains(index) && !sink.unmasked ? "***" : record.string(index)
                     }
                 }
+                try sink.rejected(RejectedRow(line: record.line, problems: outcome.problems, values: exported, text: nil))
             }
         }
     }
@@ -230,20 +316,25 @@ struct Pipeline: Sendable {
             ))
         }
         let expectedCounts = fieldCounts ?? header.map { [$0.count] }
+        let uniqueIndexes = feed.uniqueKey.map { names in
+            bound.mapValues { fields in names.compactMap { name in fields.first { feed.fields[$0.profile].name == name }?.index } }
+        }
+        var tables = FieldTables()
+        let checks = feed.fields.map { tables.compile($0.type) }
         let positions = feed.fields.compactMap { spec -> Int? in if case .position(let p) = spec.source { p } else { nil } }
         return Plan(
             pipeline: self,
             specs: feed.fields,
-            types: feed.fields.map(\.type),
+            checks: checks,
+            tables: tables,
             bound: bound,
             rowFields: bound[""] ?? [],
             expectedCounts: expectedCounts,
             minimumCount: expectedCounts?.min() ?? ((positions.max() ?? -1) + 1),
             header: header,
             rules: feed.rules.map { rule in (rule, rule.fieldsRead.map { ($0, slotByName[$0] ?? 0) }) },
-            uniqueIndexes: feed.uniqueKey.map { names in
-                bound.mapValues { fields in names.compactMap { name in fields.first { feed.fields[$0.profile].name == name }?.index } }
-            },
+            uniqueIndexes: uniqueIndexes,
+            rowUniqueIndexes: uniqueIndexes?[""],
             wantsCalls: wantsCalls,
             sha256: sha256
         )
@@ -252,10 +343,10 @@ struct Pipeline: Sendable {
 
 extension Pipeline.Plan {
     /// Converts, checks and builds one row. Runs on any worker thread; touches only the worker's own counters.
-    func process(_ record: FlatRecord, counters: inout Pipeline.WorkerCounters) -> Pipeline.RowOutcome {
+    func process(_ record: RecordView, typeCode: String?, counters: inout Pipeline.WorkerCounters) -> Pipeline.RowOutcome {
         var outcome = Pipeline.RowOutcome()
-        let fields = fields(for: record)
-        for slot in counters.values.indices { counters.values[slot] = .absent }
+        let fields = fields(typeCode: typeCode)
+        for slot in counters.row.indices { counters.row[slot] = .absent }
         var genderDigit: UInt8?
 
         if let expectedCounts, !expectedCounts.contains(record.count) {
@@ -273,38 +364,37 @@ extension Pipeline.Plan {
         }
 
         fields.withUnsafeBufferPointer { fields in
-            types.withUnsafeBufferPointer { types in
+            checks.withUnsafeBufferPointer { checks in
                 for field in fields where !(field.fromContinuation && field.index >= record.count) {
-                    counters.rows[field.profile] += 1
-                    let isNull = record.isNull(field.index)
-                    record.withBytes(field.index) { bytes in
-                        if bytes.isEmpty || isNull {
-                            if field.required {
-                                outcome.problems.append(problem(record.line, specs[field.profile], code: "constraint-error", message: "a value is required"))
-                            }
-                            return
+                    counters.tallies[field.profile].rows += 1
+                    let bytes = record.bytes(field.index)
+                    if bytes.isEmpty || record.isNull(field.index) {
+                        if field.required {
+                            outcome.problems.append(problem(record.line, specs[field.profile], code: "constraint-error", message: "a value is required"))
                         }
-                        counters.filled[field.profile] += 1
-                        switch types[field.profile].convert(bytes, context: pipeline.context) {
-                        case .value(let value, let digit):
-                            counters.values[field.slot] = value
-                            if let digit { genderDigit = digit }
-                        case .failure(let code, let message):
-                            counters.invalid[field.profile] += 1
-                            outcome.problems.append(problem(record.line, specs[field.profile], code: code, message: message, severity: field.warnOnly ? .warning : .error))
-                        case .unmapped(let code):
-                            counters.invalid[field.profile] += 1
-                            counters.unmapped[field.profile][code, default: 0] += 1
-                            guard case .lookup(let table) = types[field.profile] else { return }
-                            outcome.problems.append(problem(record.line, specs[field.profile], code: "constraint-error", message: "the code has no entry in lookup \(table.name)", severity: field.warnOnly ? .warning : .error))
-                        }
+                        continue
+                    }
+                    counters.tallies[field.profile].filled += 1
+                    if !field.pii { counters.values[field.profile].count(bytes) }
+                    switch checks[field.profile].convert(bytes, context: pipeline.context, tables: tables) {
+                    case .value(let value, let digit):
+                        counters.row[field.slot] = value
+                        if let digit { genderDigit = digit }
+                    case .failure(let code, let message):
+                        counters.tallies[field.profile].invalid += 1
+                        outcome.problems.append(problem(record.line, specs[field.profile], code: code, message: message, severity: field.warnOnly ? .warning : .error))
+                    case .unmapped(let code):
+                        counters.tallies[field.profile].invalid += 1
+                        counters.unmapped[field.profile][code, default: 0] += 1
+                        let table = tables.lookups[checks[field.profile].table]
+                        outcome.problems.append(problem(record.line, specs[field.profile], code: "constraint-error", message: "the code has no entry in lookup \(table.name)", severity: field.warnOnly ? .warning : .error))
                     }
                 }
             }
         }
 
         if !outcome.problems.contains(where: { $0.severity == .error }) {
-            for (rule, slots) in rules where !rule.holds({ name in counters.values[slots.first { $0.0 == name }?.1 ?? 0] }) {
+            for (rule, slots) in rules where !rule.holds({ name in counters.row[slots.first { $0.0 == name }?.1 ?? 0] }) {
                 let column = fields.first { specs[$0.profile].name == rule.field }.map { specs[$0.profile].source.description }
                 outcome.problems.append(Problem(line: record.line, field: rule.field, column: column, code: "rule-error", message: "\(rule.id): \(rule.message)"))
             }
@@ -312,7 +402,7 @@ extension Pipeline.Plan {
         guard !outcome.problems.contains(where: { $0.severity == .error }) else { return outcome }
 
         do {
-            let built = try Record(MappedRow(values: counters.values, recordType: record.typeCode, trnGenderDigit: genderDigit, sender: pipeline.sender))
+            let built = try Record(MappedRow(values: counters.row, recordType: typeCode, trnGenderDigit: genderDigit, sender: pipeline.sender))
             for warning in built.warnings {
                 outcome.problems.append(Problem(line: record.line, field: warning.field, code: warning.code, message: warning.message, severity: .warning))
             }
@@ -333,14 +423,14 @@ extension Pipeline.Plan {
 
         // The row's fingerprint for duplicate detection: the unique key's cells, else every cell.
         var hasher = FastHash()
-        if let indexes = uniqueIndexes?[record.typeCode ?? ""] {
+        if let indexes = typeCode.map({ uniqueIndexes?[$0] }) ?? rowUniqueIndexes {
             for index in indexes {
-                record.withBytes(index) { hasher.combine($0) }
+                hasher.combine(record.bytes(index))
                 hasher.combine(separator: 0x1F)
             }
         } else {
             for index in 0..<record.count {
-                record.withBytes(index) { hasher.combine($0) }
+                hasher.combine(record.bytes(index))
                 hasher.combine(separator: 0x1F)
             }
         }

@@ -42,6 +42,12 @@ public struct DelimitedReader<Source: ByteSource>: RecordReader {
     public mutating func next() throws(FileRefusal) -> ReadItem? {
         try core.next()
     }
+
+    public mutating func read(into batch: inout RecordBatch, maxItems: Int, maxBytes: Int) throws(FileRefusal) -> Bool {
+        // A trailer is recognised one record late: that needs the record by record path.
+        guard core.layout.trailer == nil else { return try readRecords(into: &batch, maxItems: maxItems, maxBytes: maxBytes) }
+        return try core.read(into: &batch, maxItems: maxItems, maxBytes: maxBytes)
+    }
 }
 
 /// The non-generic reader (the source is an existential called once per chunk).
@@ -111,7 +117,7 @@ struct DelimitedCore {
         try skipPreamble()
         if layout.hasHeader {
             while true {
-                guard let item = try readRaw() else {
+                guard let item = try readRaw().map({ self.item($0) }) else {
                     throw FileRefusal(code: .missingHeader, line: line, message: "the file has no header line")
                 }
                 switch item {
@@ -198,9 +204,9 @@ struct DelimitedCore {
     mutating func next() throws(FileRefusal) -> ReadItem? {
         if layout.trailer == nil {
             // Fast path: no trailer to hold back.
-            if let item = try readRaw() {
+            if let raw = try readRaw() {
                 if rawIsData { dataRecordCount &+= 1 }
-                return item
+                return item(raw)
             }
             finished = true
             return nil
@@ -211,7 +217,7 @@ struct DelimitedCore {
         }
         if finished { return nil }
         while true {
-            guard let item = try readRaw() else {
+            guard let item = try readRaw().map({ self.item($0) }) else {
                 finished = true
                 if let p = pendingTrailer {
                     // The last line starting with the prefix is the trailer.
@@ -252,6 +258,54 @@ struct DelimitedCore {
                 return item
             }
         }
+    }
+
+    /// What `readRaw` found: a record, whose bytes and spans are in `bytes` and `spans` until the next read, or an
+    /// issue.
+    enum RawItem {
+        case record(RawRecord)
+        case issue(RowIssue)
+    }
+
+    struct RawRecord {
+        let line: Int
+        let lineCount: Int
+        let byteOffset: Int
+        let count: Int
+        let textLength: Int
+    }
+
+    func item(_ raw: RawItem) -> ReadItem {
+        switch raw {
+        case .record(let r):
+            .record(FlatRecord(line: r.line, lineCount: r.lineCount, byteOffset: r.byteOffset, typeCode: nil, count: r.count,
+                               bytes: bytes, spans: spans, textLength: r.textLength))
+        case .issue(let issue): .issue(issue)
+        }
+    }
+
+    /// ``RecordReader/read(into:maxItems:maxBytes:)`` with no trailer to hold back: records go from the scan
+    /// buffers straight into the batch, with no ``FlatRecord`` in between.
+    mutating func read(into batch: inout RecordBatch, maxItems: Int, maxBytes: Int) throws(FileRefusal) -> Bool {
+        let before = batch.count
+        while batch.count < maxItems, batch.byteCount < maxBytes {
+            guard let raw = try readRaw() else {
+                finished = true
+                break
+            }
+            if rawIsData { dataRecordCount &+= 1 }
+            switch raw {
+            case .record(let r):
+                bytes.withUnsafeBufferPointer { bytes in
+                    spans.withUnsafeBufferPointer { spans in
+                        batch.append(line: r.line, typeCode: nil, bytes: bytes, spans: UnsafeBufferPointer(rebasing: spans[0..<2 * r.count]))
+                    }
+                }
+            case .issue(let issue):
+                batch.append(issue)
+            }
+        }
+        return batch.count > before
     }
 
     mutating func countData(_ r: FlatRecord) {
@@ -427,7 +481,7 @@ struct DelimitedCore {
     }
 
     /// The next record or row issue (blank rows included), before trailer handling; nil at the end of input.
-    mutating func readRaw() throws(FileRefusal) -> ReadItem? {
+    mutating func readRaw() throws(FileRefusal) -> RawItem? {
         if skipRestOfLine {
             skipRestOfLine = false
             try skipLine()
@@ -464,7 +518,7 @@ struct DelimitedCore {
         }
     }
 
-    mutating func tooLong() -> ReadItem {
+    mutating func tooLong() -> RawItem {
         let issue = RowIssue(line: line, byteOffset: input.fileOffset(input.start), field: nil, column: nil,
                              code: .recordTooLong,
                              message: "the record is longer than the limit of \(maxRecordBytes) bytes; the rest of its line was skipped",
@@ -474,8 +528,8 @@ struct DelimitedCore {
         return .issue(issue)
     }
 
-    /// Turns the scanned record into a record or an issue; nil for a skipped blank line.
-    mutating func build(length: Int, lines: Int, fields nf: Int, quoted: Bool) -> ReadItem? {
+    /// Turns the scanned record into a record (in `bytes` and `spans`) or an issue; nil for a skipped blank line.
+    mutating func build(length: Int, lines: Int, fields nf: Int, quoted: Bool) -> RawItem? {
         let raw = UnsafePointer(input.pointer + input.start)
         let sp = scratch.pointer
         let recordLine = line
@@ -552,8 +606,7 @@ struct DelimitedCore {
             bytes.removeAll(keepingCapacity: true)
             bytes.append(contentsOf: transcoded)
         }
-        return .record(FlatRecord(line: recordLine, lineCount: lines, byteOffset: offset, typeCode: nil, count: nf,
-                                  bytes: bytes, spans: spans, textLength: textLength))
+        return .record(RawRecord(line: recordLine, lineCount: lines, byteOffset: offset, count: nf, textLength: textLength))
     }
 
     /// Appends a quoted field's content (from after its opening quote to the end of its raw extent) with doubled

@@ -171,7 +171,7 @@ public enum ReadItem: Sendable {
     case issue(RowIssue)
 }
 
-public protocol RecordReader {
+public protocol RecordReader: SendableMetatype {
     /// Delimited with a header: the header's names as written (duplicates kept; the mapping disambiguates by
     /// position). Otherwise nil.
     var header: [String]? { get }
@@ -180,4 +180,7 @@ public protocol RecordReader {
     /// The next record or row issue; nil at the end. Control-total checks at the end throw from the call that
     /// would have returned nil.
     mutating func next() throws(FileRefusal) -> ReadItem?
+    /// Appends records and issues to `batch` until it holds `maxItems` entries or `maxBytes` bytes, or the input
+    /// ends. Returns false when nothing more was read (the end). A refusal leaves `batch` partly filled.
+    mutating func read(into batch: inout RecordBatch, maxItems: Int, maxBytes: Int) throws(FileRefusal) -> Bool
 }
