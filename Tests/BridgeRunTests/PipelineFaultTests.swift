@@ -54,7 +54,7 @@ struct PipelineFaultTests {
             limits.hangLimit = .seconds(30)
             let proxy = try FaultProxy(upstreamPort: h.apiBaseURL.port!, schedule: scenario.schedule.only { $0.method == "POST" }, limits: limits)
             defer { proxy.stop() }
-            let client = makeBridgeHTTPClient(timeoutSeconds: 3)
+            let client = makeBridgeHTTPClient(timeoutSeconds: 3, connections: 2)
             defer { Task { try? await client.shutdown() } }
             let transport = GeneratedClientTransport(baseURL: URL(string: proxy.baseURL)!, apiKey: h.apiKey, httpClient: client)
             let config = try h.configuration {
