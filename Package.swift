@@ -201,8 +201,8 @@ let package = Package(
         .testTarget(name: "DQTModelTests", dependencies: ["DQTModel"], swiftSettings: swiftSettings),
         .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "BridgeReport", "DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "BridgeCLITests", dependencies: ["FeedMapping", "BridgeReport", "DQTTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "FlatFileTests", dependencies: ["FlatFile"], swiftSettings: swiftSettings),
-        .testTarget(name: "MIMEMailTests", dependencies: ["MIMEMail"], swiftSettings: swiftSettings),
+        .testTarget(name: "FlatFileTests", dependencies: ["FlatFile", "DQTTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "MIMEMailTests", dependencies: ["MIMEMail", "DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "SFTPTests", dependencies: ["SFTP", "DQTTesting"], swiftSettings: swiftSettings),
         // Proof under faults and hostile input (issue 5).
         .testTarget(

@@ -1,46 +1,10 @@
+import DQTTesting
 import Testing
 @testable import FlatFile
 
 /// Seeded mutation fuzzing: every input must be read to the end without a crash, with sane positions.
-enum Mutator {
-    static let specials: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "\""), 13, 10, 9, 32,
-                                    0xEF, 0xBB, 0xBF, 0xC3, 0x80, 0xFF, 0x81, UInt8(ascii: "1")]
-
-    static func mutate(_ input: [UInt8], seeds: [[UInt8]], rng: inout SplitMix) -> [UInt8] {
-        var b = input
-        let rounds = Int.random(in: 1...4, using: &rng)
-        for _ in 0..<rounds {
-            switch Int.random(in: 0..<8, using: &rng) {
-            case 0 where !b.isEmpty: // bit flip
-                let i = Int.random(in: 0..<b.count, using: &rng)
-                b[i] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &rng)
-            case 1: // insert a special byte (delimiter, quote, CR, LF...)
-                b.insert(specials.randomElement(using: &rng)!, at: Int.random(in: 0...b.count, using: &rng))
-            case 2: // insert a random byte (never NUL: that only tests the binary refusal)
-                b.insert(UInt8.random(in: 1...255, using: &rng), at: Int.random(in: 0...b.count, using: &rng))
-            case 3 where !b.isEmpty: // delete a run
-                let i = Int.random(in: 0..<b.count, using: &rng)
-                b.removeSubrange(i..<min(b.count, i + Int.random(in: 1...8, using: &rng)))
-            case 4 where !b.isEmpty: // truncate
-                b.removeSubrange(Int.random(in: 0..<b.count, using: &rng)...)
-            case 5: // splice a piece of another seed
-                let other = seeds.randomElement(using: &rng)!
-                guard !other.isEmpty else { continue }
-                let a = Int.random(in: 0..<other.count, using: &rng)
-                let piece = other[a..<min(other.count, a + Int.random(in: 1...40, using: &rng))]
-                b.insert(contentsOf: piece, at: Int.random(in: 0...b.count, using: &rng))
-            case 6 where !b.isEmpty: // duplicate a run
-                let i = Int.random(in: 0..<b.count, using: &rng)
-                let piece = b[i..<min(b.count, i + Int.random(in: 1...30, using: &rng))]
-                b.insert(contentsOf: Array(piece), at: Int.random(in: 0...b.count, using: &rng))
-            default: // replace with a special byte
-                guard !b.isEmpty else { continue }
-                b[Int.random(in: 0..<b.count, using: &rng)] = specials.randomElement(using: &rng)!
-            }
-        }
-        return b
-    }
-}
+let readerMutator = ByteMutator(tokens: [",", ";", "\"", "\r", "\n", "\r\n", "\t", " ", "1"].map { Array($0.utf8) }
+    + [[0xEF, 0xBB, 0xBF], [0xC3, 0x80], [0xFF], [0x81]])
 
 /// Reads everything and checks invariants (plain checks here: `#expect` per record would dominate the run);
 /// returns a description of the first broken invariant, if any.
@@ -144,11 +108,11 @@ struct FuzzTests {
     static let iterations = 100_000
 
     @Test func mutatedDelimitedInputs() throws {
-        var rng = SplitMix(seed: 0xD5_2026)
+        var rng = SplitMix64(seed: 0xD5_2026)
         let seeds = Self.delimitedSeeds
         var codes = Set<String>()
         for i in 0..<Self.iterations {
-            let input = Mutator.mutate(seeds[i % seeds.count], seeds: seeds, rng: &rng)
+            let input = readerMutator.mutate(seeds[i % seeds.count], seeds: seeds, using: &rng)
             let chunk = [1, 3, 64, 1 << 20][i % 4]
             do {
                 var r = try DelimitedReader(source: ChunkedSource(input, chunk: chunk), layout: delimitedLayout(i / 4))
@@ -168,11 +132,11 @@ struct FuzzTests {
     }
 
     @Test func mutatedFixedWidthInputs() throws {
-        var rng = SplitMix(seed: 0xF1_2026)
+        var rng = SplitMix64(seed: 0xF1_2026)
         let seeds = Self.fixedSeeds
         var codes = Set<String>()
         for i in 0..<Self.iterations {
-            let input = Mutator.mutate(seeds[i % seeds.count], seeds: seeds, rng: &rng)
+            let input = readerMutator.mutate(seeds[i % seeds.count], seeds: seeds, using: &rng)
             let chunk = [1 << 20, 5, 64, 1][i % 4]
             do {
                 var r = try FixedWidthReader(source: ChunkedSource(input, chunk: chunk), layout: fixedLayoutVariant(i / 4))
@@ -192,7 +156,7 @@ struct FuzzTests {
     }
 
     @Test func randomBytes() throws {
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var codes = Set<String>()
         for i in 0..<20_000 {
             let n = Int.random(in: 0...300, using: &rng)

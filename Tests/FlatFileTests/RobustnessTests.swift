@@ -1,3 +1,4 @@
+import DQTTesting
 import Testing
 @testable import FlatFile
 

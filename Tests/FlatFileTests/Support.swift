@@ -94,30 +94,3 @@ func delimited(_ configure: (inout DelimitedLayout) -> Void = { _ in }) -> Delim
     return l
 }
 
-/// Resident set size in bytes, from /proc/self/status.
-func residentBytes() -> Int {
-    guard let f = fopen("/proc/self/status", "r") else { return 0 }
-    defer { fclose(f) }
-    var line = [CChar](repeating: 0, count: 256)
-    while fgets(&line, 256, f) != nil {
-        let s = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if s.hasPrefix("VmRSS:") {
-            let digits = s.filter(\.isNumber)
-            return (Int(digits) ?? 0) * 1024
-        }
-    }
-    return 0
-}
-
-/// A small deterministic PRNG (SplitMix64) so that fuzz runs are reproducible.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -94,58 +94,13 @@ struct RejectsAndMutationTests {
 
     // MARK: Mutation loop
 
-    /// A small seeded generator (SplitMix64).
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
-    static let interesting: [[UInt8]] = [
-        [0], [0xFF], [0xC3], [0xE2, 0x80], [0xEF, 0xBB, 0xBF], [0x0D], [0x0A], [0x0D, 0x0A], [0x22], [0x22, 0x22], [0x2C], [0x3B],
-        [0x09], Array("=1+1".utf8), Array("99999999999999999999".utf8), Array("31/02/2024".utf8), Array("--".utf8),
-        Array("\r\n--b1--\r\n".utf8), Array("Content-Transfer-Encoding: base64\r\n".utf8), Array("=?UTF-8?B?".utf8), Array("PK\u{3}\u{4}".utf8),
-    ]
-
-    /// One mutation of `input` (several edits), drawing other fixtures' bytes for splices.
-    static func mutate(_ input: [UInt8], others: [[UInt8]], using random: inout Generator) -> [UInt8] {
-        var bytes = input
-        for _ in 0..<Int.random(in: 1...6, using: &random) {
-            let position = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &random)
-            switch Int.random(in: 0..<10, using: &random) {
-            case 0 where !bytes.isEmpty: bytes[position] ^= UInt8(1) << UInt8.random(in: 0...7, using: &random)
-            case 1 where !bytes.isEmpty: bytes[position] = UInt8.random(in: 0...255, using: &random)
-            case 2 where !bytes.isEmpty: bytes.remove(at: position)
-            case 3: bytes.insert(contentsOf: interesting.randomElement(using: &random)!, at: position)
-            case 4 where bytes.count > 1:
-                let end = min(bytes.count, position + Int.random(in: 1...256, using: &random))
-                bytes.removeSubrange(position..<end)
-            case 5 where bytes.count > 1:
-                let end = min(bytes.count, position + Int.random(in: 1...512, using: &random))
-                bytes.insert(contentsOf: Array(bytes[position..<end]), at: position)
-            case 6:
-                let other = others.randomElement(using: &random)!
-                guard !other.isEmpty else { break }
-                let start = Int.random(in: 0..<other.count, using: &random)
-                bytes.insert(contentsOf: other[start..<min(other.count, start + Int.random(in: 1...400, using: &random))], at: position)
-            case 7: bytes = Array(bytes.prefix(position))
-            case 8: bytes.insert(contentsOf: [UInt8](repeating: UInt8.random(in: 0x20...0x7E, using: &random), count: Int.random(in: 1...4000, using: &random)), at: position)
-            default:
-                // Swap two lines.
-                let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
-                guard lines.count > 2 else { break }
-                var array = lines.map(Array.init)
-                array.swapAt(Int.random(in: 0..<array.count, using: &random), Int.random(in: 0..<array.count, using: &random))
-                bytes = Array(array.joined(separator: [0x0A]))
-            }
-        }
-        return bytes
-    }
+    static let mutator = ByteMutator(
+        tokens: [
+            [0], [0xFF], [0xC3], [0xE2, 0x80], [0xEF, 0xBB, 0xBF], [0x0D], [0x0A], [0x0D, 0x0A], [0x22], [0x22, 0x22], [0x2C], [0x3B],
+            [0x09], Array("=1+1".utf8), Array("99999999999999999999".utf8), Array("31/02/2024".utf8), Array("--".utf8),
+            Array("\r\n--b1--\r\n".utf8), Array("Content-Transfer-Encoding: base64\r\n".utf8), Array("=?UTF-8?B?".utf8), Array("PK\u{3}\u{4}".utf8),
+        ],
+        allowsNUL: true, maximumEdits: 6)
 
     static let perFeed = Int(ProcessInfo.processInfo.environment["DQT_MUTATIONS_PER_FEED"] ?? "") ?? 2000
 
@@ -157,7 +112,7 @@ struct RejectsAndMutationTests {
         try #require(!seeds.isEmpty, "no fixtures for \(feed)")
         let inputs = try seeds.map { Array(try Data(contentsOf: $0)) }
         let folder = try TemporaryFolder("hostile-mutations")
-        var random = Generator(state: 0xD0_7B21_0000 &+ UInt64(feed.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))
+        var random = SplitMix64(seed: 0xD0_7B21_0000 &+ UInt64(feed.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))
         var exits: [Int32: Int] = [:]
         var expected = 0
         var applied = 0
@@ -172,7 +127,7 @@ struct RejectsAndMutationTests {
         let start = ContinuousClock.now
         for index in 0..<Self.perFeed {
             let seed = Int.random(in: 0..<inputs.count, using: &random)
-            let mutated = Self.mutate(inputs[seed], others: inputs, using: &random)
+            let mutated = Self.mutator.mutate(inputs[seed], seeds: inputs, using: &random)
             let name = seeds[seed].lastPathComponent
             let path = try folder.write(name, mutated)
             let work = folder.path("work-\(index)")
@@ -209,7 +164,7 @@ struct RejectsAndMutationTests {
     @Test("a sample of mutated files through the dqt-bridge binary: no crash, exit 0/1/2, JSON report always written")
     func mutatedThroughBinary() throws {
         let folder = try TemporaryFolder("hostile-mutations-cli")
-        var random = Generator(state: 20_261_121)
+        var random = SplitMix64(seed: 20_261_121)
         var wrong: [String] = []
         var runs = 0
         var exits: [Int32: Int] = [:]
@@ -218,7 +173,7 @@ struct RejectsAndMutationTests {
             let inputs = try seeds.map { Array(try Data(contentsOf: $0)) }
             for _ in 0..<8 {
                 let seed = Int.random(in: 0..<inputs.count, using: &random)
-                let path = try folder.write(seeds[seed].lastPathComponent, Self.mutate(inputs[seed], others: inputs, using: &random))
+                let path = try folder.write(seeds[seed].lastPathComponent, Self.mutator.mutate(inputs[seed], seeds: inputs, using: &random))
                 let report = folder.path("r.json")
                 try? FileManager.default.removeItem(atPath: report)
                 let run = try runBridge(["check", path, "--feed", feed, "--today", checkDay, "--report", report, "--records", folder.path("r.ndjson"), "--rejects", folder.path("r.csv")])
