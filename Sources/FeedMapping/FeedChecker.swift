@@ -18,7 +18,8 @@ public struct FeedChecker: Sendable {
 
     /// Checks one received file: a flat file, or for an emailed exchange an `.eml` whose attachments hold the rows.
     /// - Parameters:
-    ///   - sha256: the file's SHA-256 (hex), part of every record's idempotency key.
+    ///   - sha256: the file's SHA-256 (hex), part of every record's idempotency key (for an email, each attachment's
+    ///     own SHA-256 is used instead).
     ///   - workDirectory: where an email's attachments are extracted.
     public func check(
         path: String, displayName: String? = nil, sha256: String, workDirectory: String, sink: inout some CheckSink
@@ -28,7 +29,7 @@ public struct FeedChecker: Sendable {
             encoding: feed.format.encoding.rawValue
         )
         guard let email = feed.email else {
-            run(path: path, attachment: nil, sender: nil, result: &result, sink: &sink)
+            run(path: path, attachmentSHA256: nil, sender: nil, result: &result, sink: &sink)
             return result
         }
         let message: MailMessage
@@ -52,14 +53,19 @@ public struct FeedChecker: Sendable {
         }
         for attachment in attachments {
             result.attachments.append(printable(attachment.filename))
-            run(path: attachment.path, attachment: attachment.filename, sender: message.from, result: &result, sink: &sink)
+            let attachmentSHA256: String
+            do { attachmentSHA256 = try FileDigest.sha256(path: attachment.path) } catch {
+                result.refusal = Problem(line: nil, code: "mail-error", message: "the attachment cannot be read back: \(error)")
+                break
+            }
+            run(path: attachment.path, attachmentSHA256: attachmentSHA256, sender: message.from, result: &result, sink: &sink)
             if result.refusal != nil { break }
         }
         return result
     }
 
-    private func run(path: String, attachment: String?, sender: String?, result: inout CheckResult, sink: inout some CheckSink) {
-        let pipeline = Pipeline(feed: feed, context: context, attachment: attachment, sender: sender)
+    private func run(path: String, attachmentSHA256: String?, sender: String?, result: inout CheckResult, sink: inout some CheckSink) {
+        let pipeline = Pipeline(feed: feed, context: context, attachmentSHA256: attachmentSHA256, sender: sender)
         do {
             let source = try FileByteSource(path: path)
             switch feed.format {

@@ -1,17 +1,16 @@
 import Crypto
 
-/// Record keys: `<feed>-<40 hex digits>` from SHA-256 over the feed, the file's SHA-256, the attachment (emailed
-/// exchanges) and the line. At most 100 characters of `[0-9a-z-]`, as the API's keys require.
+/// Record keys: `<feed>-<40 hex digits>` from SHA-256 over the feed, the SHA-256 of the content the record was read
+/// from (the file, or an email's attachment) and the line. The same on every run, replay and machine for the same
+/// content; at most 100 characters of `[0-9a-z-]`, as the API's keys require.
 public enum IdempotencyKey {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    public static func make(feed: String, fileSHA256: String, attachment: String?, line: Int) -> String {
+    public static func make(feed: String, contentSHA256: String, line: Int) -> String {
         var hasher = SHA256()
         hasher.update(data: Array(feed.utf8))
         hasher.update(data: [0])
-        hasher.update(data: Array(fileSHA256.utf8))
-        hasher.update(data: [0])
-        hasher.update(data: Array((attachment ?? "").utf8))
+        hasher.update(data: Array(contentSHA256.utf8))
         hasher.update(data: [0])
         hasher.update(data: Array(String(line).utf8))
         // Made once per record of a run: the 40 hex digits are written straight into the key's bytes.

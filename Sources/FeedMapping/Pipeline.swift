@@ -13,7 +13,9 @@ import Synchronization
 struct Pipeline: Sendable {
     let feed: FeedDefinition
     let context: CheckContext
-    let attachment: String?
+    /// For an email's attachment: the SHA-256 of its decoded bytes, which keys its records instead of the email's,
+    /// so the same attachment in another email (a resent notice) makes the same records, applied once.
+    let attachmentSHA256: String?
     let sender: String?
 
     /// Rows per batch, and the bytes a batch may hold: three batches in flight bound the memory whatever the file.
@@ -125,7 +127,7 @@ struct Pipeline: Sendable {
     ) throws {
         let header = reader.header
         let wantsCalls = sink.wantsCalls
-        let sha256 = result.sha256
+        let sha256 = attachmentSHA256 ?? result.sha256
         func plan() throws -> Plan<Record> {
             try makePlan(header: header, headerLine: headerLine, fieldCounts: fieldCounts, wantsCalls: wantsCalls, sha256: sha256)
         }
@@ -411,7 +413,7 @@ extension Pipeline.Plan {
                 let feed = pipeline.feed
                 outcome.call = PlannedCall(
                     feed: feed.id, line: record.line,
-                    key: IdempotencyKey.make(feed: feed.id, fileSHA256: sha256, attachment: pipeline.attachment, line: record.line),
+                    key: IdempotencyKey.make(feed: feed.id, contentSHA256: sha256, line: record.line),
                     method: feed.operation.method, path: feed.operation.path(for: built), body: built.body, expectation: built.expectation
                 )
             }

@@ -162,6 +162,36 @@ struct CLIContractTests {
         }
     }
 
+    @Test("emailed records are keyed by their attachment: a resent notice, or the same CSV attached twice, keeps its keys")
+    func emailedRecordKeysFollowTheAttachment() throws {
+        let original = repositoryRoot.appendingPathComponent("fixtures/prohibition-notices/good/ewc-notices-20261120-base64.eml")
+        let text = try String(contentsOf: original, encoding: .utf8)
+        func keys(_ records: String) -> [String] {
+            records.split(separator: "\n").compactMap { jsonObject(String($0))?["key"] as? String }
+        }
+        let first = keys(try checkFixture(original.path).records)
+        #expect(!first.isEmpty && Set(first).count == first.count)
+
+        let folder = try TemporaryFolder()
+        // Another email (new date and message id) carrying the same attachment.
+        let resent = folder.path("ewc-notices-resent.eml")
+        try text.replacingOccurrences(of: "Date: Fri, 20 Nov 2026 09:15:00 +0000", with: "Date: Mon, 23 Nov 2026 08:00:00 +0000")
+            .replacingOccurrences(of: "<fixture@mail.example>", with: "<resent@mail.example>")
+            .write(toFile: resent, atomically: true, encoding: .utf8)
+        #expect(keys(try checkFixture(resent).records) == first)
+
+        // One email carrying the same CSV twice, under two names: the second copy's records repeat the first's keys.
+        let part = try #require(text.range(of: "--=_bnd_1\r\nContent-Type: text/csv") ?? text.range(of: "--=_bnd_1\nContent-Type: text/csv"))
+        let end = try #require(text.range(of: "--=_bnd_1--"))
+        let attachment = String(text[part.lowerBound..<end.lowerBound])
+        let twice = folder.path("ewc-notices-twice.eml")
+        try text.replacingCharacters(in: end.lowerBound..<end.lowerBound,
+                                     with: attachment.replacingOccurrences(of: "prohibitions.csv", with: "prohibitions-copy.csv"))
+            .write(toFile: twice, atomically: true, encoding: .utf8)
+        let doubled = keys(try checkFixture(twice).records)
+        #expect(doubled == first + first)
+    }
+
     @Test("no personal data on the terminal, even with the rejected rows unmasked")
     func noPersonalDataOnTheTerminal() throws {
         for fixture in allFixtures {
