@@ -72,6 +72,11 @@ let package = Package(
 
         // Test support: locating the real services (PostgreSQL, sshd, dqt-api) that scripts/services.sh starts.
         .target(name: "DQTTesting", swiftSettings: swiftSettings),
+        .target(
+            name: "JSONLogging",
+            dependencies: ["DQTModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // Test support: a fault-injecting TCP/HTTP proxy on loopback (5xx, 429, resets, delays, hangs, lost responses).
         .target(name: "FaultProxy", swiftSettings: swiftSettings),
 
@@ -121,7 +126,7 @@ let package = Package(
             name: "DQTBridgeCLI",
             dependencies: [
                 "FeedMapping", "BridgeReport", "DQTModel",
-                "BridgeRun", "Ledger",
+                "BridgeRun", "Ledger", "JSONLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -166,7 +171,7 @@ let package = Package(
         .executableTarget(
             name: "DQTAPICLI",
             dependencies: [
-                "DQTAPI", "LibPQ",
+                "DQTAPI", "LibPQ", "JSONLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -190,7 +195,7 @@ let package = Package(
         .testTarget(
             name: "BridgeRunTests",
             dependencies: [
-                "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTAPI", "DQTTesting", "LibPQ", "SFTP", "FaultProxy",
+                "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTAPI", "DQTTesting", "LibPQ", "SFTP", "FaultProxy", "JSONLogging",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

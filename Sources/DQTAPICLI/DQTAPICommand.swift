@@ -1,6 +1,7 @@
 import ArgumentParser
 import DQTAPI
 import Foundation
+import JSONLogging
 import LibPQ
 import Logging
 
@@ -40,7 +41,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Apply pending migrations before serving.") var migrate = false
 
     func run() async throws {
-        LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, sink: JSONLogHandler.standardOutput) }
         let logger = Logger(label: "dqt-api")
         var configuration = APIConfiguration(databaseURL: try database.url())
         configuration.host = host

@@ -3,6 +3,7 @@ import BridgeRun
 import DQTModel
 import Dispatch
 import Foundation
+import JSONLogging
 import Logging
 
 /// The options every unattended-run command shares.
@@ -23,7 +24,7 @@ struct RunConfigOptions: ParsableArguments {
 enum BridgeLogging {
     static let bootstrapped: Void = {
         let level = ProcessInfo.processInfo.environment["DQT_BRIDGE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        LoggingSystem.bootstrap { label in BridgeJSONLogHandler(label: label, level: level) }
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
     }()
 
     static func logger(_ label: String = "dqt-bridge") -> Logger {

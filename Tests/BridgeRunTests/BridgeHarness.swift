@@ -7,6 +7,7 @@ import FileSources
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import JSONLogging
 import Ledger
 import LibPQ
 import Logging
@@ -156,7 +157,7 @@ struct BridgeHarness: Sendable {
         stop: StopFlag = StopFlag()
     ) throws -> RunEnvironment {
         let logs = self.logs
-        let logger = Logger(label: "dqt-bridge-test") { label in BridgeJSONLogHandler(label: label, level: .debug) { logs.append($0) } }
+        let logger = Logger(label: "dqt-bridge-test") { label in JSONLogHandler(label: label, level: .debug) { logs.append($0) } }
         let sftp = try configuration.sftpConfiguration()
         let root = configuration.sftp?.root ?? ""
         let folderRoot = configuration.folder?.root ?? localRoot

@@ -1,19 +1,22 @@
+import DQTModel
 import Foundation
 import Logging
 import Synchronization
 
-/// One JSON object per line on standard error (or any sink): `{"ts","level","logger","msg",...metadata}`.
+/// One JSON object per line on standard error (or any sink): `{"ts","level","logger","msg",...metadata}`, the log
+/// format of both `dqt-bridge` and `dqt-api`.
 ///
-/// The bridge never logs a value read from a file: messages and metadata carry ids, counts, codes, feed and file
-/// names, and the mapping's problem messages, which are free of personal data by design.
-public struct BridgeJSONLogHandler: LogHandler {
+/// Callers keep personal data out of messages and metadata: the bridge logs ids, counts, codes, feed and file names
+/// and the mapping's problem messages, never a value read from a file; the API's request log carries method, path,
+/// status, duration, correlation id and key name.
+public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     public var metadataProvider: Logger.MetadataProvider?
     private let label: String
     private let sink: @Sendable (String) -> Void
 
-    public init(label: String, level: Logger.Level = .info, sink: @escaping @Sendable (String) -> Void = BridgeJSONLogHandler.standardError) {
+    public init(label: String, level: Logger.Level = .info, sink: @escaping @Sendable (String) -> Void = JSONLogHandler.standardError) {
         self.label = label
         self.logLevel = level
         self.sink = sink
@@ -31,16 +34,16 @@ public struct BridgeJSONLogHandler: LogHandler {
         var out: [UInt8] = []
         out.reserveCapacity(256)
         out.append(contentsOf: #"{"ts":"#.utf8)
-        Self.writeString(Self.timestamp(), to: &out)
+        JSONValue.writeString(Self.timestamp(), to: &out)
         out.append(contentsOf: #","level":"#.utf8)
-        Self.writeString(event.level.rawValue, to: &out)
+        JSONValue.writeString(event.level.rawValue, to: &out)
         out.append(contentsOf: #","logger":"#.utf8)
-        Self.writeString(label, to: &out)
+        JSONValue.writeString(label, to: &out)
         out.append(contentsOf: #","msg":"#.utf8)
-        Self.writeString(event.message.description, to: &out)
+        JSONValue.writeString(event.message.description, to: &out)
         for key in merged.keys.sorted() {
             out.append(UInt8(ascii: ","))
-            Self.writeString(key, to: &out)
+            JSONValue.writeString(key, to: &out)
             out.append(UInt8(ascii: ":"))
             Self.write(merged[key]!, to: &out)
         }
@@ -51,8 +54,8 @@ public struct BridgeJSONLogHandler: LogHandler {
     static func write(_ value: Logger.MetadataValue, to out: inout [UInt8]) {
         switch value {
         case .string(let text):
-            if let number = Int(text), String(number) == text { out.append(contentsOf: text.utf8) } else { writeString(text, to: &out) }
-        case .stringConvertible(let value): writeString(value.description, to: &out)
+            if let number = Int(text), String(number) == text { out.append(contentsOf: text.utf8) } else { JSONValue.writeString(text, to: &out) }
+        case .stringConvertible(let value): JSONValue.writeString(value.description, to: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
@@ -64,32 +67,12 @@ public struct BridgeJSONLogHandler: LogHandler {
             out.append(UInt8(ascii: "{"))
             for (index, key) in members.keys.sorted().enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(key, to: &out)
+                JSONValue.writeString(key, to: &out)
                 out.append(UInt8(ascii: ":"))
                 write(members[key]!, to: &out)
             }
             out.append(UInt8(ascii: "}"))
         }
-    }
-
-    static func writeString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
-            case 0x0A: out.append(contentsOf: #"\n"#.utf8)
-            case 0x0D: out.append(contentsOf: #"\r"#.utf8)
-            case 0x09: out.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: #"\u00"#.utf8)
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 
     static func timestamp() -> String {
@@ -105,9 +88,12 @@ public struct BridgeJSONLogHandler: LogHandler {
 
     private static let lock = Mutex(())
 
+    /// Whole lines, never interleaved across threads.
     public static let standardError: @Sendable (String) -> Void = { line in
-        lock.withLock { _ in
-            FileHandle.standardError.write(Data(line.utf8))
-        }
+        lock.withLock { _ in FileHandle.standardError.write(Data(line.utf8)) }
+    }
+
+    public static let standardOutput: @Sendable (String) -> Void = { line in
+        lock.withLock { _ in FileHandle.standardOutput.write(Data(line.utf8)) }
     }
 }
