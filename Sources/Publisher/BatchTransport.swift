@@ -1,3 +1,4 @@
+import DQTModel
 import Foundation
 
 /// One write in a batch: a staged record as the API's `POST /v3/batches` takes it.
@@ -81,48 +82,25 @@ public enum BatchRequestJSON {
         for (index, operation) in operations.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             out.append(contentsOf: #"{"method":"#.utf8)
-            writeString(operation.method, to: &out)
+            JSONValue.writeString(operation.method, to: &out)
             out.append(contentsOf: #","path":"#.utf8)
-            writeString(operation.path, to: &out)
+            JSONValue.writeString(operation.path, to: &out)
             if let body = operation.body {
                 out.append(contentsOf: #","body":"#.utf8)
                 out.append(contentsOf: body.utf8)
             }
             out.append(contentsOf: #","idempotencyKey":"#.utf8)
-            writeString(operation.idempotencyKey, to: &out)
+            JSONValue.writeString(operation.idempotencyKey, to: &out)
             out.append(contentsOf: #","source":{"feed":"#.utf8)
-            writeString(operation.feed, to: &out)
+            JSONValue.writeString(operation.feed, to: &out)
             out.append(contentsOf: #","fileSha256":"#.utf8)
-            writeString(operation.fileSHA256, to: &out)
+            JSONValue.writeString(operation.fileSHA256, to: &out)
             out.append(contentsOf: #","line":"#.utf8)
             out.append(contentsOf: String(operation.line).utf8)
             out.append(contentsOf: "}}".utf8)
         }
         out.append(contentsOf: "]}".utf8)
         return out
-    }
-
-    static func writeString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        // Keys, paths and feed names almost never need escaping: copied whole (this runs three times per record).
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: text.utf8)
-            out.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: #"\u00"#.utf8)
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xF)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// Parses a `BatchResponse` (`{"results":[{"status":..,"problem":{..},"replayed":..,"location":..}]}`).
