@@ -1,22 +1,39 @@
-/// A fast 64-bit hash of short byte strings (FNV-1a with a final avalanche), for fingerprints and value counting
-/// where SipHash's per-call seeding would dominate. Not for untrusted hash tables that an attacker could flood:
-/// both users bound their tables.
+/// A fast 64-bit hash of short byte strings, for fingerprints and value counting where SipHash's per-call seeding
+/// would dominate: eight bytes at a time, each folded in with a full-width multiply (as wyhash does), then a final
+/// avalanche. Not for untrusted hash tables that an attacker could flood: both users bound their tables.
 @usableFromInline
 struct FastHash {
-    @usableFromInline var state: UInt64 = 0xcbf2_9ce4_8422_2325
+    @usableFromInline var state: UInt64 = 0x243F_6A88_85A3_08D3
 
     @inlinable init() {}
 
+    @inlinable static func fold(_ value: UInt64, _ multiplier: UInt64) -> UInt64 {
+        let product = value.multipliedFullWidth(by: multiplier)
+        return product.high ^ product.low
+    }
+
     @inlinable mutating func combine(_ bytes: UnsafeBufferPointer<UInt8>) {
         var state = self.state
-        for byte in bytes {
-            state = (state ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        var index = 0
+        if let base = bytes.baseAddress {
+            while index &+ 8 <= bytes.count {
+                state = Self.fold(state ^ UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self), 0x9E37_79B9_7F4A_7C15)
+                index &+= 8
+            }
         }
-        self.state = state
+        // The last 0-7 bytes, with their count in the top byte: "a" and "a\0" differ.
+        var tail = UInt64(truncatingIfNeeded: bytes.count &- index) << 56
+        var shift: UInt64 = 0
+        while index < bytes.count {
+            tail |= UInt64(bytes[index]) << shift
+            shift &+= 8
+            index &+= 1
+        }
+        self.state = Self.fold(state ^ tail, 0xD6E8_FEB8_6659_FD93)
     }
 
     @inlinable mutating func combine(separator: UInt8) {
-        state = (state ^ UInt64(separator)) &* 0x0000_0100_0000_01b3
+        state = Self.fold(state ^ UInt64(separator), 0xA076_1D64_78BD_642F)
     }
 
     @inlinable func finalize() -> UInt64 {

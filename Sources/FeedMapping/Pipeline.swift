@@ -1,6 +1,7 @@
 import DQTModel
 import Dispatch
 import FlatFile
+import Foundation
 import Synchronization
 
 /// The per-row work of a check, for one file (or one email attachment) of one feed.
@@ -86,7 +87,7 @@ struct Pipeline: Sendable {
 
     /// The in-order stage's memory: the fingerprints of the rows accepted so far.
     struct Merger {
-        var seen = FingerprintSet(capacity: FingerprintSet.defaultCapacity)
+        let seen = FingerprintSet(capacity: FingerprintSet.defaultCapacity)
         var duplicateCheckStopped = false
     }
 
@@ -446,47 +447,39 @@ extension Pipeline.Plan {
 }
 
 /// A bounded set of 64-bit row fingerprints for duplicate detection: open addressing, no per-insert allocation.
-struct FingerprintSet {
-    /// One million rows: a 16 MiB table at most, so a check stays under 64 MB whatever the file's size.
+///
+/// The table is allocated once at its largest, zero-filled by the kernel (`calloc`): only the pages that rows land
+/// in become resident, and there is no growing, so no moment with two tables in memory. At `capacity` rows it is
+/// 80% full, where linear probing is still short.
+final class FingerprintSet {
+    /// One million rows: a 10 MB table at most, so a check stays under 64 MB whatever the file's size.
     static let defaultCapacity = 1_000_000
     enum Outcome { case inserted, present, full }
 
-    private var slots: [UInt64]
+    private let slots: UnsafeMutableBufferPointer<UInt64>
     private var count = 0
     private let capacity: Int
 
     init(capacity: Int) {
         self.capacity = capacity
-        slots = [UInt64](repeating: 0, count: 1024)
+        let size = max(capacity + capacity / 4, 1)
+        guard let memory = calloc(size, MemoryLayout<UInt64>.stride) else { fatalError("out of memory for \(size) fingerprints") }
+        slots = UnsafeMutableBufferPointer(start: memory.assumingMemoryBound(to: UInt64.self), count: size)
     }
 
+    deinit { free(slots.baseAddress) }
+
     /// `fingerprint` must not be zero (``FastHash`` never gives zero).
-    mutating func insert(_ fingerprint: UInt64) -> Outcome {
-        if count * 2 >= slots.count {
-            guard count < capacity else { return .full }
-            grow()
-        }
-        let mask = slots.count - 1
-        var index = Int(truncatingIfNeeded: fingerprint) & mask
+    func insert(_ fingerprint: UInt64) -> Outcome {
+        guard count < capacity else { return .full }
+        // The fingerprint's high bits pick the slot: no power-of-two size needed.
+        var index = Int(truncatingIfNeeded: fingerprint.multipliedFullWidth(by: UInt64(slots.count)).high)
         while slots[index] != 0 {
             if slots[index] == fingerprint { return .present }
-            index = (index + 1) & mask
+            index = index + 1 == slots.count ? 0 : index + 1
         }
         slots[index] = fingerprint
         count += 1
         return .inserted
     }
-
-    private mutating func grow() {
-        let old = slots
-        slots = [UInt64](repeating: 0, count: old.count * 2)
-        let mask = slots.count - 1
-        for fingerprint in old where fingerprint != 0 {
-            var index = Int(truncatingIfNeeded: fingerprint) & mask
-            while slots[index] != 0 { index = (index + 1) & mask }
-            slots[index] = fingerprint
-        }
-    }
 }
-
-import Foundation
