@@ -59,7 +59,7 @@ struct CrashTests {
         try await BridgeHarness.with { h in
             let config = try configurationFile(h)
             for file in files { try h.place(file) }
-            let expected = try BridgeHarness.expectedWrites(files, scratch: h.scratch)
+            let expected = try await BridgeHarness.expectedWrites(files, scratch: h.scratch)
             let trace = joinPath(h.scratch, "failpoints.trace")
             let status = try await run(h, config, environment: ["DQT_BRIDGE_FAILPOINT_TRACE": trace], log: "clean.log").wait()
             #expect(status == 1, "the clean run ends with refusals (a rejected row, a refused file)")

@@ -56,7 +56,7 @@ struct PersonalDataLogTests {
                 PlacedFile(feed: file.feed.id, folder: "", name: (file.path as NSString).lastPathComponent,
                            content: FileManager.default.contents(atPath: file.path) ?? Data())
             }
-            let verdict = try await h.verdict(expected: try BridgeHarness.expectedWrites(live, scratch: h.scratch), reference: nil)
+            let verdict = try await h.verdict(expected: try await BridgeHarness.expectedWrites(live, scratch: h.scratch), reference: nil)
             #expect(verdict.exact && verdict.applied > 0, "\(verdict)")
             var lines = 0
             var found: [String] = []

@@ -105,14 +105,12 @@ final class ChildProcess: Sendable {
     }
 }
 
-/// Runs a program to its end; returns its status and output (stdout and stderr together).
-@discardableResult
-func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+/// Runs a program to its end; throws unless it exits 0 (with its output: stdout and stderr together).
+func runProgram(_ path: String, _ arguments: [String]) async throws {
     let output = NSTemporaryDirectory() + "program-\(UInt64.random(in: 0...UInt64.max)).out"
     defer { try? FileManager.default.removeItem(atPath: output) }
     let child = try ChildProcess(path, arguments, output: output)
-    let status = child.waitBlocking()
-    return (status, child.output)
+    guard await child.wait() == 0 else { throw ServiceFailure(what: (path as NSString).lastPathComponent, detail: child.output) }
 }
 
 /// `dqt-api serve` (the binary built beside the tests) over an existing, migrated database, on a free port.
@@ -156,43 +154,44 @@ final class PrivateSSHD: @unchecked Sendable {
 
     init(scratch: String) throws {
         folder = joinPath(scratch, "sshd")
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let hostKey = joinPath(folder, "host_key")
-        try runProgram("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "dqt-fault-test", "-f", hostKey])
-        let userKey = try TestServices.require(TestServices.sftpEd25519Key)
-        let authorizedKeys = joinPath(folder, "authorized_keys")
-        try FileManager.default.copyItem(atPath: userKey + ".pub", toPath: authorizedKeys)
-        chmod(authorizedKeys, 0o644)
-        chmod(folder, 0o755)
         port = try freeLoopbackPort()
-        let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
         knownHosts = joinPath(folder, "known_hosts")
-        try "[127.0.0.1]:\(port) \(hostPublic)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
         config = joinPath(folder, "sshd_config")
-        try """
-            Port \(port)
-            ListenAddress 127.0.0.1
-            HostKey \(hostKey)
-            PidFile \(joinPath(folder, "sshd.pid"))
-            AuthorizedKeysFile \(authorizedKeys)
-            AllowUsers \(try TestServices.require(TestServices.sftpUser))
-            PubkeyAuthentication yes
-            PasswordAuthentication no
-            KbdInteractiveAuthentication no
-            UsePAM no
-            StrictModes no
-            PermitRootLogin no
-            AllowTcpForwarding no
-            X11Forwarding no
-            LogLevel INFO
-            Subsystem sftp internal-sftp
-
-            """.write(toFile: config, atomically: true, encoding: .utf8)
-        try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
     }
 
-    /// Starts it (again) and waits until it accepts connections.
+    /// Starts it (the first time: its host key, known_hosts and configuration) and waits until it accepts connections.
     func start() async throws {
+        let hostKey = joinPath(folder, "host_key")
+        if !FileManager.default.fileExists(atPath: hostKey) {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            chmod(folder, 0o755)
+            try await runProgram("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "dqt-fault-test", "-f", hostKey])
+            let authorizedKeys = joinPath(folder, "authorized_keys")
+            try FileManager.default.copyItem(atPath: try TestServices.require(TestServices.sftpEd25519Key) + ".pub", toPath: authorizedKeys)
+            chmod(authorizedKeys, 0o644)
+            let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+            try "[127.0.0.1]:\(port) \(hostPublic)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+            try """
+                Port \(port)
+                ListenAddress 127.0.0.1
+                HostKey \(hostKey)
+                PidFile \(joinPath(folder, "sshd.pid"))
+                AuthorizedKeysFile \(authorizedKeys)
+                AllowUsers \(try TestServices.require(TestServices.sftpUser))
+                PubkeyAuthentication yes
+                PasswordAuthentication no
+                KbdInteractiveAuthentication no
+                UsePAM no
+                StrictModes no
+                PermitRootLogin no
+                AllowTcpForwarding no
+                X11Forwarding no
+                LogLevel INFO
+                Subsystem sftp internal-sftp
+
+                """.write(toFile: config, atomically: true, encoding: .utf8)
+            try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        }
         let service = try ChildProcess("/usr/sbin/sshd", ["-D", "-e", "-f", config], output: joinPath(folder, "sshd.log"))
         self.service = service
         let until = Date().addingTimeInterval(30)
@@ -219,45 +218,50 @@ final class PrivatePostgres: @unchecked Sendable {
     private let data: String
     private let bin = "/usr/lib/postgresql/15/bin"
 
-    init(scratch: String) throws {
+    init() throws {
         // Below /var/tmp: the postgres account may not traverse the test's scratch folder.
         data = "/var/tmp/dqt-fault-pg-\(UInt32.random(in: 0...UInt32.max))"
         port = try freeLoopbackPort()
-        let made = try runProgram("/usr/bin/install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "0700", data])
-        guard made.status == 0 else { throw ServiceFailure(what: "install", detail: made.output) }
-        try runAsPostgres(bin + "/initdb", ["-D", data, "--no-sync", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "-U", "postgres"])
-        let settings = """
-
-            port = \(port)
-            listen_addresses = '127.0.0.1'
-            unix_socket_directories = '\(data)'
-            fsync = off
-            synchronous_commit = off
-            full_page_writes = off
-            max_connections = 50
-
-            """
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: joinPath(data, "postgresql.conf")))
-        handle.seekToEndOfFile()
-        handle.write(Data(settings.utf8))
-        try handle.close()
     }
 
     var url: String { "postgresql://postgres@127.0.0.1:\(port)/postgres" }
 
-    func start() throws { try runAsPostgres(bin + "/pg_ctl", ["-D", data, "-l", joinPath(data, "log"), "-w", "-t", "60", "start"]) }
+    /// Starts it, the first time after initdb.
+    func start() async throws {
+        if !FileManager.default.fileExists(atPath: joinPath(data, "PG_VERSION")) {
+            try await runProgram("/usr/bin/install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "0700", data])
+            try await asPostgres(bin + "/initdb", ["-D", data, "--no-sync", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "-U", "postgres"])
+            let settings = """
+
+                port = \(port)
+                listen_addresses = '127.0.0.1'
+                unix_socket_directories = '\(data)'
+                fsync = off
+                synchronous_commit = off
+                full_page_writes = off
+                max_connections = 50
+
+                """
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: joinPath(data, "postgresql.conf")))
+            handle.seekToEndOfFile()
+            handle.write(Data(settings.utf8))
+            try handle.close()
+        }
+        try await asPostgres(bin + "/pg_ctl", ["-D", data, "-l", joinPath(data, "log"), "-w", "-t", "60", "start"])
+    }
 
     /// A fast restart (every connection is ended), as an operator's or a crash recovery's would be.
-    func restart() throws { try runAsPostgres(bin + "/pg_ctl", ["-D", data, "-l", joinPath(data, "log"), "-m", "fast", "-w", "-t", "60", "restart"]) }
+    func restart() async throws {
+        try await asPostgres(bin + "/pg_ctl", ["-D", data, "-l", joinPath(data, "log"), "-m", "fast", "-w", "-t", "60", "restart"])
+    }
 
-    func destroy() {
-        _ = try? runAsPostgres(bin + "/pg_ctl", ["-D", data, "-m", "immediate", "-w", "-t", "60", "stop"])
+    func destroy() async {
+        try? await asPostgres(bin + "/pg_ctl", ["-D", data, "-m", "immediate", "-w", "-t", "60", "stop"])
         try? FileManager.default.removeItem(atPath: data)
     }
 
-    private func runAsPostgres(_ program: String, _ arguments: [String]) throws {
-        let (status, output) = try runProgram("/usr/sbin/runuser", ["-u", "postgres", "--", program] + arguments)
-        guard status == 0 else { throw ServiceFailure(what: (program as NSString).lastPathComponent, detail: output) }
+    private func asPostgres(_ program: String, _ arguments: [String]) async throws {
+        try await runProgram("/usr/sbin/runuser", ["-u", "postgres", "--", program] + arguments)
     }
 }
 

@@ -57,7 +57,7 @@ extension BridgeHarness {
     }
 
     /// The writes `files` must become, from `dqt-bridge check --records` on each (refused files become none).
-    static func expectedWrites(_ files: [PlacedFile], scratch: String) throws -> [ExpectedWrite] {
+    static func expectedWrites(_ files: [PlacedFile], scratch: String) async throws -> [ExpectedWrite] {
         guard let binary = bridgeBinary else { throw MissingBinary() }
         var writes: [ExpectedWrite] = []
         for (index, file) in files.enumerated() {
@@ -66,7 +66,7 @@ extension BridgeHarness {
             try file.content.write(to: URL(fileURLWithPath: input))
             let check = try ChildProcess(binary, ["check", input, "--feed", file.feed, "--records", records, "--today", today,
                                                   "--mappings", joinPath(repository, "mappings")], output: input + ".out")
-            let status = check.waitBlocking()
+            let status = await check.wait()
             guard (0...2).contains(status) else { throw CheckFailed(file: file.name, status: status) }
             let text = (try? String(contentsOfFile: records, encoding: .utf8)) ?? ""
             for line in text.split(separator: "\n") {
