@@ -43,17 +43,27 @@ struct Validator {
     }
 
     mutating func name(_ field: String, _ text: String?, required: Bool, max: Int = 100) -> String? {
-        let trimmed = text?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = text.map(Self.trimmed)
         guard let trimmed, !trimmed.isEmpty else {
             if required { fail(field, "\(field) is required.") }
             return nil
         }
-        if trimmed.count > max { fail(field, "\(field) is longer than \(max) characters.") }
+        // No more bytes than `max` means no more characters: count characters only past that.
+        if trimmed.utf8.count > max && trimmed.count > max { fail(field, "\(field) is longer than \(max) characters.") }
         return trimmed
     }
 
+    /// `text` without surrounding whitespace and newlines; when both ends are visible ASCII (nearly always) that is
+    /// `text` itself, and Foundation's character-set walk is skipped.
+    static func trimmed(_ text: String) -> String {
+        if let first = text.utf8.first, let last = text.utf8.last, isVisibleASCII(first), isVisibleASCII(last) { return text }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func isVisibleASCII(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7F }
+
     mutating func nino(_ field: String, _ text: String?, required: Bool = false) -> String? {
-        guard let text, !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+        guard let text, text.utf8.first.map(Self.isVisibleASCII) == true || !text.trimmingCharacters(in: .whitespaces).isEmpty else {
             if required { fail(field, "\(field) is required.") }
             return nil
         }

@@ -313,7 +313,7 @@ struct WriteSession {
     }
 
     static func trimmed(_ text: String?) -> String? {
-        guard let value = text?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
+        guard let value = text.map(Validator.trimmed), !value.isEmpty else { return nil }
         return value
     }
 
