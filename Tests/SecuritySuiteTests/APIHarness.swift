@@ -93,6 +93,8 @@ struct APIHarness: Sendable {
 
     /// At most this many services (databases and their pools) at once: every test of the suite would otherwise hold
     /// a pool at the same time, and with the other suites running beside it PostgreSQL runs out of connections.
+    /// A test's time limit includes its wait here (minutes in a full parallel run), so the suites' limits are only
+    /// there to catch a hang.
     static let gate = AsyncGate(permits: 3)
 
     static func with(

@@ -6,7 +6,7 @@ import NIOHTTP1
 import Testing
 
 /// Keys, roles and the rate limit, on every operation of the contract, against a real dqt-api and PostgreSQL.
-@Suite("security: keys, roles, rate limit", .enabled(if: TestServices.shouldRun(TestServices.databaseURL)), .timeLimit(.minutes(3)))
+@Suite("security: keys, roles, rate limit", .enabled(if: TestServices.shouldRun(TestServices.databaseURL)), .timeLimit(.minutes(10)))
 struct AccessTests {
     /// operationId -> (summary, method) from the served contract.
     static func operations(_ h: APIHarness) async throws -> [String: String] {

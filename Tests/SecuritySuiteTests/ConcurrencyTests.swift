@@ -8,7 +8,7 @@ import Testing
 /// Writes that race: the same new record created twice at once, and a retry that overlaps the original request
 /// (a client that timed out and sent again while the first is still being applied). The answer is never a 5xx and
 /// the record is applied once.
-@Suite("security: concurrent writes to one record", .enabled(if: TestServices.shouldRun(TestServices.databaseURL)), .timeLimit(.minutes(2)))
+@Suite("security: concurrent writes to one record", .enabled(if: TestServices.shouldRun(TestServices.databaseURL)), .timeLimit(.minutes(10)))
 struct ConcurrencyTests {
     static let parallel = 8
 

@@ -9,7 +9,7 @@ import Testing
 /// SQL-injection and other hostile strings in every path parameter, query parameter, write header and body field of
 /// every operation: the answer is a 4xx problem (or a normal 404 or success), never a 5xx or a dropped connection,
 /// and the database is intact afterwards.
-@Suite("security: hostile strings in every parameter", .enabled(if: TestServices.shouldRun(TestServices.databaseURL)), .timeLimit(.minutes(5)))
+@Suite("security: hostile strings in every parameter", .enabled(if: TestServices.shouldRun(TestServices.databaseURL)), .timeLimit(.minutes(10)))
 struct InjectionTests {
     /// One probe: an operation with one value replaced.
     struct Probe: Sendable {

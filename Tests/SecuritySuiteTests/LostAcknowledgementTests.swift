@@ -11,7 +11,7 @@ import Testing
 /// dqt-api behind the fault proxy: responses lost after the write was applied, resets, 5xx, 429 and hangs, with a
 /// client that retries every write with the same idempotency key until it is acknowledged. The API's final state
 /// must hold every record once: none lost, none applied twice.
-@Suite("security: idempotency under lost acknowledgements", .enabled(if: TestServices.shouldRun(TestServices.databaseURL)), .timeLimit(.minutes(3)))
+@Suite("security: idempotency under lost acknowledgements", .enabled(if: TestServices.shouldRun(TestServices.databaseURL)), .timeLimit(.minutes(10)))
 struct LostAcknowledgementTests {
     static let faults: [FaultAction] = [
         .dropResponse, .resetAfterForwarding, .hangAfterForwarding, .resetAfterBytes(12), .resetBeforeForwarding,
@@ -22,12 +22,12 @@ struct LostAcknowledgementTests {
     /// never acknowledged within `attempts`) and the number of attempts.
     static func deliver(
         _ h: APIHarness, base: String, _ method: HTTPMethod, _ path: String, body: String, key: String, idempotencyKey: String?,
-        attempts: Int = 15
+        attempts: Int = 15, timeout: TimeAmount = .milliseconds(1500)
     ) async -> (APIHarness.Reply?, Int) {
         for attempt in 1...attempts {
             do {
                 let headers = idempotencyKey.map { [("Idempotency-Key", $0)] } ?? []
-                let reply = try await h.call(method, path, body: body, key: key, headers: headers, base: base, timeout: .milliseconds(1500))
+                let reply = try await h.call(method, path, body: body, key: key, headers: headers, base: base, timeout: timeout)
                 if reply.status == 429 {
                     let wait = Int(reply.headers.first(name: "Retry-After") ?? "1") ?? 1
                     try? await Task.sleep(for: .milliseconds(min(wait, 2) * 1000))
@@ -145,7 +145,9 @@ struct LostAcknowledgementTests {
             let proxy = try FaultProxy(upstreamPort: h.port, schedule: .script([.dropResponse]), limits: Self.limits)
             defer { proxy.stop() }
             let body = #"{"trn":"1000040","alertTypeCode":"T3","details":"control","startDate":"2025-01-02","endDate":null,"sender":"GTCS"}"#
-            let (reply, tries) = await Self.deliver(h, base: proxy.baseURL, .POST, "/v3/alerts", body: body, key: h.allKey, idempotencyKey: nil)
+            // A generous timeout: a retry that timed out under load would be sent a third time (and applied thrice).
+            let (reply, tries) = await Self.deliver(h, base: proxy.baseURL, .POST, "/v3/alerts", body: body, key: h.allKey, idempotencyKey: nil,
+                                                    timeout: .seconds(60))
             #expect(reply?.status == 201 && tries == 2)
             #expect(try await h.count("SELECT count(*) FROM alerts WHERE details = 'control'") == 2)
             // The same with a key: once.

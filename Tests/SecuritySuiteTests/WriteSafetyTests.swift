@@ -6,7 +6,7 @@ import NIOHTTP1
 import Testing
 
 /// Idempotency, the audit and the request size limit on every write endpoint, against a real dqt-api.
-@Suite("security: idempotency, audit, size limits", .enabled(if: TestServices.shouldRun(TestServices.databaseURL)), .timeLimit(.minutes(3)))
+@Suite("security: idempotency, audit, size limits", .enabled(if: TestServices.shouldRun(TestServices.databaseURL)), .timeLimit(.minutes(10)))
 struct WriteSafetyTests {
     static var writes: [Endpoint] { Endpoint.all.filter { $0.isWrite && $0.operationID != "runBatch" } }
 
