@@ -6,7 +6,7 @@
 #   3. the run's download of that file against OpenSSH's `sftp` client on the same file (target: within 10 %;
 #      scripts/bench-sftp.sh measures the SFTP module alone on a 200 MB file).
 #
-#   scripts/bench-run.sh [--rows N] [--batch N] [--concurrency N] [--transport generated|raw]
+#   scripts/bench-run.sh [--rows N] [--batch N] [--concurrency N]
 #
 # Builds dqt-bridge and dqt-api in release (DQT_SCRATCH_PATH=DIR to build elsewhere than .build; DQT_BRIDGE_BIN and
 # DQT_API_BIN skip the builds), starts the services (scripts/services.sh), makes throwaway databases
@@ -19,14 +19,12 @@ cd "$ROOT"
 ROWS=500000
 BATCH=1000
 CONCURRENCY=4
-TRANSPORT=generated
 while (($#)); do
     case "$1" in
     --rows) ROWS=$2; shift 2 ;;
     --batch) BATCH=$2; shift 2 ;;
     --concurrency) CONCURRENCY=$2; shift 2 ;;
-    --transport) TRANSPORT=$2; shift 2 ;;
-    *) echo "usage: $0 [--rows N] [--batch N] [--concurrency N] [--transport generated|raw]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--rows N] [--batch N] [--concurrency N]" >&2; exit 2 ;;
     esac
 done
 PORT=${DQT_BENCH_API_PORT:-18490}
@@ -122,17 +120,28 @@ cat >"$WORK/bridge.yaml" <<EOF
 mappings: $WORK/mappings
 workFolder: $WORK/work
 metricsFile: $WORK/metrics.prom
-api: {baseURL: "http://127.0.0.1:$PORT", keyFile: $WORK/api-key, batchSize: $BATCH, concurrency: $CONCURRENCY, transport: $TRANSPORT}
+api: {baseURL: "http://127.0.0.1:$PORT", keyFile: $WORK/api-key, batchSize: $BATCH, concurrency: $CONCURRENCY}
 sftp: {host: $DQT_TEST_SFTP_HOST, port: $DQT_TEST_SFTP_PORT, user: $DQT_TEST_SFTP_USER, keyFile: $DQT_TEST_SFTP_KEY,
        knownHosts: $DQT_TEST_SFTP_KNOWN_HOSTS, root: bench-run, readBufferKiB: 1024}
 EOF
 
 now() { date +%s.%N; }
+# CPU seconds, which a busy shared machine distorts far less than wall time: dqt-bridge's from the shell's children
+# times, dqt-api's and PostgreSQL's (every process of the cluster, both databases) from /proc.
+children_cpu() {  # sets CHILDREN_CPU (`times` must run in this shell, not in a command substitution)
+    times >"$WORK/times"
+    CHILDREN_CPU=$(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$WORK/times")
+}
+proc_cpu() { cat "${@/#//proc/}" 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); t += $12 + $13 + $14 + $15 } END { printf "%.2f", t / hz }'; }
+PG_MAIN=$(head -n 1 "$(psql -Atq "$DQT_TEST_DATABASE_URL" -c "SHOW data_directory")/postmaster.pid")
+pg_cpu() { proc_cpu "$PG_MAIN/stat" $(pgrep -P "$PG_MAIN" | sed 's#$#/stat#'); }
 echo "bench-run: dqt-bridge run (SFTP -> check -> ledger -> API), $ROWS rows, $((BYTES / 1000000)) MB" >&2
+children_cpu; b0=$CHILDREN_CPU; a0=$(proc_cpu "$API_PID/stat"); p0=$(pg_cpu)
 t0=$(now)
 status=0
 DQT_BRIDGE_LOG_LEVEL=warning "$BRIDGE" run --config "$WORK/bridge.yaml" --feed tps-workforce >"$WORK/run1.txt" 2>"$WORK/run1.log" || status=$?
 t1=$(now)
+children_cpu; b1=$CHILDREN_CPU; a1=$(proc_cpu "$API_PID/stat"); p1=$(pg_cpu)
 RUN1=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 stage() { awk -v s="$1" -F'[{}" ]+' '$1 == "dqt_bridge_stage_seconds_total" && $3 == s { printf "%.2f", $4 }' "$WORK/metrics.prom"; }
 FETCH=$(stage fetch); CHECK=$(stage check); PUBLISH=$(stage publish); ARCHIVE=$(stage archive)
@@ -159,7 +168,7 @@ for _ in 1 2 3; do
 done
 
 echo
-echo "dqt-bridge run figures ($(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), transport $TRANSPORT, batch $BATCH x $CONCURRENCY)"
+echo "dqt-bridge run figures ($(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), batch $BATCH x $CONCURRENCY, load $(cut -d" " -f1-3 /proc/loadavg))"
 printf '  %-58s %10s %10s\n' "figure" "measured" "target"
 printf '  %-58s %9ss %10s\n' "$ROWS-row TPS extract, SFTP to API, whole run (exit $status)" "$RUN1" "<= 30 s"
 printf '  %-58s %10s\n' "  rows/s over the whole run" "$(awk -v n="$ROWS" -v t="$RUN1" 'BEGIN { printf "%d", n / t }')"
@@ -168,6 +177,9 @@ printf '  %-58s %9ss\n' "  check + stage in the ledger (COPY)" "$CHECK"
 printf '  %-58s %9ss\n' "  publish (POST /v3/batches, ledger acknowledgements)" "$PUBLISH"
 printf '  %-58s %9ss\n' "  archive (rename into processed/)" "$ARCHIVE"
 printf '  %-58s %10s\n' "  records published / refused by the API / rows in the API" "$PUBLISHED / $FAILED / $APPLIED"
+printf '  %-58s %9ss\n' "  CPU: dqt-bridge" "$(awk -v a="$b0" -v b="$b1" 'BEGIN { printf "%.2f", b - a }')"
+printf '  %-58s %9ss\n' "  CPU: dqt-api" "$(awk -v a="$a0" -v b="$a1" 'BEGIN { printf "%.2f", b - a }')"
+printf '  %-58s %9ss\n' "  CPU: PostgreSQL (the API's database and the ledger)" "$(awk -v a="$p0" -v b="$p1" 'BEGIN { printf "%.2f", b - a }')"
 printf '  %-58s %9ss %10s\n' "a run with nothing new" "$RUN2" "< 1 s"
 printf '  %-58s %9ss\n' "OpenSSH sftp get of the same $((BYTES / 1000000)) MB file (best of 3)" "$BEST"
 printf '  %-58s %9s%% %10s\n' "the run's fetch against sftp" "$(awk -v a="$FETCH" -v b="$BEST" 'BEGIN { printf "%+.0f", (a / b - 1) * 100 }')" "<= +10 %"
