@@ -7,8 +7,8 @@ import Synchronization
 /// The per-row work of a check, for one file (or one email attachment) of one feed.
 ///
 /// Rows are read in batches, and three batches are in flight at once: while one thread reads the next batch and
-/// another merges the previous one, every thread that is free converts, checks and builds the current batch's rows
-/// (that work is independent per row). The merge runs in file order on one thread: duplicates are looked for,
+/// another merges the previous one, every other thread converts, checks and builds the current batch's rows (that
+/// work is independent per row), taking them in chunks, as do the reading and merging threads once done. The merge runs in file order on one thread: duplicates are looked for,
 /// problems and counts recorded and rows handed to the sink, so the output is the same as a sequential run's.
 /// Each thread has its own copy of the field plan, so the per-row loop shares no reference-counted storage.
 struct Pipeline: Sendable {
@@ -171,37 +171,41 @@ struct Pipeline: Sendable {
                                     nonisolated(unsafe) let (reader, sink, result, merger, read, merged) = (reader, sink, result, merger, read, merged)
                                     nonisolated(unsafe) let (counters, batches, outcomes) = (counters, batches, outcomes)
                                     let (processing, merging) = (processing, merging)
-                                    let nextRow = Atomic<Int>(0)
+                                    // Tasks in the order threads take them: the read, the merge, then the batch's chunks. A
+                                    // thread that arrives late finds chunks left, whichever thread took the read and merge.
+                                    let chunks = processing.map { (batches[$0].count + Self.chunkSize - 1) / Self.chunkSize } ?? 0
+                                    let nextTask = Atomic<Int>(0)
                                     DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                                        if thread == 0, let slot = readSlot {
-                                            batches[slot].removeAll()
-                                            do throws(FileRefusal) {
-                                                read.pointee = .success(try reader.pointee.read(into: &batches[slot], maxItems: Self.batchSize, maxBytes: Self.batchBytes))
-                                            } catch {
-                                                read.pointee = .failure(error)
-                                            }
-                                        }
-                                        if thread == 1, let slot = merging {
-                                            do {
-                                                try batches[slot].withView { view in
-                                                    try merge(view, outcomes: outcomes.baseAddress! + slot * Self.batchSize, plan: mergePlan,
-                                                              merger: &merger.pointee, result: &result.pointee, sink: &sink.pointee)
-                                                }
-                                            } catch {
-                                                merged.pointee = .failure(error)
-                                            }
-                                        }
-                                        guard let slot = processing else { return }
                                         let plan = plans[thread]
-                                        batches[slot].withView { view in
-                                            let out = outcomes.baseAddress! + slot * Self.batchSize
-                                            while true {
-                                                let start = nextRow.add(Self.chunkSize, ordering: .relaxed).oldValue
-                                                guard start < view.count else { return }
-                                                for index in start..<min(view.count, start + Self.chunkSize) {
-                                                    guard let record = view.record(index) else { continue }
-                                                    out[index] = plan.process(record, typeCode: view.typeCode(record), counters: &counters[thread])
+                                        while true {
+                                            let task = nextTask.add(1, ordering: .relaxed).oldValue
+                                            if task == 0, let slot = readSlot {
+                                                batches[slot].removeAll()
+                                                do throws(FileRefusal) {
+                                                    read.pointee = .success(try reader.pointee.read(into: &batches[slot], maxItems: Self.batchSize, maxBytes: Self.batchBytes))
+                                                } catch {
+                                                    read.pointee = .failure(error)
                                                 }
+                                            } else if task == 1, let slot = merging {
+                                                do {
+                                                    try batches[slot].withView { view in
+                                                        try merge(view, outcomes: outcomes.baseAddress! + slot * Self.batchSize, plan: mergePlan,
+                                                                  merger: &merger.pointee, result: &result.pointee, sink: &sink.pointee)
+                                                    }
+                                                } catch {
+                                                    merged.pointee = .failure(error)
+                                                }
+                                            } else if task >= 2, task - 2 < chunks, let slot = processing {
+                                                batches[slot].withView { view in
+                                                    let out = outcomes.baseAddress! + slot * Self.batchSize
+                                                    let start = (task - 2) * Self.chunkSize
+                                                    for index in start..<min(view.count, start + Self.chunkSize) {
+                                                        guard let record = view.record(index) else { continue }
+                                                        out[index] = plan.process(record, typeCode: view.typeCode(record), counters: &counters[thread])
+                                                    }
+                                                }
+                                            } else if task >= 2 {
+                                                return
                                             }
                                         }
                                     }
