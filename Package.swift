@@ -68,7 +68,7 @@ let package = Package(
         ),
 
         // PostgreSQL through libpq, shared by the bridge's ledger and the API's store.
-        .target(name: "LibPQ", dependencies: ["CLibPQ"], swiftSettings: swiftSettings),
+        .target(name: "LibPQ", dependencies: ["CLibPQ"], exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // Test support: locating the real services (PostgreSQL, sshd, dqt-api) that scripts/services.sh starts.
         .target(name: "DQTTesting", swiftSettings: swiftSettings),

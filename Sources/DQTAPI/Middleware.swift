@@ -249,6 +249,17 @@ public final class APIMetrics: Sendable {
     }
     private let instruments = Mutex<[String: Instruments]>([:])
 
+    // Computed: MetricNameDescriptor is not Sendable; the registry keeps one instrument per name and labels.
+    private static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "dqt_api", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by method and status.")
+    }
+    private static var requestDuration: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "dqt_api", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request duration by method.")
+    }
+    private static var batchOperations: MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "dqt_api", metricName: "batch_operations", unitName: "total", helpText: "Batch operations by outcome.")
+    }
+
     func record(method: String, status: Int, duration: Duration) {
         let cacheKey = "\(method) \(status)"
         let found: Instruments
@@ -256,9 +267,8 @@ public final class APIMetrics: Sendable {
             found = cached
         } else {
             found = Instruments(
-                counter: registry.makeCounter(name: "dqt_api_http_requests_total", labels: [("method", method), ("status", String(status))]),
-                histogram: registry.makeDurationHistogram(
-                    name: "dqt_api_http_request_duration_seconds", labels: [("method", method)], buckets: Self.buckets))
+                counter: registry.makeCounter(descriptor: Self.requests, labels: [("method", method), ("status", String(status))]),
+                histogram: registry.makeDurationHistogram(descriptor: Self.requestDuration, labels: [("method", method)], buckets: Self.buckets))
             instruments.withLock { $0[cacheKey] = found }
         }
         found.counter.increment()
@@ -266,7 +276,7 @@ public final class APIMetrics: Sendable {
     }
 
     func recordBatch(operations: Int, failures: Int) {
-        registry.makeCounter(name: "dqt_api_batch_operations_total", labels: [("outcome", "applied")]).increment(by: Int64(operations - failures))
-        registry.makeCounter(name: "dqt_api_batch_operations_total", labels: [("outcome", "failed")]).increment(by: Int64(failures))
+        registry.makeCounter(descriptor: Self.batchOperations, labels: [("outcome", "applied")]).increment(by: Int64(operations - failures))
+        registry.makeCounter(descriptor: Self.batchOperations, labels: [("outcome", "failed")]).increment(by: Int64(failures))
     }
 }

@@ -124,8 +124,8 @@ public func runChildProcess(
         process.arguments = arguments
     }
     if let environment { process.environment = environment }
-    FileManager.default.createFile(atPath: out, contents: nil)
-    FileManager.default.createFile(atPath: err, contents: nil)
+    _ = FileManager.default.createFile(atPath: out, contents: nil)
+    _ = FileManager.default.createFile(atPath: err, contents: nil)
     let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
     let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
     process.standardOutput = outHandle
