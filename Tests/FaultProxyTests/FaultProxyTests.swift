@@ -11,7 +11,7 @@ import Glibc
 
 /// The fault proxy itself, in front of a small real HTTP server on loopback: each action does what it says, to the
 /// client (status, RST, FIN, silence, partial response) and to the server (applied or not).
-@Suite("FaultProxy", .timeLimit(.minutes(2)))
+@Suite("FaultProxy", .timeLimit(.minutes(10)))
 struct FaultProxyTests {
     /// A proxy in front of a fresh server, stopped afterwards.
     func withProxy(

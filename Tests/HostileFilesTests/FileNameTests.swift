@@ -8,7 +8,7 @@ import Testing
 /// Hostile file names: `check` reads a local path whatever its name, never crashes, and never writes the name raw
 /// where it can do harm (a terminal, an HTML page); emailed attachments are only ever extracted inside the folder
 /// given, whatever name the email declares.
-@Suite("hostile files: file names", .timeLimit(.minutes(3)))
+@Suite("hostile files: file names", .timeLimit(.minutes(10)))
 struct FileNameTests {
     static let good = repositoryRoot.appendingPathComponent("fixtures/ewc-induction/good/IND_20261120_0800.csv")
 

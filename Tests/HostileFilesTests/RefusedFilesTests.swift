@@ -7,7 +7,7 @@ import Testing
 
 /// Binary and archive files under text names are refused whole (exit 2, `binary-file`), through the command and
 /// through FeedChecker, for delimited, fixed-width and emailed feeds; nothing becomes a record.
-@Suite("hostile files: binary and archives named as text", .timeLimit(.minutes(3)))
+@Suite("hostile files: binary and archives named as text", .timeLimit(.minutes(10)))
 struct RefusedFilesTests {
     /// A real zip archive holding one CSV, made with Python's zipfile (python3 is in scripts/setup.sh).
     static func zip(containing csv: String, in folder: TemporaryFolder) throws -> [UInt8] {

@@ -35,7 +35,7 @@ func parseCSV(_ text: String) -> [[String]] {
     return rows
 }
 
-@Suite("hostile files: rejected-rows CSV and mutated fixtures", .timeLimit(.minutes(5)))
+@Suite("hostile files: rejected-rows CSV and mutated fixtures", .timeLimit(.minutes(10)))
 struct RejectsAndMutationTests {
     /// Rows that are rejected (unknown status) and carry formula-like cells in every column a spreadsheet would run.
     static let malformed = [
