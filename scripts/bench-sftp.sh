@@ -60,21 +60,29 @@ EXPECTED=$(sha256sum "$REMOTE" | cut -d' ' -f1)
 cat "$REMOTE" >/dev/null # warm the page cache for both sides
 
 now() { date +%s.%N; }
-best_openssh=0
-for run in $(seq 1 "$RUNS"); do
+# Best MB/s of OpenSSH's sftp over $RUNS runs; extra arguments go to sftp (e.g. a cipher).
+openssh_best() {
+    local best=0 run start rate
+    for run in $(seq 1 "$RUNS"); do
+        rm -f "$WORK/openssh.dat"
+        start=$(now)
+        echo "get $REMOTE $WORK/openssh.dat" | sftp -q -b - -P "$DQT_TEST_SFTP_PORT" -i "$DQT_TEST_SFTP_KEY" "$@" \
+            -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes \
+            -o UserKnownHostsFile="$DQT_TEST_SFTP_KNOWN_HOSTS" -o GlobalKnownHostsFile=/dev/null \
+            "$DQT_TEST_SFTP_USER@$DQT_TEST_SFTP_HOST" >/dev/null
+        sync "$WORK/openssh.dat" # the module flushes its file to disk before renaming it into place: same for both
+        rate=$(awk -v a="$start" -v b="$(now)" -v n="$BYTES" 'BEGIN { printf "%.1f", n / 1e6 / (b - a) }')
+        echo "openssh sftp $* run=$run mb_per_s=$rate" >&2
+        best=$(awk -v a="$best" -v b="$rate" 'BEGIN { print (b > a ? b : a) }')
+    done
+    [[ $(sha256sum "$WORK/openssh.dat" | cut -d' ' -f1) == "$EXPECTED" ]] || { echo "openssh copy differs" >&2; exit 1; }
     rm -f "$WORK/openssh.dat"
-    start=$(now)
-    echo "get $REMOTE $WORK/openssh.dat" | sftp -q -b - -P "$DQT_TEST_SFTP_PORT" -i "$DQT_TEST_SFTP_KEY" \
-        -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes \
-        -o UserKnownHostsFile="$DQT_TEST_SFTP_KNOWN_HOSTS" -o GlobalKnownHostsFile=/dev/null \
-        "$DQT_TEST_SFTP_USER@$DQT_TEST_SFTP_HOST" >/dev/null
-    sync "$WORK/openssh.dat" # the module flushes its file to disk before renaming it into place: same for both
-    rate=$(awk -v a="$start" -v b="$(now)" -v n="$BYTES" 'BEGIN { printf "%.1f", n / 1e6 / (b - a) }')
-    echo "openssh sftp run=$run mb_per_s=$rate"
-    best_openssh=$(awk -v a="$best_openssh" -v b="$rate" 'BEGIN { print (b > a ? b : a) }')
-done
-[[ $(sha256sum "$WORK/openssh.dat" | cut -d' ' -f1) == "$EXPECTED" ]] || { echo "openssh copy differs" >&2; exit 1; }
-rm -f "$WORK/openssh.dat"
+    echo "$best"
+}
+# OpenSSH negotiates chacha20-poly1305 by default; libssh2 1.10 (Debian 12) offers neither it nor AES-GCM and ends
+# on aes128-ctr with hmac-sha2-256, so the client is also measured with that pair: the same work on the wire.
+best_openssh=$(openssh_best)
+best_openssh_same=$(openssh_best -c aes128-ctr -o MACs=hmac-sha2-256)
 
 out=$("$BIN" "$REMOTE" "$WORK/module.dat" --runs "$RUNS" --buffer "$BUFFER")
 sed 's/^/SFTP module /' <<<"$out" | grep -v best_mb_per_s
@@ -83,6 +91,8 @@ grep -q "sha256=$EXPECTED" <<<"$out" || { echo "module's SHA-256 differs from sh
 
 echo
 echo "file: $SIZE_MB MB over 127.0.0.1:$DQT_TEST_SFTP_PORT, best of $RUNS runs, read buffer $BUFFER bytes"
-echo "OpenSSH sftp client: $best_openssh MB/s"
+echo "OpenSSH sftp client: $best_openssh MB/s (its default cipher, chacha20-poly1305)"
+echo "OpenSSH sftp client: $best_openssh_same MB/s (aes128-ctr + hmac-sha2-256, what libssh2 1.10 negotiates)"
 echo "SFTP module:         $best_module MB/s (SHA-256 computed while downloading, verified)"
-awk -v m="$best_module" -v o="$best_openssh" 'BEGIN { printf "ratio module/openssh: %.2f (target >= 0.90)\n", m / o }'
+awk -v m="$best_module" -v o="$best_openssh" -v s="$best_openssh_same" 'BEGIN {
+    printf "ratio module/openssh: %.2f against its default cipher, %.2f with the same cipher and MAC (target >= 0.90)\n", m / o, m / s }'
