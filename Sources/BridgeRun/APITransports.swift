@@ -2,8 +2,6 @@ import AsyncHTTPClient
 import DQTAPIClient
 import Foundation
 import HTTPTypes
-import NIOCore
-import NIOHTTP1
 import OpenAPIAsyncHTTPClient
 import OpenAPIRuntime
 import Publisher
@@ -101,56 +99,5 @@ public struct StagedBatchBodyMiddleware: ClientMiddleware {
         var request = request
         request.headerFields[.contentLength] = String(bytes.count)
         return try await next(request, HTTPBody(bytes), baseURL)
-    }
-}
-
-/// `POST /v3/batches` with the request body spliced together from the staged bodies (no decode and re-encode), over
-/// AsyncHTTPClient. Same contract as ``GeneratedClientTransport``; faster for very large files.
-public struct RawBatchTransport: BatchTransport {
-    let httpClient: HTTPClient
-    let url: String
-    let authorization: String
-    let timeout: TimeAmount
-
-    public init(baseURL: URL, apiKey: String, httpClient: HTTPClient, timeoutSeconds: Double) {
-        self.httpClient = httpClient
-        var base = baseURL.absoluteString
-        if base.hasSuffix("/") { base.removeLast() }
-        url = base + "/v3/batches"
-        authorization = "Bearer \(apiKey)"
-        timeout = .milliseconds(Int64(timeoutSeconds * 1000))
-    }
-
-    public func send(_ operations: [BatchOperation]) async throws -> BatchReply {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: authorization)
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Accept", value: "application/json, application/problem+json")
-        request.body = .bytes(ByteBuffer(bytes: BatchRequestJSON.encode(operations)))
-        let status: Int
-        let headers: HTTPHeaders
-        let body: ByteBuffer
-        do {
-            let response = try await httpClient.execute(request, timeout: timeout)
-            status = Int(response.status.code)
-            headers = response.headers
-            body = try await response.body.collect(upTo: 64 * 1024 * 1024)
-        } catch {
-            let text = "\(error)"
-            let timeout = text.localizedCaseInsensitiveContains("timeout") || text.localizedCaseInsensitiveContains("deadline")
-            throw TransportFailure(kind: timeout ? .timeout : .connection, message: String(describing: type(of: error)) + ": " + String(text.prefix(300)))
-        }
-        if status == 200 {
-            do {
-                return .results(try BatchRequestJSON.decodeResults(Data(body.readableBytesView)))
-            } catch {
-                // A 200 whose body is cut off or garbled: the API may have applied the batch; resending is harmless.
-                throw TransportFailure(kind: .connection, message: "the batch answer could not be read: \(error)")
-            }
-        }
-        let retryAfter = headers.first(name: "Retry-After").flatMap(Double.init)
-        let text = String(buffer: body)
-        return .refused(status: status, retryAfter: retryAfter, problem: text.isEmpty ? nil : String(text.prefix(2000)))
     }
 }

@@ -41,11 +41,7 @@ public final class BridgeSession: Sendable {
             let timeout = configuration.api.timeoutSeconds ?? 60
             let client = makeBridgeHTTPClient(timeoutSeconds: timeout, connections: configuration.publisherSettings.concurrency)
             httpClient = client
-            if configuration.api.transport == "raw" {
-                transport = RawBatchTransport(baseURL: baseURL, apiKey: key, httpClient: client, timeoutSeconds: timeout)
-            } else {
-                transport = GeneratedClientTransport(baseURL: baseURL, apiKey: key, httpClient: client)
-            }
+            transport = GeneratedClientTransport(baseURL: baseURL, apiKey: key, httpClient: client)
         } else {
             httpClient = nil
             transport = UnavailableTransport()

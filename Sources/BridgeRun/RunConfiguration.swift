@@ -66,9 +66,6 @@ public struct RunConfiguration: Sendable {
         public var baseDelaySeconds: Double?
         public var maxDelaySeconds: Double?
         public var maxRetryAfterSeconds: Double?
-        /// `generated` (the client generated from the API's contract, the default) or `raw` (the same requests with
-        /// the staged bodies spliced in as they are: less CPU for very large files).
-        public var transport: String?
 
         public init(baseURL: String, keyFile: String? = nil, keyEnv: String? = nil) {
             self.baseURL = baseURL
@@ -202,9 +199,6 @@ public struct RunConfiguration: Sendable {
         if sftp == nil && folder == nil { throw ConfigurationError(message: "\(path): configure an sftp or a folder source") }
         if let batch = api.batchSize, !(1...1000).contains(batch) { throw ConfigurationError(message: "\(path): api.batchSize must be 1...1000") }
         if let concurrency = api.concurrency, !(1...64).contains(concurrency) { throw ConfigurationError(message: "\(path): api.concurrency must be 1...64") }
-        if let transport = api.transport, transport != "generated", transport != "raw" {
-            throw ConfigurationError(message: "\(path): api.transport must be generated or raw")
-        }
         guard URL(string: api.baseURL)?.scheme != nil else { throw ConfigurationError(message: "\(path): api.baseURL is not a URL") }
     }
 

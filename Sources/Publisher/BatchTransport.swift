@@ -102,25 +102,4 @@ public enum BatchRequestJSON {
         out.append(contentsOf: "]}".utf8)
         return out
     }
-
-    /// Parses a `BatchResponse` (`{"results":[{"status":..,"problem":{..},"replayed":..,"location":..}]}`).
-    public static func decodeResults(_ data: Data) throws -> [OperationResult] {
-        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let results = object["results"] as? [[String: Any]]
-        else {
-            throw TransportFailure(kind: .protocolError, message: "the batch answer has no results array")
-        }
-        return try results.map { item in
-            guard let status = (item["status"] as? NSNumber)?.intValue else {
-                throw TransportFailure(kind: .protocolError, message: "a batch result has no status")
-            }
-            var problem: String?
-            if let value = item["problem"], !(value is NSNull) {
-                problem = String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self)
-            }
-            return OperationResult(
-                status: status, replayed: (item["replayed"] as? Bool) ?? false, problem: problem,
-                location: item["location"] as? String)
-        }
-    }
 }
