@@ -87,6 +87,8 @@ public struct RunConfiguration: Sendable {
         public var operationTimeoutSeconds: Double?
         public var keepaliveSeconds: Double?
         public var readBufferKiB: Int?
+        /// SFTP sessions that download one large file together (default 2; 1 for a server that limits sessions).
+        public var downloadStreams: Int?
 
         public init(
             host: String, port: Int? = nil, user: String, keyFile: String, passphraseFile: String? = nil, passphraseEnv: String? = nil,
@@ -275,7 +277,8 @@ public struct RunConfiguration: Sendable {
             connectTimeout: .milliseconds(Int((sftp.connectTimeoutSeconds ?? 10) * 1000)),
             operationTimeout: .milliseconds(Int((sftp.operationTimeoutSeconds ?? 60) * 1000)),
             keepaliveInterval: .seconds(Int(sftp.keepaliveSeconds ?? 30)),
-            readBufferSize: (sftp.readBufferKiB ?? 256) * 1024)
+            readBufferSize: (sftp.readBufferKiB ?? 256) * 1024,
+            downloadStreams: sftp.downloadStreams ?? 2)
     }
 
     /// Which source a feed is polled from.

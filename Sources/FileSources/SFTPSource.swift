@@ -82,7 +82,7 @@ public final class SFTPSource: FileSource, @unchecked Sendable {
              .authenticationFailed, .invalidConfiguration, .secretUnavailable, .negotiationFailed, .libraryInitializationFailed:
             return .fatal(error.description)
         case .hostResolutionFailed, .connectFailed, .connectTimedOut, .handshakeFailed, .subsystemFailed, .timedOut,
-             .sessionFailed, .connectionClosed:
+             .sessionFailed, .connectionClosed, .fileShrank:
             return .transient(error.description)
         case .operationFailed(_, let path, let status) where status.isNotFound:
             return .notFound(path)

@@ -38,6 +38,18 @@ public struct SFTPConfiguration: Sendable {
     /// Size of each read during ``SFTPConnection/download(remotePath:to:progress:)`` (libssh2 keeps up to four
     /// times this in flight). 256 KiB to 1 MiB is fastest on loopback; values are clamped to 32 KiB...4 MiB.
     public var readBufferSize: Int
+    /// How many SFTP sessions download one large file together (see ``parallelDownloadThreshold``); 1 downloads every
+    /// file over this connection alone. The extra sessions are opened with this same configuration (same host-key
+    /// check, same key) once the download has started, and closed after the file. One libssh2 session is bound by
+    /// its own pipeline at about three quarters of OpenSSH's speed; two use the idle CPU and match it. Set 1 for a
+    /// server that limits sessions per user: when an extra session is refused the download goes on with fewer.
+    public var downloadStreams: Int
+    /// Files at least this large (by the size the server reports when the file is opened) are downloaded over
+    /// ``downloadStreams`` sessions; smaller ones over one, since opening a session costs a handshake and a login.
+    public var parallelDownloadThreshold: Int64
+    /// The ranges of a parallel download that the streams claim one at a time, so that a late or slow stream never
+    /// leaves a long tail to the others. Clamped to at least ``readBufferSize``.
+    public var downloadChunkSize: Int
 
     /// Creates a configuration. Only the connection's identity and trust anchors are required; the timeouts default
     /// to values suited to a batch job.
@@ -52,7 +64,10 @@ public struct SFTPConfiguration: Sendable {
         connectTimeout: Duration = .seconds(10),
         operationTimeout: Duration = .seconds(60),
         keepaliveInterval: Duration? = .seconds(30),
-        readBufferSize: Int = 256 * 1024
+        readBufferSize: Int = 256 * 1024,
+        downloadStreams: Int = 2,
+        parallelDownloadThreshold: Int64 = 32 * 1024 * 1024,
+        downloadChunkSize: Int = 8 * 1024 * 1024
     ) {
         self.host = host
         self.port = port
@@ -65,6 +80,9 @@ public struct SFTPConfiguration: Sendable {
         self.operationTimeout = operationTimeout
         self.keepaliveInterval = keepaliveInterval
         self.readBufferSize = readBufferSize
+        self.downloadStreams = downloadStreams
+        self.parallelDownloadThreshold = parallelDownloadThreshold
+        self.downloadChunkSize = downloadChunkSize
     }
 }
 

@@ -188,14 +188,24 @@ public final class SFTPConnection: @unchecked Sendable {
     // MARK: - Transfers
 
     /// Streams `remotePath` into `localPath`, hashing with SHA-256 as the bytes arrive; never holds the file in
-    /// memory (one buffer of ``SFTPConfiguration/readBufferSize``).
+    /// memory (a few buffers of ``SFTPConfiguration/readBufferSize``).
+    ///
+    /// A file of at least ``SFTPConfiguration/parallelDownloadThreshold`` bytes is downloaded by up to
+    /// ``SFTPConfiguration/downloadStreams`` sessions at once: this connection starts at once, and the extra sessions,
+    /// opened with the same configuration on their own threads meanwhile, join in (see `ParallelDownload`). An extra
+    /// session that cannot be opened is logged and the download goes on with fewer; a failure of any stream fails
+    /// the download. Extra sessions are closed before this returns; a transport failure on one of them leaves this
+    /// connection open.
     ///
     /// The bytes go to a temporary file beside `localPath` (`.<name>.part-<random>`), which is flushed to disk and
     /// renamed onto `localPath` only once the whole file has arrived, so a partial download is never visible under
     /// the final name; on any failure the temporary file is removed. An existing `localPath` is replaced.
     ///
-    /// - Parameter progress: called on the calling thread after every read.
-    /// - Returns: the byte count and the lowercase hex SHA-256 of what was written.
+    /// - Parameter progress: called on the calling thread after every read of this connection, with the bytes
+    ///   written by all streams, and once more at the end with the total.
+    /// - Returns: the byte count and the lowercase hex SHA-256 of what was written, and how many sessions read it.
+    /// - Throws: ``SFTPError``, ``SFTPError/fileShrank(path:expectedBytes:endedAt:)`` when the file ends before the
+    ///   size the server reported when it was opened.
     public func download(
         remotePath: String,
         to localPath: String,
@@ -219,31 +229,121 @@ public final class SFTPConnection: @unchecked Sendable {
             var completed = false
             defer { if !completed { local.discard() } }
 
-            // The caller's thread receives (and libssh2 decrypts) the next chunk while a second thread hashes and
-            // writes the previous one: on a 2-core machine this is what keeps up with OpenSSH's own client.
-            let sink = HashingFileSink(file: local, bufferSize: bufferSize, depth: 4)
-            defer { sink.cancel() }
-            var total: Int64 = 0
-            while true {
-                let buffer = try sink.nextFreeBuffer()
-                let count = libssh2_sftp_read(handle, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), bufferSize)
-                if count <= 0 {
-                    sink.giveBack(buffer)
-                    if count == 0 { break }
-                    throw session.failure("download", path: remotePath, code: count, timeout: timeout)
+            let received: (bytes: Int64, digest: SHA256Digest, streams: Int)
+            if configuration.downloadStreams > 1, let expected, expected >= configuration.parallelDownloadThreshold {
+                received = try downloadInParallel(
+                    remotePath, handle: handle, session: session, timeout: timeout, into: local,
+                    expectedBytes: expected, bufferSize: bufferSize
+                ) { total in
+                    progress?(SFTPTransferProgress(bytesTransferred: total, expectedBytes: expected))
                 }
-                sink.submit(buffer, count: count)
-                total += Int64(count)
-                progress?(SFTPTransferProgress(bytesTransferred: total, expectedBytes: expected))
+            } else {
+                received = try downloadSequentially(
+                    remotePath, handle: handle, session: session, timeout: timeout, into: local,
+                    bufferSize: bufferSize
+                ) { total in
+                    progress?(SFTPTransferProgress(bytesTransferred: total, expectedBytes: expected))
+                }
             }
-            let digest = hexString(try sink.finish())
+            let digest = hexString(received.digest)
             try local.commit()
             completed = true
             logger.debug(
                 "SFTP download complete",
-                metadata: ["sftp.path": "\(remotePath)", "sftp.bytes": "\(total)", "sftp.sha256": "\(digest)"])
-            return SFTPDownload(remotePath: remotePath, localPath: localPath, bytes: total, sha256: digest)
+                metadata: [
+                    "sftp.path": "\(remotePath)", "sftp.bytes": "\(received.bytes)", "sftp.sha256": "\(digest)",
+                    "sftp.streams": "\(received.streams)",
+                ])
+            return SFTPDownload(
+                remotePath: remotePath, localPath: localPath, bytes: received.bytes, sha256: digest,
+                streams: received.streams)
         }
+    }
+
+    /// One stream: this thread receives (and libssh2 decrypts) the next buffer while a second thread hashes and
+    /// writes the previous one.
+    private func downloadSequentially(
+        _ remotePath: String, handle: OpaquePointer, session: SessionResources, timeout: Duration,
+        into local: LocalPartFile, bufferSize: Int, afterRead: (Int64) -> Void
+    ) throws -> (bytes: Int64, digest: SHA256Digest, streams: Int) {
+        let sink = HashingFileSink(file: local, bufferSize: bufferSize, depth: 4)
+        defer { sink.cancel() }
+        var total: Int64 = 0
+        while true {
+            let buffer = try sink.nextFreeBuffer()
+            let count = libssh2_sftp_read(handle, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), bufferSize)
+            if count <= 0 {
+                sink.giveBack(buffer)
+                if count == 0 { break }
+                throw session.failure("download", path: remotePath, code: count, timeout: timeout)
+            }
+            sink.submit(buffer, count: count)
+            total += Int64(count)
+            afterRead(total)
+        }
+        return (total, try sink.finish(), 1)
+    }
+
+    /// Several streams: this connection's `handle` on the calling thread, and one thread per extra session.
+    private func downloadInParallel(
+        _ remotePath: String, handle: OpaquePointer, session: SessionResources, timeout: Duration,
+        into local: LocalPartFile, expectedBytes: Int64, bufferSize: Int, afterRead: @escaping (Int64) -> Void
+    ) throws -> (bytes: Int64, digest: SHA256Digest, streams: Int) {
+        let transfer = ParallelDownload(
+            remotePath: remotePath, file: local, expectedBytes: expectedBytes,
+            chunkSize: configuration.downloadChunkSize, bufferSize: bufferSize)
+        let extraStreams = (1..<configuration.downloadStreams).map { _ in startExtraStream(for: transfer) }
+        var reported: Int64 = 0
+        do {
+            try transfer.readChunks(session: session, handle: handle, timeout: timeout) { total in
+                reported = total
+                afterRead(total)
+            }
+        } catch {
+            transfer.fail(error)
+        }
+        // Never leave a stream writing into a file that is about to be closed.
+        for stream in extraStreams { stream.wait() }
+        let received = try transfer.finish()
+        if received.bytes != reported { afterRead(received.bytes) }
+        return received
+    }
+
+    /// Opens one more session on its own thread and lets it read chunks of `transfer`; the returned semaphore is
+    /// signalled once the thread is done with the session and the file. A session that cannot be opened only costs
+    /// the download its help.
+    private func startExtraStream(for transfer: ParallelDownload) -> DispatchSemaphore {
+        let ended = DispatchSemaphore(value: 0)
+        let configuration = configuration
+        let logger = logger
+        let thread = Thread {
+            defer { ended.signal() }
+            guard transfer.hasUnclaimedChunks else { return }
+            let extra: SFTPConnection
+            do {
+                extra = try SFTPConnection(configuration: configuration, logger: logger)
+            } catch {
+                logger.warning(
+                    "SFTP download goes on with fewer streams: an extra session could not be opened",
+                    metadata: ["sftp.path": "\(transfer.remotePath)", "sftp.error": "\(error)"])
+                return
+            }
+            defer { extra.close() }
+            do {
+                try extra.withSession("download", path: transfer.remotePath) { session, timeout in
+                    let handle = try session.open(
+                        transfer.remotePath, flags: UInt(LIBSSH2_FXF_READ), mode: 0,
+                        type: Int32(LIBSSH2_SFTP_OPENFILE), timeout: timeout)
+                    defer { session.closeHandle(handle) }
+                    try transfer.readChunks(session: session, handle: handle, timeout: timeout, afterRead: nil)
+                }
+            } catch {
+                transfer.fail(error)
+            }
+        }
+        thread.name = "dqt.sftp.download-stream"
+        thread.start()
+        return ended
     }
 
     /// Copies the local file at `localPath` to `remotePath`, creating or truncating it, in chunks of
@@ -515,7 +615,7 @@ public final class SFTPConnection: @unchecked Sendable {
 
 /// The socket, libssh2 session and SFTP channel of one connection, freed together exactly once.
 /// Only ever used under ``SFTPConnection``'s lock (or before the connection exists).
-private final class SessionResources {
+final class SessionResources {
     let socket: Int32
     let session: OpaquePointer
     var sftp: OpaquePointer!
@@ -622,7 +722,7 @@ private final class SessionResources {
 }
 
 /// The local side of a download: a temporary file next to the final path, renamed into place when complete.
-private final class LocalPartFile {
+final class LocalPartFile {
     let finalPath: String
     let temporaryPath: String
     private var fd: Int32
@@ -633,7 +733,8 @@ private final class LocalPartFile {
         let directory = url.deletingLastPathComponent().path
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
         self.temporaryPath = directory + "/." + url.lastPathComponent + ".part-" + suffix
-        fd = Glibc.open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        // Read-write: a parallel download hashes what its streams wrote by reading it back (from the page cache).
+        fd = Glibc.open(temporaryPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw SFTPError.localFileFailed(operation: "create", path: temporaryPath, reason: errnoDescription())
         }
@@ -643,15 +744,30 @@ private final class LocalPartFile {
         if fd >= 0 { _ = Glibc.close(fd) }
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+    /// Writes `bytes` at `offset` (the streams of a parallel download write their chunks in any order).
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        var done = 0
+        while done < bytes.count {
+            let written = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
             if written < 0 {
                 if errno == EINTR { continue }
                 throw SFTPError.localFileFailed(operation: "write", path: temporaryPath, reason: errnoDescription())
             }
-            offset += written
+            done += written
+        }
+    }
+
+    /// Fills `buffer` with the bytes at `offset`, which must already have been written.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws {
+        var done = 0
+        while done < buffer.count {
+            let count = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 {
+                let reason = count == 0 ? "ended before what was written" : errnoDescription()
+                throw SFTPError.localFileFailed(operation: "read back", path: temporaryPath, reason: reason)
+            }
+            done += count
         }
     }
 
@@ -689,8 +805,8 @@ private final class LocalPartFile {
 /// Hashes (SHA-256) and writes downloaded chunks on its own thread, in order, while the downloading thread fills the
 /// next buffer. A fixed ring of `depth` buffers bounds memory and applies back-pressure.
 private final class HashingFileSink: @unchecked Sendable {
-    // @unchecked: `free`, `filled`, `finished` and `failure` are guarded by `condition`; `hasher` and `file` are used
-    // only by the worker thread until `done` is signalled, then only by the caller.
+    // @unchecked: `free`, `filled`, `finished` and `failure` are guarded by `condition`; `hasher`, `written` and `file`
+    // are used only by the worker thread until `done` is signalled, then only by the caller.
     private let condition = NSCondition()
     private let done = DispatchSemaphore(value: 0)
     private let file: LocalPartFile
@@ -701,6 +817,7 @@ private final class HashingFileSink: @unchecked Sendable {
     private var joined = false
     private var failure: (any Error)?
     private var hasher = SHA256()
+    private var written: Int64 = 0
 
     init(file: LocalPartFile, bufferSize: Int, depth: Int) {
         self.file = file
@@ -779,7 +896,12 @@ private final class HashingFileSink: @unchecked Sendable {
             if !failed {
                 let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
                 hasher.update(bufferPointer: chunk)
-                do { try file.write(chunk) } catch let writeError { error = writeError }
+                do {
+                    try file.write(chunk, at: written)
+                    written += Int64(count)
+                } catch let writeError {
+                    error = writeError
+                }
             }
             condition.lock()
             if let error, failure == nil { failure = error }

@@ -50,6 +50,9 @@ public enum SFTPError: Error, Sendable, Equatable {
     case notAFile(path: String)
     /// A path that must be a directory is something else.
     case notADirectory(path: String)
+    /// The file ended before the size the server reported when it was opened: it was truncated or replaced during
+    /// the download. Nothing is kept; try again once the file is stable.
+    case fileShrank(path: String, expectedBytes: Int64, endedAt: Int64)
     /// A local file operation failed (download target, upload source).
     case localFileFailed(operation: String, path: String, reason: String)
     /// The connection was closed by ``SFTPConnection/close()`` or broken by an earlier transport error.
@@ -110,6 +113,9 @@ extension SFTPError: CustomStringConvertible {
             return "SFTP path \(path) is not a regular file"
         case .notADirectory(let path):
             return "SFTP path \(path) exists but is not a directory"
+        case .fileShrank(let path, let expectedBytes, let endedAt):
+            return "SFTP download of \(path) failed: the file ended at byte \(endedAt) but had \(expectedBytes) bytes "
+                + "when it was opened (it changed during the download); nothing was kept"
         case .localFileFailed(let operation, let path, let reason):
             return "local \(operation) of \(path) failed: \(reason)"
         case .connectionClosed(let reason):

@@ -41,12 +41,16 @@ public struct SFTPDownload: Sendable, Hashable {
     public var bytes: Int64
     /// Lowercase hex SHA-256 of exactly those bytes.
     public var sha256: String
+    /// How many SFTP sessions read part of the file (1 unless it was downloaded in parallel, see
+    /// ``SFTPConfiguration/downloadStreams``).
+    public var streams: Int
 
-    public init(remotePath: String, localPath: String, bytes: Int64, sha256: String) {
+    public init(remotePath: String, localPath: String, bytes: Int64, sha256: String, streams: Int = 1) {
         self.remotePath = remotePath
         self.localPath = localPath
         self.bytes = bytes
         self.sha256 = sha256
+        self.streams = streams
     }
 }
 

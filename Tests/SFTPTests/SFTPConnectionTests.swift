@@ -1,6 +1,8 @@
 import DQTTesting
 import Foundation
+import Logging
 import SFTP
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -412,11 +414,152 @@ struct SFTPConnectionTests {
         #expect(result.bytes == Int64(size))
         #expect(result.sha256 == String(expected))
         #expect(result.localPath == target)
+        #expect(result.streams == 1)  // below the parallel download threshold
         #expect(try Self.run("/usr/bin/sha256sum", [target]).hasPrefix(String(expected)))
         #expect(reports > 1)
         #expect(last == SFTPTransferProgress(bytesTransferred: Int64(size), expectedBytes: Int64(size)))
         // Nothing but the final file is left in the target folder.
         #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.scratch) == ["extract.dat"])
+    }
+
+    // MARK: Parallel downloads
+
+    /// Writes `size` random bytes at `path` and returns their SHA-256 as sha256sum prints it.
+    static func randomFile(at path: String, size: Int) throws -> String {
+        let random = try #require(FileHandle(forReadingAtPath: "/dev/urandom"))
+        defer { try? random.close() }
+        let bytes = try #require(try random.read(upToCount: size))
+        try bytes.write(to: URL(fileURLWithPath: path))
+        return String(try run("/usr/bin/sha256sum", [path]).split(separator: " ")[0])
+    }
+
+    /// A configuration that downloads files of 1 MiB and more in 64 KiB chunks, so a few MiB make many chunks.
+    static func parallel(_ configuration: SFTPConfiguration, streams: Int = 2) -> SFTPConfiguration {
+        var configuration = configuration
+        configuration.readBufferSize = 32 * 1024
+        configuration.downloadChunkSize = 64 * 1024
+        configuration.parallelDownloadThreshold = 1024 * 1024
+        configuration.downloadStreams = streams
+        return configuration
+    }
+
+    /// The size of the download's `.part` file in `folder` (0 when there is none yet).
+    static func partFileSize(in folder: String) -> Int64 {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        guard let part = names.first(where: { $0.contains(".part-") }),
+            let size = try? FileManager.default.attributesOfItem(atPath: folder + "/" + part)[.size] as? Int64
+        else { return 0 }
+        return size
+    }
+
+    /// Polls `condition` every 10 ms for up to 30 s (a generous bound for a loaded machine, never a measurement).
+    static func waitUntil(_ condition: () -> Bool) {
+        for _ in 0..<3000 where !condition() { usleep(10_000) }
+    }
+
+    @Test func parallelDownloadSplitsTheFileAcrossStreams() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        // Not a multiple of the chunk or the buffer: the last chunk is short.
+        let size = 3 * 1024 * 1024 + 4321
+        let expected = try Self.randomFile(at: sandbox.local + "/large.dat", size: size)
+        let connection = try SFTPConnection(configuration: Self.parallel(server.configuration()))
+        defer { connection.close() }
+
+        let target = sandbox.scratch + "/large.dat"
+        var reports: [SFTPTransferProgress] = []
+        let result = try connection.download(remotePath: sandbox.remote + "/large.dat", to: target) { progress in
+            if reports.isEmpty {
+                // Hold this connection inside its first chunk until the extra session has written a later one,
+                // so that both streams take part however the machine schedules them.
+                Self.waitUntil { Self.partFileSize(in: sandbox.scratch) > 64 * 1024 }
+            }
+            reports.append(progress)
+        }
+        #expect(result.streams == 2)
+        #expect(result.bytes == Int64(size))
+        #expect(result.sha256 == expected)
+        #expect(try Self.run("/usr/bin/sha256sum", [target]).hasPrefix(expected))
+        #expect(reports.last == SFTPTransferProgress(bytesTransferred: Int64(size), expectedBytes: Int64(size)))
+        #expect(zip(reports, reports.dropFirst()).allSatisfy { $0.bytesTransferred <= $1.bytesTransferred })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.scratch) == ["large.dat"])
+        // The connection is still usable, and a second download over it works the same way.
+        let again = try connection.download(remotePath: sandbox.remote + "/large.dat", to: target)
+        #expect(again.sha256 == expected)
+    }
+
+    @Test func oneStreamWhenConfigured() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        let size = 2 * 1024 * 1024 + 17
+        let expected = try Self.randomFile(at: sandbox.local + "/large.dat", size: size)
+        let connection = try SFTPConnection(configuration: Self.parallel(server.configuration(), streams: 1))
+        defer { connection.close() }
+
+        let result = try connection.download(remotePath: sandbox.remote + "/large.dat", to: sandbox.scratch + "/large.dat")
+        #expect(result.streams == 1)
+        #expect(result.bytes == Int64(size))
+        #expect(result.sha256 == expected)
+    }
+
+    @Test func fileThatShrinksDuringAParallelDownloadFailsAndLeavesNothing() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        let size = 3 * 1024 * 1024
+        let remoteFile = sandbox.local + "/shrinking.dat"
+        _ = try Self.randomFile(at: remoteFile, size: size)
+        let connection = try SFTPConnection(configuration: Self.parallel(server.configuration()))
+        defer { connection.close() }
+
+        var truncated = false
+        let error = #expect(throws: SFTPError.self) {
+            _ = try connection.download(remotePath: sandbox.remote + "/shrinking.dat", to: sandbox.scratch + "/x.dat") { _ in
+                guard !truncated else { return }
+                truncated = true
+                #expect(truncate(remoteFile, 1024 * 1024) == 0)
+            }
+        }
+        guard case .fileShrank(let path, let expectedBytes, let endedAt) = error else {
+            Issue.record("expected fileShrank, got \(String(describing: error))")
+            return
+        }
+        #expect(path == sandbox.remote + "/shrinking.dat")
+        #expect(expectedBytes == Int64(size))
+        #expect(endedAt >= 1024 * 1024 && endedAt < Int64(size))
+        #expect("\(error!)".contains("changed during the download"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.scratch).isEmpty)
+        // The file changed, not the connection: it stays open and usable.
+        #expect(connection.isOpen)
+        #expect(try connection.list(directory: sandbox.remote).map(\.name) == ["shrinking.dat"])
+    }
+
+    @Test func extraSessionThatCannotLogInLeavesOneStream() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        let size = 2 * 1024 * 1024 + 99
+        let expected = try Self.randomFile(at: sandbox.local + "/large.dat", size: size)
+        // A key that works for the first login only: it is gone when the extra session tries.
+        let key = sandbox.scratch + "/once_ed25519"
+        try FileManager.default.copyItem(atPath: server.ed25519Key, toPath: key)
+        let log = RecordedLog()
+        let connection = try SFTPConnection(
+            configuration: Self.parallel(server.configuration(key: key)), logger: log.logger)
+        defer { connection.close() }
+        try FileManager.default.removeItem(atPath: key)
+
+        var waited = false
+        let result = try connection.download(remotePath: sandbox.remote + "/large.dat", to: sandbox.scratch + "/large.dat") { _ in
+            guard !waited else { return }
+            waited = true
+            Self.waitUntil { !log.warnings.isEmpty }
+        }
+        #expect(result.streams == 1)
+        #expect(result.bytes == Int64(size))
+        #expect(result.sha256 == expected)
+        let warning = try #require(log.warnings.first)
+        #expect(warning.contains("fewer streams"))
+        #expect(warning.contains(key))  // the reason names the key file that could not be used
+        #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.scratch) == ["large.dat"])
     }
 
     @Test func failedDownloadLeavesNothingBehind() throws {
@@ -525,6 +668,37 @@ struct SFTPConnectionTests {
         #expect(!connection.isOpen)
         #expect(throws: SFTPError.connectionClosed(reason: "closed by the caller")) {
             _ = try connection.stat(server.root)
+        }
+    }
+}
+
+/// Keeps the warnings logged through ``logger`` (message and metadata), to check what an operator would read.
+final class RecordedLog: Sendable {
+    private let recorded = Mutex<[String]>([])
+
+    var warnings: [String] { recorded.withLock { $0 } }
+
+    var logger: Logger {
+        Logger(label: "dqt.sftp.test") { _ in Handler(log: self) }
+    }
+
+    private struct Handler: LogHandler {
+        let log: RecordedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .debug
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(
+            level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
+            function: String, line: UInt
+        ) {
+            guard level >= .warning else { return }
+            let fields = self.metadata.merging(metadata ?? [:]) { $1 }
+            log.recorded.withLock { $0.append("\(message) \(fields)") }
         }
     }
 }
