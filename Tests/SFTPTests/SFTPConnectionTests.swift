@@ -562,6 +562,46 @@ struct SFTPConnectionTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.scratch) == ["large.dat"])
     }
 
+    @Test func droppedExtraSessionFailsTheDownloadAndLeavesThisConnectionUsable() throws {
+        let server = try Server()
+        let sandbox = try Sandbox(server)
+        let size = 3 * 1024 * 1024
+        let expected = try Self.randomFile(at: sandbox.local + "/large.dat", size: size)
+        // This connection goes through the relay untouched; the extra session's connection is cut mid-transfer.
+        let relay = try CuttingRelay(serverPort: server.port, cutSecondConnectionAfter: 256 * 1024)
+        defer { relay.close() }
+        let real = try server.hostKeyFields()
+        let knownHosts = sandbox.scratch + "/known_hosts"
+        try "[\(server.host)]:\(relay.port) \(real.type) \(real.key)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
+        var configuration = Self.parallel(server.configuration(knownHosts: knownHosts))
+        configuration.port = relay.port
+        let connection = try SFTPConnection(configuration: configuration)
+        defer { connection.close() }
+        let target = sandbox.scratch + "/out"
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+
+        var waited = false
+        let error = #expect(throws: SFTPError.self) {
+            _ = try connection.download(remotePath: sandbox.remote + "/large.dat", to: target + "/large.dat") { _ in
+                guard !waited else { return }
+                waited = true
+                // Hold this stream in its first chunk until the extra session has seen its connection drop.
+                Self.waitUntil { relay.secondConnectionClosedByClient }
+            }
+        }
+        guard case .sessionFailed(let operation, let path, _) = error else {
+            Issue.record("expected sessionFailed, got \(String(describing: error))")
+            return
+        }
+        #expect(operation == "download" && path == sandbox.remote + "/large.dat")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: target).isEmpty)
+        // The failure was the extra session's: this connection is open and downloads the file in full afterwards.
+        #expect(connection.isOpen)
+        let again = try connection.download(remotePath: sandbox.remote + "/large.dat", to: target + "/large.dat")
+        #expect(again.sha256 == expected)
+        #expect(again.streams == 2)
+    }
+
     @Test func failedDownloadLeavesNothingBehind() throws {
         let server = try Server()
         let sandbox = try Sandbox(server)
@@ -699,6 +739,124 @@ final class RecordedLog: Sendable {
             guard level >= .warning else { return }
             let fields = self.metadata.merging(metadata ?? [:]) { $1 }
             log.recorded.withLock { $0.append("\(message) \(fields)") }
+        }
+    }
+}
+
+/// A TCP relay on a free loopback port to the test sshd that drops its second connection (the extra session of a
+/// parallel download) once the server has sent `cutAfter` bytes on it, as a failing network would: it closes the
+/// server side and sends the client an end of stream. Every other connection is relayed untouched.
+final class CuttingRelay: @unchecked Sendable {
+    // @unchecked: `listener` is set once in init; the mutable state is in `state`.
+    private struct State {
+        var connections = 0
+        var sockets: [Int32] = []
+        var secondClosedByClient = false
+    }
+
+    let port: Int
+    private let listener: Int32
+    private let serverPort: Int
+    private let cutAfter: Int
+    private let state = Mutex(State())
+    private let threads = DispatchGroup()
+
+    init(serverPort: Int, cutSecondConnectionAfter cutAfter: Int) throws {
+        self.serverPort = serverPort
+        self.cutAfter = cutAfter
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = Self.loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let listening = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && listen(listener, 8) == 0 && getsockname(listener, $0, &length) == 0
+            }
+        }
+        try #require(listening)
+        self.listener = listener
+        port = Int(UInt16(bigEndian: address.sin_port))
+        spawn { [self] in acceptConnections() }
+    }
+
+    /// Whether the client closed its side of the second connection after the cut (it noticed the drop).
+    var secondConnectionClosedByClient: Bool { state.withLock { $0.secondClosedByClient } }
+
+    /// Ends every connection and waits for the relay's threads.
+    func close() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        for socket in state.withLock({ $0.sockets }) { shutdown(socket, Int32(SHUT_RDWR)) }
+        threads.wait()
+        Glibc.close(listener)
+        for socket in state.withLock({ $0.sockets }) { Glibc.close(socket) }
+    }
+
+    private static func loopback(port: UInt16) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = port.bigEndian
+        return address
+    }
+
+    private func spawn(_ body: @escaping @Sendable () -> Void) {
+        threads.enter()
+        let thread = Thread { [threads] in
+            body()
+            threads.leave()
+        }
+        thread.start()
+    }
+
+    private func acceptConnections() {
+        while true {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return }
+            let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = Self.loopback(port: UInt16(serverPort))
+            let connected = withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+            let number = state.withLock { state in
+                state.connections += 1
+                state.sockets += [client, server]
+                return state.connections
+            }
+            guard connected else {
+                shutdown(client, Int32(SHUT_RDWR))
+                continue
+            }
+            let cut = number == 2 ? cutAfter : nil
+            spawn { [self] in relay(from: client, to: server, isClientSide: true, second: number == 2, cutAfter: nil) }
+            spawn { [self] in relay(from: server, to: client, isClientSide: false, second: number == 2, cutAfter: cut) }
+        }
+    }
+
+    /// Copies bytes one way until either side ends; with `cutAfter`, ends the connection after that many bytes.
+    private func relay(from source: Int32, to destination: Int32, isClientSide: Bool, second: Bool, cutAfter: Int?) {
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var relayed = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(source, $0.baseAddress, $0.count, 0) }
+            if count <= 0 {
+                if isClientSide && second { state.withLock { $0.secondClosedByClient = true } }
+                shutdown(destination, Int32(SHUT_WR))
+                return
+            }
+            var sent = 0
+            while sent < count {
+                let written = buffer.withUnsafeBytes { send(destination, $0.baseAddress! + sent, count - sent, Int32(MSG_NOSIGNAL)) }
+                if written <= 0 { return }
+                sent += written
+            }
+            relayed += count
+            if let cutAfter, relayed >= cutAfter {
+                // The server's side goes away at once; the client only sees its stream end.
+                shutdown(source, Int32(SHUT_RDWR))
+                shutdown(destination, Int32(SHUT_WR))
+                return
+            }
         }
     }
 }
