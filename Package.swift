@@ -70,8 +70,18 @@ let package = Package(
         // PostgreSQL through libpq, shared by the bridge's ledger and the API's store.
         .target(name: "LibPQ", dependencies: ["CLibPQ"], exclude: ["README.md"], swiftSettings: swiftSettings),
 
-        // Test support: locating the real services (PostgreSQL, sshd, dqt-api) that scripts/services.sh starts.
-        .target(name: "DQTTesting", swiftSettings: swiftSettings),
+        // Test support: the real services scripts/services.sh starts, the built binaries, child processes,
+        // throwaway databases and folders, dqt-api served in-process.
+        .target(
+            name: "DQTTesting",
+            dependencies: [
+                "LibPQ", "DQTAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "JSONLogging",
             dependencies: ["DQTModel", .product(name: "Logging", package: "swift-log")],

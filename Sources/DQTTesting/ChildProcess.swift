@@ -1,91 +1,198 @@
 import Foundation
+import Synchronization
 
-/// The repository's root, found from this source file (`Sources/DQTTesting/ChildProcess.swift`), so tests read
-/// `mappings/` and `fixtures/` as the tools do in daily use.
-public let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The path of an executable product built beside the test bundle (`swift build --build-tests` puts both in
-/// `<scratch>/<config>/`), or the one the environment variable `override` names.
-public func builtProduct(_ name: String, override: String) -> String? {
-    if let path = ProcessInfo.processInfo.environment[override], FileManager.default.isExecutableFile(atPath: path) {
-        return path
+/// A program the tests run as a child process, and the one way they run one: to its end with its output captured
+/// (``run(_:_:in:environment:measuringPeakMemory:)``), or started and left running (a service, a run to kill) to be
+/// waited for, signalled and stopped.
+///
+/// Started with posix_spawn, with no standard input and its output in files (a pipe nobody reads could fill and
+/// block it); waited for with waitpid, on a dispatch thread when awaited (a blocked cooperative thread could starve
+/// the in-process API the child is calling). Every child is reaped: by a wait, or, if nobody waited, killed
+/// (SIGKILL) and reaped when the value goes away, so a test that throws leaves neither a running process nor a
+/// zombie. (Foundation's `Process` was seen never to return from `waitUntilExit` for a quick child, leaving a zombie.)
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    /// The file that receives standard output (and standard error, unless it has its own).
+    public let outputPath: String
+    public let errorPath: String
+    private let started = ContinuousClock.now
+    /// Exit status, or minus the signal that ended it; nil until reaped.
+    private let ended = Mutex<Int32?>(nil)
+
+    /// Starts `executable` (a path) with `arguments`, in `directory` (the test's own by default); standard output
+    /// to the file `output` (created or emptied), standard error to `errors`, or to `output` too when nil.
+    public init(
+        _ executable: String, _ arguments: [String], in directory: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment, output: String, errors: String? = nil
+    ) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if let errors {
+            posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        // In another directory through `env -C` (which then executes the program in its place): Swift's Glibc does
+        // not offer posix_spawn_file_actions_addchdir_np.
+        let command = directory.map { ["/usr/bin/env", "-C", $0, "--", executable] } ?? [executable]
+        let argv: [UnsafeMutablePointer<CChar>?] = (command + arguments).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in argv + envp { free(pointer) } }
+        var pid = pid_t()
+        let result = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
+        guard result == 0 else { throw ChildProcessFailure(program: executable, reason: String(cString: strerror(result))) }
+        self.pid = pid
+        outputPath = output
+        errorPath = errors ?? output
     }
-    var folders: [URL] = []
-    if let first = CommandLine.arguments.first {
-        folders.append(URL(fileURLWithPath: first).resolvingSymlinksInPath().deletingLastPathComponent())
-    }
-    folders.append(Bundle.main.bundleURL)
-    folders.append(Bundle.main.bundleURL.deletingLastPathComponent())
-    for folder in folders {
-        var candidate = folder
-        // The bundle may be a directory (`X.xctest/Contents/MacOS/...`): walk up to the build folder.
-        for _ in 0..<4 {
-            let binary = candidate.appendingPathComponent(name).path
-            if FileManager.default.isExecutableFile(atPath: binary) { return binary }
-            candidate.deleteLastPathComponent()
+
+    /// What it has written to its output file so far.
+    public var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
+
+    /// Its exit status (minus the signal that ended it), once it has ended; nil while it runs.
+    public var status: Int32? { reap(blocking: false) }
+
+    public var isRunning: Bool { status == nil }
+
+    /// Blocks until it ends; its exit status, or minus the signal that ended it.
+    @discardableResult
+    public func waitBlocking() -> Int32 { reap(blocking: true)! }
+
+    /// Waits for the end on a dispatch thread; its exit status, or minus the signal that ended it.
+    @discardableResult
+    public func wait() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: self.waitBlocking()) }
         }
     }
-    return nil
-}
 
-/// A product the tests need was not found beside them.
-public struct ProductNotBuilt: Error, CustomStringConvertible {
-    public let name: String
-    public let override: String
-    public init(name: String, override: String) {
-        self.name = name
-        self.override = override
-    }
-    public var description: String {
-        "\(name) is not built beside the tests: run swift build --build-tests (or set \(override))"
-    }
-}
-
-/// `dqt-bridge` built beside the tests, or the one `DQT_BRIDGE_BINARY` names.
-public func bridgeBinary() throws -> String {
-    guard let path = builtProduct("dqt-bridge", override: "DQT_BRIDGE_BINARY") else {
-        throw ProductNotBuilt(name: "dqt-bridge", override: "DQT_BRIDGE_BINARY")
-    }
-    return path
-}
-
-/// A folder under the system's temporary directory, removed when the value goes away.
-public final class TemporaryFolder: @unchecked Sendable {
-    public let url: URL
-
-    public init(_ prefix: String = "dqt-tests") throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    /// Sends `signal` (SIGCONT to resume one stopped at a fail point, for example) unless it has ended.
+    public func send(_ signal: Int32) {
+        ended.withLock { ended in
+            if ended == nil { _ = kill(pid, signal) }
+        }
     }
 
-    /// Adopts an existing folder (it is removed with the value all the same).
-    public init(at url: URL) { self.url = url }
-
-    public var path: String { url.path }
-    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-
-    @discardableResult
-    public func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let path = self.path(name)
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        return path
+    /// Sends `signal`, waits up to `grace` for the end, then kills it; always reaps it.
+    public func stop(_ signal: Int32 = SIGTERM, grace: Duration = .seconds(30)) async {
+        guard isRunning else { return }
+        send(signal)
+        let deadline = ContinuousClock.now + grace
+        while isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        send(SIGKILL)
+        await wait()
     }
 
-    deinit { try? FileManager.default.removeItem(at: url) }
+    deinit {
+        // Nobody waited (the test threw first): no process and no zombie may outlive the test.
+        if status == nil {
+            kill(pid, SIGKILL)
+            waitBlocking()
+        }
+    }
+
+    /// The end, reaped under the lock (so `send` never signals a reaped, perhaps reused, pid); a blocking caller
+    /// first waits outside the lock without reaping, so `send` and `status` stay free meanwhile.
+    private func reap(blocking: Bool) -> Int32? {
+        if blocking {
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR {}
+        }
+        return ended.withLock { ended in
+            if let ended { return ended }
+            var raw: Int32 = 0
+            var result: pid_t
+            repeat { result = waitpid(pid, &raw, WNOHANG) } while result < 0 && errno == EINTR
+            guard result == pid else { return nil }
+            ended = raw & 0x7f == 0 ? (raw >> 8) & 0xff : -(raw & 0x7f)
+            return ended
+        }
+    }
+
+    // MARK: Run to the end
+
+    /// Runs a program to its end and returns its status, output (standard output and error apart), time and, with
+    /// `measuringPeakMemory`, its peak resident memory. Blocks the calling thread: async code uses the async overload.
+    ///
+    /// The peak is measured by GNU time as the program's parent. wait4 here cannot give it: Linux carries the
+    /// high-water RSS of the address space an exec replaces into the new program's, and a child spawned from this
+    /// (large) test process starts in a copy or share of its address space, so the figure would be the test runner's
+    /// own peak. Under GNU time the program starts from time's small address space (about 1 MB).
+    public static func run(
+        _ executable: String, _ arguments: [String], in directory: String = repositoryRoot.path,
+        environment: [String: String] = ProcessInfo.processInfo.environment, measuringPeakMemory: Bool = false
+    ) throws -> ChildProcessResult {
+        let scratch = try TemporaryFolder("child-process")
+        let usage = scratch.path("usage")
+        let child = try measuringPeakMemory
+            ? ChildProcess(
+                "/usr/bin/time", ["-o", usage, "-f", "%M", "--", executable] + arguments, in: directory,
+                environment: environment, output: scratch.path("stdout"), errors: scratch.path("stderr"))
+            : ChildProcess(
+                executable, arguments, in: directory, environment: environment, output: scratch.path("stdout"),
+                errors: scratch.path("stderr"))
+        var status = child.waitBlocking()
+        let elapsed = ContinuousClock.now - child.started
+        let stdout = (try? String(contentsOfFile: child.outputPath, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: child.errorPath, encoding: .utf8)) ?? ""
+        var peakRSS = 0
+        if measuringPeakMemory {
+            // "%M" (KB) on the last line, after "Command terminated by signal N" when a signal ended the program.
+            let lines = ((try? String(contentsOfFile: usage, encoding: .utf8)) ?? "").split(separator: "\n")
+            guard status >= 0, let kilobytes = lines.last.flatMap({ Int($0) }) else {
+                throw ChildProcessFailure(program: executable, reason: "GNU time did not report (status \(status)): \(stderr.suffix(800))")
+            }
+            peakRSS = kilobytes * 1024
+            if let line = lines.first(where: { $0.hasPrefix("Command terminated by signal ") }),
+               let signal = Int32(line.split(separator: " ").last ?? "") {
+                status = -signal
+            }
+        }
+        return ChildProcessResult(program: executable, status: status, stdout: stdout, stderr: stderr, peakRSS: peakRSS, elapsed: elapsed)
+    }
+
+    /// ``run(_:_:in:environment:measuringPeakMemory:)`` waiting on a dispatch thread.
+    public static func run(
+        _ executable: String, _ arguments: [String], in directory: String = repositoryRoot.path,
+        environment: [String: String] = ProcessInfo.processInfo.environment, measuringPeakMemory: Bool = false
+    ) async throws -> ChildProcessResult {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result {
+                    try run(executable, arguments, in: directory, environment: environment, measuringPeakMemory: measuringPeakMemory)
+                })
+            }
+        }
+    }
 }
 
 /// One finished child process: its exit status (or the signal that ended it), output, time and, when measured, its
 /// peak memory.
 public struct ChildProcessResult: CustomStringConvertible, Sendable {
+    public var program: String
+    /// The exit status, or minus the signal that ended it.
     public var status: Int32
-    /// The signal that killed it, if any (a crash).
-    public var signal: Int32?
     public var stdout: String
     public var stderr: String
     /// The program's peak resident set size in bytes (0 when not measured).
     public var peakRSS: Int
     public var elapsed: Duration
+
+    /// The signal that killed it, if any (a crash).
+    public var signal: Int32? { status < 0 ? -status : nil }
+
+    /// Its standard output; throws, with both outputs, unless it exited 0.
+    public func checkedOutput() throws -> String {
+        guard status == 0 else { throw ChildProcessFailure(program: program, reason: "\(self)") }
+        return stdout
+    }
 
     public var description: String {
         "exit \(status)\(signal.map { " signal \($0)" } ?? "") rss \(peakRSS >> 20) MB in \(elapsed)\n"
@@ -93,66 +200,13 @@ public struct ChildProcessResult: CustomStringConvertible, Sendable {
     }
 }
 
-/// Runs a program to its end with no standard input, its output kept in files (a pipe could fill and block it).
-///
-/// With `measuringPeakMemory`, a small Python parent runs the program and reports its peak RSS: Linux records, at
-/// `exec`, the high-water RSS of the address space being replaced, and posix_spawn from this (large) test process
-/// shares its address space until the exec, so wait4 here would report the test runner's own peak. Python's
-/// RUSAGE_CHILDREN peak is the program's own (or Python's, about 10 MB, if larger).
-public func runChildProcess(
-    _ executable: String, _ arguments: [String], in directory: String = repositoryRoot.path,
-    environment: [String: String]? = nil, measuringPeakMemory: Bool = false
-) throws -> ChildProcessResult {
-    let scratch = try TemporaryFolder("child-process")
-    let out = scratch.path("stdout")
-    let err = scratch.path("stderr")
-    let usageFile = scratch.path("usage")
-    let process = Process()
-    process.currentDirectoryURL = URL(fileURLWithPath: directory)
-    if measuringPeakMemory {
-        let script = """
-            import resource, subprocess, sys
-            usage, program = sys.argv[1], sys.argv[2:]
-            code = subprocess.call(program)
-            with open(usage, "w") as f:
-                f.write("%d %d" % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code))
-            """
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script, usageFile, executable] + arguments
-    } else {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+/// A child process could not be started or measured, or ended other than it must.
+public struct ChildProcessFailure: Error, CustomStringConvertible {
+    public let program: String
+    public let reason: String
+    public init(program: String, reason: String) {
+        self.program = program
+        self.reason = reason
     }
-    if let environment { process.environment = environment }
-    _ = FileManager.default.createFile(atPath: out, contents: nil)
-    _ = FileManager.default.createFile(atPath: err, contents: nil)
-    let outHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-    let errHandle = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-    process.standardOutput = outHandle
-    process.standardError = errHandle
-    process.standardInput = FileHandle.nullDevice
-    let start = ContinuousClock.now
-    try process.run()
-    process.waitUntilExit()
-    let elapsed = ContinuousClock.now - start
-    try outHandle.close()
-    try errHandle.close()
-    let stdout = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
-    let stderr = (try? String(contentsOfFile: err, encoding: .utf8)) ?? ""
-    var status = process.terminationStatus
-    var signal: Int32? = process.terminationReason == .uncaughtSignal ? process.terminationStatus : nil
-    var peakRSS = 0
-    if measuringPeakMemory {
-        let usage = ((try? String(contentsOfFile: usageFile, encoding: .utf8)) ?? "").split(separator: " ").compactMap { Int($0) }
-        guard usage.count == 2 else {
-            throw POSIXError(.ECHILD, userInfo: [NSLocalizedDescriptionKey: "the measuring parent failed: \(stderr)"])
-        }
-        // subprocess.call gives -N for a child killed by signal N.
-        let code = Int32(usage[1])
-        status = code < 0 ? -1 : code
-        signal = code < 0 ? -code : nil
-        peakRSS = usage[0] * 1024
-    }
-    return ChildProcessResult(
-        status: status, signal: signal, stdout: stdout, stderr: stderr, peakRSS: peakRSS, elapsed: elapsed)
+    public var description: String { "\((program as NSString).lastPathComponent): \(reason)" }
 }

@@ -16,7 +16,7 @@ struct HTMLReportBrowserTests {
         let binary = try #require(chromiumBinary, "chromium is not installed: run scripts/setup.sh")
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home.url.path  // a fresh profile; nothing from the user's
-        return try runChildProcess(binary, [
+        return try ChildProcess.run(binary, [
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
             "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9", "--disable-background-networking",
             "--user-data-dir=\(home.path("profile"))",

@@ -7,7 +7,7 @@ let checkDay = "2026-11-21"
 
 /// Runs `dqt-bridge` with `arguments` in the repository root (so `mappings/` is found as in daily use).
 func runBridge(_ arguments: [String], in directory: URL = repositoryRoot) throws -> ChildProcessResult {
-    try runChildProcess(try bridgeBinary(), arguments, in: directory.path)
+    try ChildProcess.run(try bridgeBinary(), arguments, in: directory.path)
 }
 
 /// One fixture file: `fixtures/<feed>/<kind>/<name>`.

@@ -5,8 +5,6 @@ import DQTTesting
 import FeedMapping
 import FileSources
 import Foundation
-import Hummingbird
-import HummingbirdTesting
 import JSONLogging
 import Ledger
 import LibPQ
@@ -16,8 +14,8 @@ import SFTP
 import Synchronization
 
 /// Everything an end-to-end test of the unattended run needs, all real: the OpenSSH SFTP server and PostgreSQL from
-/// scripts/services.sh, and dqt-api served in-process on loopback over its own fresh database (migrated, seeded with
-/// fixtures/api/persons.ndjson, one all-roles key). The ledger gets a fresh database too; the SFTP files live in a
+/// scripts/services.sh, and dqt-api served in-process on loopback over its own fresh database (`InProcessAPI`: migrated,
+/// seeded with fixtures/api/persons.ndjson; one all-roles key). The ledger gets a fresh database too; the SFTP files live in a
 /// fresh folder below the SFTP user's home. All of it is dropped afterwards.
 struct BridgeHarness: Sendable {
     let apiBaseURL: URL
@@ -34,9 +32,7 @@ struct BridgeHarness: Sendable {
     let logs: LogLines
     let httpClient: HTTPClient
 
-    static var repository: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    }
+    static var repository: String { repositoryRoot.path }
 
     static var servicesAvailable: Bool {
         TestServices.shouldRun(
@@ -44,69 +40,42 @@ struct BridgeHarness: Sendable {
             TestServices.sftpEd25519Key, TestServices.sftpKnownHosts, TestServices.sftpRoot)
     }
 
-    static func databaseURL(_ base: String, name: String) -> String {
-        var url = base
-        var query = ""
-        if let q = url.firstIndex(of: "?") {
-            query = String(url[q...])
-            url = String(url[..<q])
-        }
-        if let schemeEnd = url.range(of: "://"), let slash = url[schemeEnd.upperBound...].firstIndex(of: "/") {
-            url = String(url[..<slash])
-        }
-        return url + "/" + name + query
+    /// Whether the suites that run the `dqt-bridge` binary against the services run here (always in CI).
+    static var binaryAndServicesAvailable: Bool {
+        TestServices.isCI || (servicesAvailable && (try? bridgeBinary()) != nil)
     }
 
     static func with(_ body: @Sendable (BridgeHarness) async throws -> Void) async throws {
-        let admin = try TestServices.require(TestServices.databaseURL)
         let sftpHome = try TestServices.require(TestServices.sftpRoot)
-        let suffix = "\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
-        let apiDatabase = "bridge_api_test_\(suffix)"
-        let ledgerDatabase = "bridge_ledger_test_\(suffix)"
-        let adminConnection = try PGConnection(admin)
-        try adminConnection.execute("CREATE DATABASE \(apiDatabase)")
-        try adminConnection.execute("CREATE DATABASE \(ledgerDatabase)")
-        let apiURL = databaseURL(admin, name: apiDatabase)
-        let remoteRoot = "bridge-tests/\(suffix)"
-        let localRoot = joinPath(sftpHome, remoteRoot)
-        let scratch = NSTemporaryDirectory() + "bridge-test-\(suffix)"
-        try makeSharedFolder(localRoot)
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        let pool = PGPool(conninfo: apiURL, maximumConnections: 4)
-        let httpClient = makeBridgeHTTPClient(timeoutSeconds: 30, connections: PublisherSettings().concurrency)
-        func cleanUp() async {
-            try? await httpClient.shutdown()
-            pool.close()
-            try? await Task.sleep(for: .milliseconds(50))
-            _ = try? adminConnection.execute("DROP DATABASE IF EXISTS \(apiDatabase) WITH (FORCE)")
-            _ = try? adminConnection.execute("DROP DATABASE IF EXISTS \(ledgerDatabase) WITH (FORCE)")
-            try? FileManager.default.removeItem(atPath: localRoot)
-            try? FileManager.default.removeItem(atPath: scratch)
-        }
-        do {
-            let key: String = try await pool.withConnection { connection in
-                try Migrations.migrate(connection)
-                _ = try Seeder.seed(connection, file: URL(fileURLWithPath: joinPath(repository, "fixtures/api/persons.ndjson")))
-                return try APIKeys.create(connection, name: "bridge-test", roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
-            }
-            var configuration = APIConfiguration(databaseURL: apiURL)
-            configuration.port = 0
-            configuration.keyCacheSeconds = 0
-            let apiLogger = Logger(label: "dqt-api-test") { _ in SwiftLogNoOpLogHandler() }
-            let router = try DQTAPIServer.makeRouter(configuration: configuration, pool: pool, metrics: APIMetrics(), logger: apiLogger)
-            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: apiLogger)
-            try await app.test(.live) { client in
+        try await TemporaryDatabase.with(prefix: "bridge_ledger_test") { ledgerDatabase in
+            try await InProcessAPI.with(databasePrefix: "bridge_api_test", keys: { connection in
+                try APIKeys.create(connection, name: "bridge-test", roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
+            }) { api, key in
+                let suffix = "\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
+                let remoteRoot = "bridge-tests/\(suffix)"
+                let localRoot = joinPath(sftpHome, remoteRoot)
+                let scratch = NSTemporaryDirectory() + "bridge-test-\(suffix)"
+                try makeSharedFolder(localRoot)
+                try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+                let httpClient = makeBridgeHTTPClient(timeoutSeconds: 30, connections: PublisherSettings().concurrency)
+                func cleanUp() async {
+                    try? await httpClient.shutdown()
+                    try? FileManager.default.removeItem(atPath: localRoot)
+                    try? FileManager.default.removeItem(atPath: scratch)
+                }
                 let harness = BridgeHarness(
-                    apiBaseURL: URL(string: "http://127.0.0.1:\(client.port!)")!, apiKey: key, apiPool: pool, apiDatabaseURL: apiURL,
-                    ledgerURL: databaseURL(admin, name: ledgerDatabase), localRoot: localRoot, remoteRoot: remoteRoot, scratch: scratch,
-                    logs: LogLines(), httpClient: httpClient)
-                try await body(harness)
+                    apiBaseURL: URL(string: api.baseURL)!, apiKey: key, apiPool: api.pool, apiDatabaseURL: api.databaseURL,
+                    ledgerURL: ledgerDatabase.url, localRoot: localRoot, remoteRoot: remoteRoot, scratch: scratch, logs: LogLines(),
+                    httpClient: httpClient)
+                do {
+                    try await body(harness)
+                } catch {
+                    await cleanUp()
+                    throw error
+                }
+                await cleanUp()
             }
-        } catch {
-            await cleanUp()
-            throw error
         }
-        await cleanUp()
     }
 
     /// A folder both root (the tests) and the SFTP user can create and rename entries in.
@@ -221,46 +190,15 @@ struct BridgeHarness: Sendable {
         return path
     }
 
-    /// The `dqt-bridge` binary built beside the test bundle.
-    static var bridgeBinary: String? {
-        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = folder.appendingPathComponent("dqt-bridge").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            folder = folder.deletingLastPathComponent()
-        }
-        return nil
-    }
-
-    /// Runs the `dqt-bridge` binary; returns its exit status (negative: killed by that signal) and standard output.
-    /// The wait happens on a dispatch thread: blocking a cooperative thread would starve the in-process dqt-api
-    /// that the child process is calling.
+    /// Runs the `dqt-bridge` binary with this test's ledger; its exit status (negative: killed by that signal) and
+    /// standard output.
     func runBinary(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try self.runBinaryBlocking(arguments, environment: extra) })
-            }
-        }
-    }
-
-    private func runBinaryBlocking(_ arguments: [String], environment extra: [String: String]) throws -> (status: Int32, output: String) {
-        guard let binary = Self.bridgeBinary else { throw MissingBinary() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["DQT_BRIDGE_DATABASE_URL"] = ledgerURL
         environment["DQT_BRIDGE_LOG_LEVEL"] = "warning"
         environment.merge(extra) { $1 }
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
-        return (status, String(decoding: data, as: UTF8.self))
+        let run = try await ChildProcess.run(try bridgeBinary(), arguments, environment: environment)
+        return (run.status, run.stdout)
     }
 
     // MARK: Files
@@ -307,10 +245,6 @@ struct BridgeHarness: Sendable {
     func appliedWrites() async throws -> Int {
         try await apiInt("SELECT count(*) FROM idempotency_keys")
     }
-}
-
-struct MissingBinary: Error, CustomStringConvertible {
-    var description: String { "the dqt-bridge binary is not beside the test bundle: build it (swift build --build-tests builds it)" }
 }
 
 /// Captured JSON log lines.

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// The `dqt-bridge` binary's commands against the real services.
-@Suite("dqt-bridge commands", .serialized, .enabled(if: TestServices.isCI || (BridgeHarness.servicesAvailable && BridgeHarness.bridgeBinary != nil)))
+@Suite("dqt-bridge commands", .serialized, .enabled(if: BridgeHarness.binaryAndServicesAvailable))
 struct CommandTests {
     @Test("run, status, report and migrate; exit statuses 0, 1 and 2")
     func commands() async throws {
@@ -36,17 +36,9 @@ struct CommandTests {
             let config = try h.configuration()
             let file = try h.writeConfigurationFile(config)
             try h.place(Synthetic.induction(good: 3), in: "ewc/pickup", as: "IND_watch.csv")
-            guard let binary = BridgeHarness.bridgeBinary else { throw MissingBinary() }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["watch", "--config", file, "--interval", "1s"]
-            var environment = ProcessInfo.processInfo.environment
-            environment["DQT_BRIDGE_DATABASE_URL"] = h.ledgerURL
-            environment["DQT_BRIDGE_LOG_LEVEL"] = "warning"
-            process.environment = environment
-            process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-            try process.run()
+            let process = try bridgeProcess(
+                ["watch", "--config", file, "--interval", "1s"], harness: h, environment: ["DQT_BRIDGE_LOG_LEVEL": "warning"],
+                output: joinPath(h.scratch, "watch.log"))
             // Wait for two finished passes.
             var passes = 0
             for _ in 0..<150 where passes < 2 {
@@ -54,16 +46,15 @@ struct CommandTests {
                 passes = (try? h.ledgerInt("SELECT count(*) FROM bridge.runs WHERE finished_at IS NOT NULL")) ?? 0
             }
             #expect(passes >= 2)
-            process.terminate()  // SIGTERM
+            process.send(SIGTERM)
             var waited = 0
             while process.isRunning, waited < 100 {
                 try await Task.sleep(for: .milliseconds(100))
                 waited += 1
             }
             #expect(!process.isRunning, "watch did not stop within 10 s of SIGTERM")
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-            #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+            process.send(SIGKILL)
+            #expect(await process.wait() == 0)
             #expect(try await h.appliedWrites() == 3)
             #expect(try h.ledgerInt("SELECT count(*) FROM bridge.runs WHERE status = 'running'") == 0)
         }

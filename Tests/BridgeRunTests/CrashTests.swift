@@ -10,7 +10,7 @@ import Testing
 /// the suite follows the run's structure as it changes. Each scenario must end exactly like the clean run: every
 /// expected write applied once (counted per idempotency key in the API's audit), the API's rows equal, every file
 /// published or quarantined once and archived.
-@Suite("Crash and resume", .serialized, .enabled(if: TestServices.isCI || (BridgeHarness.servicesAvailable && BridgeHarness.bridgeBinary != nil)))
+@Suite("Crash and resume", .serialized, .enabled(if: BridgeHarness.binaryAndServicesAvailable))
 struct CrashTests {
     /// Two live feeds in two folders: two good files, one with a refused row, one refused whole, and an
     /// appropriate bodies' file; with batches of 2, about a dozen publishing batches.

@@ -13,7 +13,7 @@ import Testing
 /// slow and hung responses, answers lost after the API applied the write), the test's own sshd killed in the middle
 /// of a download, and the test's own PostgreSQL (the ledger's) restarted in the middle of a run. Killing and
 /// restarting only touches services these tests started themselves.
-@Suite("Faults on the way", .serialized, .enabled(if: TestServices.isCI || (BridgeHarness.servicesAvailable && BridgeHarness.bridgeBinary != nil)))
+@Suite("Faults on the way", .serialized, .enabled(if: BridgeHarness.binaryAndServicesAvailable))
 struct PipelineFaultTests {
     static let files: [PlacedFile] = [
         PlacedFile(feed: "ewc-induction", folder: "ewc/pickup", name: "IND_fault_a.csv", content: Data(Synthetic.induction(persons: 1...5).utf8)),
@@ -174,39 +174,40 @@ struct PipelineFaultTests {
 
     func restartScenario(_ postgres: PrivatePostgres, point: String) async throws {
         try await BridgeHarness.with { shared in
-            let admin = try PGConnection(postgres.url)
-            try admin.execute("CREATE DATABASE ledger")
-            var h = shared
-            h.ledgerURL = BridgeHarness.databaseURL(postgres.url, name: "ledger")
-            let config = try h.writeConfigurationFile(try h.configuration { $0.api.batchSize = 2; $0.api.concurrency = 1 })
-            for file in Self.files { try h.place(file) }
-            let expected = try await BridgeHarness.expectedWrites(Self.files, scratch: h.scratch)
-            let arguments = ["run", "--config", config, "--today", BridgeHarness.today]
+            // The ledger on the test's own PostgreSQL, the one that restarts.
+            try await TemporaryDatabase.with(prefix: "ledger", adminURL: postgres.url) { ledger in
+                var h = shared
+                h.ledgerURL = ledger.url
+                let config = try h.writeConfigurationFile(try h.configuration { $0.api.batchSize = 2; $0.api.concurrency = 1 })
+                for file in Self.files { try h.place(file) }
+                let expected = try await BridgeHarness.expectedWrites(Self.files, scratch: h.scratch)
+                let arguments = ["run", "--config", config, "--today", BridgeHarness.today]
 
-            let first = try bridgeProcess(arguments, harness: h, environment: ["DQT_BRIDGE_FAILPOINT": "\(point):stop"], output: joinPath(h.scratch, "run-1.log"))
-            let stopped = await first.waitUntilStopped()
-            #expect(stopped, "the run did not stop at \(point): \(first.output.suffix(2000))")
-            try await postgres.restart()
-            first.resume()
-            let firstStatus = await first.wait()
-            #expect((0...2).contains(firstStatus), "the run did not end cleanly after the restart (status \(firstStatus)): \(first.output.suffix(3000))")
-            var runs = 1
-            var statuses = [firstStatus]
-            while try runs < 4 && !Self.allDone(h, files: Self.files.count) {
-                runs += 1
-                let process = try bridgeProcess(arguments, harness: h, output: joinPath(h.scratch, "run-\(runs).log"))
-                let status = await process.wait()
-                statuses.append(status)
-                #expect(status == 0, "run \(runs) after the restart: \(process.output.suffix(2000))")
+                let first = try bridgeProcess(arguments, harness: h, environment: ["DQT_BRIDGE_FAILPOINT": "\(point):stop"], output: joinPath(h.scratch, "run-1.log"))
+                let stopped = await first.waitUntilStopped()
+                #expect(stopped, "the run did not stop at \(point): \(first.output.suffix(2000))")
+                try await postgres.restart()
+                first.resume()
+                let firstStatus = await first.wait()
+                #expect((0...2).contains(firstStatus), "the run did not end cleanly after the restart (status \(firstStatus)): \(first.output.suffix(3000))")
+                var runs = 1
+                var statuses = [firstStatus]
+                while try runs < 4 && !Self.allDone(h, files: Self.files.count) {
+                    runs += 1
+                    let process = try bridgeProcess(arguments, harness: h, output: joinPath(h.scratch, "run-\(runs).log"))
+                    let status = await process.wait()
+                    statuses.append(status)
+                    #expect(status == 0, "run \(runs) after the restart: \(process.output.suffix(2000))")
+                }
+                let verdict = try await h.verdict(expected: expected, reference: nil)
+                let done = try Self.allDone(h, files: Self.files.count)
+                #expect(done && verdict.exact, "restart at \(point): \(verdict), exit statuses \(statuses)")
+                SuiteTable.append(SuiteRow(
+                    suite: "faults", scenario: "PostgreSQL (ledger) restarted at \(point)", runs: runs, expected: verdict.expected,
+                    applied: verdict.applied, lost: verdict.lost, duplicated: verdict.duplicated,
+                    reasons: "first run exit \(firstStatus) (\(firstStatus == 0 ? "recovered" : "failed cleanly")); exit \(statuses.map(String.init).joined(separator: ","))",
+                    ok: done && verdict.exact && (0...2).contains(firstStatus)))
             }
-            let verdict = try await h.verdict(expected: expected, reference: nil)
-            let done = try Self.allDone(h, files: Self.files.count)
-            #expect(done && verdict.exact, "restart at \(point): \(verdict), exit statuses \(statuses)")
-            SuiteTable.append(SuiteRow(
-                suite: "faults", scenario: "PostgreSQL (ledger) restarted at \(point)", runs: runs, expected: verdict.expected,
-                applied: verdict.applied, lost: verdict.lost, duplicated: verdict.duplicated,
-                reasons: "first run exit \(firstStatus) (\(firstStatus == 0 ? "recovered" : "failed cleanly")); exit \(statuses.map(String.init).joined(separator: ","))",
-                ok: done && verdict.exact && (0...2).contains(firstStatus)))
         }
     }
 

@@ -2,8 +2,6 @@ import AsyncHTTPClient
 import DQTTesting
 import FileSources
 import Foundation
-import LibPQ
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -36,81 +34,9 @@ struct ServiceFailure: Error, CustomStringConvertible {
     var description: String { "\(what): \(detail)" }
 }
 
-/// A child process started with posix_spawn, its standard output and error going to a file, waited for with
-/// waitpid. (Foundation's Process can miss the end of a child that exits quickly and then waits forever.)
-final class ChildProcess: Sendable {
-    let pid: pid_t
-    let outputPath: String
-    private let ended = Mutex<Int32?>(nil)
-
-    init(_ path: String, _ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment, output: String) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for pointer in argv + envp { free(pointer) } }
-        var pid = pid_t()
-        let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
-        guard result == 0 else { throw ServiceFailure(what: path, detail: String(cString: strerror(result))) }
-        self.pid = pid
-        outputPath = output
-    }
-
-    var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
-
-    /// Its exit status (minus the signal that ended it), once it has ended; nil while it runs.
-    var status: Int32? { reap(options: WNOHANG) }
-
-    var isRunning: Bool { status == nil }
-
-    /// Blocks until it ends.
-    func waitBlocking() -> Int32 { reap(options: 0)! }
-
-    /// Waits for the end on a dispatch thread (never blocking a cooperative thread the in-process API needs).
-    func wait() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: self.waitBlocking()) }
-        }
-    }
-
-    /// Sends `signal`, waits up to 30 s for the end, then kills it.
-    func stop(_ signal: Int32 = SIGTERM) async {
-        guard isRunning else { return }
-        kill(pid, signal)
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                let until = Date().addingTimeInterval(30)
-                while self.isRunning, Date() < until { usleep(20_000) }
-                if self.isRunning { kill(self.pid, SIGKILL) }
-                _ = self.waitBlocking()
-                continuation.resume()
-            }
-        }
-    }
-
-    private func reap(options: Int32) -> Int32? {
-        ended.withLock { ended in
-            if let ended { return ended }
-            var raw: Int32 = 0
-            var result = waitpid(pid, &raw, options)
-            while result < 0 && errno == EINTR { result = waitpid(pid, &raw, options) }
-            guard result == pid else { return nil }
-            ended = raw & 0x7f == 0 ? (raw >> 8) & 0xff : -(raw & 0x7f)
-            return ended
-        }
-    }
-}
-
-/// Runs a program to its end; throws unless it exits 0 (with its output: stdout and stderr together).
+/// Runs a program to its end; throws unless it exits 0.
 func runProgram(_ path: String, _ arguments: [String]) async throws {
-    let output = NSTemporaryDirectory() + "program-\(UInt64.random(in: 0...UInt64.max)).out"
-    defer { try? FileManager.default.removeItem(atPath: output) }
-    let child = try ChildProcess(path, arguments, output: output)
-    guard await child.wait() == 0 else { throw ServiceFailure(what: (path as NSString).lastPathComponent, detail: child.output) }
+    _ = try await ChildProcess.run(path, arguments).checkedOutput()
 }
 
 /// `dqt-api serve` (the binary built beside the tests) over an existing, migrated database, on a free port.
@@ -118,13 +44,8 @@ struct APIProcess {
     let service: ChildProcess
     let baseURL: String
 
-    static var binary: String? {
-        BridgeHarness.bridgeBinary.map { (($0 as NSString).deletingLastPathComponent as NSString).appendingPathComponent("dqt-api") }
-            .flatMap { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }
-    }
-
     static func start(databaseURL: String, log: String, httpClient: HTTPClient) async throws -> APIProcess {
-        guard let binary else { throw ServiceFailure(what: "dqt-api", detail: "the binary is not beside the test bundle") }
+        let binary = try apiBinary()
         let port = try freeLoopbackPort()
         var environment = ProcessInfo.processInfo.environment
         environment["DQT_API_DATABASE_URL"] = databaseURL

@@ -17,12 +17,9 @@ struct PublisherTests {
         count: Int, path: @escaping @Sendable (Int) -> String = { "/v3/persons/\(1000000 + $0)/qtls" },
         _ body: @Sendable (Ledger, Int64) async throws -> Void
     ) async throws {
-        let admin = try TestServices.require(TestServices.databaseURL)
-        let name = "bridge_publisher_test_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
-        let adminConnection = try PGConnection(admin)
-        try adminConnection.execute("CREATE DATABASE \(name)")
-        let ledger = Ledger(conninfo: BridgeHarness.databaseURL(admin, name: name), maximumConnections: 4, reconnectAttempts: 1)
-        do {
+        try await TemporaryDatabase.with(prefix: "bridge_publisher_test") { database in
+            let ledger = Ledger(conninfo: database.url, maximumConnections: 4, reconnectAttempts: 1)
+            defer { ledger.close() }
             try await ledger.migrate()
             let run = try await ledger.startRun(command: "test", host: "test", pid: 1, feeds: ["test-feed"])
             let file = try await ledger.discover(
@@ -36,14 +33,7 @@ struct PublisherTests {
                 return StageDecision(state: .parsed, rowsRead: count, accepted: count, rejected: 0, warnings: 0, summaryJSON: "{}")
             }
             try await body(ledger, file.id)
-        } catch {
-            ledger.close()
-            _ = try? adminConnection.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-            throw error
         }
-        ledger.close()
-        try? await Task.sleep(for: .milliseconds(50))
-        try adminConnection.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 
     static func settings(batch: Int = 10, concurrency: Int = 2, attempts: Int = 5) -> PublisherSettings {

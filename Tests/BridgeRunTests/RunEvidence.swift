@@ -58,7 +58,7 @@ extension BridgeHarness {
 
     /// The writes `files` must become, from `dqt-bridge check --records` on each (refused files become none).
     static func expectedWrites(_ files: [PlacedFile], scratch: String) async throws -> [ExpectedWrite] {
-        guard let binary = bridgeBinary else { throw MissingBinary() }
+        let binary = try bridgeBinary()
         var writes: [ExpectedWrite] = []
         for (index, file) in files.enumerated() {
             let input = joinPath(scratch, "expected-\(index)-\(file.name)")
@@ -168,12 +168,11 @@ struct CheckFailed: Error, CustomStringConvertible {
 
 /// A `dqt-bridge` child process with the harness's ledger, its output in a file.
 func bridgeProcess(_ arguments: [String], harness: BridgeHarness, environment extra: [String: String] = [:], output: String) throws -> ChildProcess {
-    guard let binary = BridgeHarness.bridgeBinary else { throw MissingBinary() }
     var environment = ProcessInfo.processInfo.environment
     environment["DQT_BRIDGE_DATABASE_URL"] = harness.ledgerURL
     environment["DQT_BRIDGE_LOG_LEVEL"] = "info"
     environment.merge(extra) { $1 }
-    return try ChildProcess(binary, arguments, environment: environment, output: output)
+    return try ChildProcess(try bridgeBinary(), arguments, environment: environment, output: output)
 }
 
 extension ChildProcess {
@@ -192,5 +191,5 @@ extension ChildProcess {
         return false
     }
 
-    func resume() { kill(pid, SIGCONT) }
+    func resume() { send(SIGCONT) }
 }

@@ -2,8 +2,6 @@ import AsyncHTTPClient
 import DQTAPI
 import DQTTesting
 import Foundation
-import Hummingbird
-import HummingbirdTesting
 import LibPQ
 import Logging
 import NIOCore
@@ -66,66 +64,23 @@ struct Harness: Sendable {
         try await pool.withConnection(body)
     }
 
-    static var fixtures: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("fixtures/api/persons.ndjson")
-    }
-
-    static func databaseURL(_ base: String, name: String) -> String {
-        // postgresql://user@host:port/db[?query] -> same with another db.
-        var url = base
-        var query = ""
-        if let q = url.firstIndex(of: "?") {
-            query = String(url[q...])
-            url = String(url[..<q])
-        }
-        if let schemeEnd = url.range(of: "://"), let slash = url[schemeEnd.upperBound...].firstIndex(of: "/") {
-            url = String(url[..<slash])
-        }
-        return url + "/" + name + query
-    }
-
-    /// Runs `body` against a fresh service. `configure` can change the configuration (limits, cache).
+    /// Runs `body` against a fresh service (`dqt_api_test_<random>`). `configure` can change the configuration
+    /// (limits, cache).
     static func with(
         configure: (inout APIConfiguration) -> Void = { _ in }, _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
-        let admin = try TestServices.require(TestServices.databaseURL)
-        let name = "dqt_api_test_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
-        let adminConnection = try PGConnection(admin)
-        try adminConnection.execute("CREATE DATABASE \(name)")
-        let url = databaseURL(admin, name: name)
-        let pool = PGPool(conninfo: url, maximumConnections: 4)
-        do {
-            let keys: [String: String] = try await pool.withConnection { connection in
-                try Migrations.migrate(connection)
-                try Seeder.seed(connection, file: fixtures)
-                var keys: [String: String] = [:]
-                for role in Role.allCases {
-                    keys[role.rawValue] = try APIKeys.create(connection, name: "test-\(role.rawValue)", roles: [role], expiresAt: nil).key
-                }
-                keys["all"] = try APIKeys.create(connection, name: "test-all", roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
-                return keys
+        let logs = LogCapture()
+        let logger = Logger(label: "dqt-api-test") { _ in CapturingLogHandler(capture: logs) }
+        try await InProcessAPI.with(databasePrefix: "dqt_api_test", logger: logger, configure: configure, keys: { connection in
+            var keys: [String: String] = [:]
+            for role in Role.allCases {
+                keys[role.rawValue] = try APIKeys.create(connection, name: "test-\(role.rawValue)", roles: [role], expiresAt: nil).key
             }
-            var configuration = APIConfiguration(databaseURL: url)
-            configuration.port = 0
-            configuration.keyCacheSeconds = 0
-            configure(&configuration)
-            let logs = LogCapture()
-            let logger = Logger(label: "dqt-api-test") { _ in CapturingLogHandler(capture: logs) }
-            let router = try DQTAPIServer.makeRouter(configuration: configuration, pool: pool, metrics: APIMetrics(), logger: logger)
-            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
-            try await app.test(.live) { client in
-                try await body(Harness(databaseURL: url, pool: pool, port: client.port!, keys: keys, logs: logs))
-            }
-        } catch {
-            pool.close()
-            try? await Task.sleep(for: .milliseconds(50))
-            _ = try? adminConnection.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-            throw error
+            keys["all"] = try APIKeys.create(connection, name: "test-all", roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
+            return keys
+        }) { api, keys in
+            try await body(Harness(databaseURL: api.databaseURL, pool: api.pool, port: api.port, keys: keys, logs: logs))
         }
-        pool.close()
-        try? await Task.sleep(for: .milliseconds(50))
-        try adminConnection.execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
     }
 }
 

@@ -12,7 +12,7 @@ struct RefusedFilesTests {
     /// A real zip archive holding one CSV, made with Python's zipfile (python3 is in scripts/setup.sh).
     static func zip(containing csv: String, in folder: TemporaryFolder) throws -> [UInt8] {
         let target = folder.path("made.zip")
-        let result = try runChildProcess("/usr/bin/python3", ["-c", """
+        let result = try ChildProcess.run("/usr/bin/python3", ["-c", """
             import sys, zipfile
             with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
                 z.writestr("IND_20261120.csv", sys.argv[2])
@@ -23,7 +23,7 @@ struct RefusedFilesTests {
 
     static func gzip(_ text: String, in folder: TemporaryFolder) throws -> [UInt8] {
         let target = folder.path("made.gz")
-        let result = try runChildProcess("/usr/bin/python3", ["-c", "import sys, gzip; open(sys.argv[1], 'wb').write(gzip.compress(sys.argv[2].encode()))", target, text])
+        let result = try ChildProcess.run("/usr/bin/python3", ["-c", "import sys, gzip; open(sys.argv[1], 'wb').write(gzip.compress(sys.argv[2].encode()))", target, text])
         try #require(result.status == 0, "\(result)")
         return Array(try Data(contentsOf: URL(fileURLWithPath: target)))
     }

@@ -12,7 +12,7 @@ func runBridge(_ arguments: [String], in directory: String = repositoryRoot.path
     if environment["DQT_BRIDGE_MAPPINGS"] == nil {
         environment["DQT_BRIDGE_MAPPINGS"] = repositoryRoot.appendingPathComponent("mappings").path
     }
-    return try runChildProcess(try bridgeBinary(), arguments, in: directory, environment: environment, measuringPeakMemory: true)
+    return try ChildProcess.run(try bridgeBinary(), arguments, in: directory, environment: environment, measuringPeakMemory: true)
 }
 
 /// The feeds as `dqt-bridge` loads them.

@@ -99,18 +99,7 @@ struct SFTPConnectionTests {
 
     @discardableResult
     static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "\(executable) \(arguments) failed")
-        return String(decoding: output, as: UTF8.self)
+        try ChildProcess.run(executable, arguments).checkedOutput()
     }
 
     // MARK: Connecting and trust
@@ -287,15 +276,10 @@ struct SFTPConnectionTests {
         try "[127.0.0.1]:\(port) \(publicKey[0]) \(publicKey[1])\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
 
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
-        let sshd = Process()
-        sshd.executableURL = URL(fileURLWithPath: "/usr/sbin/sshd")
-        sshd.arguments = ["-D", "-e", "-f", config]
-        sshd.standardError = FileHandle.nullDevice
-        sshd.standardOutput = FileHandle.nullDevice
-        try sshd.run()
+        let sshd = try ChildProcess("/usr/sbin/sshd", ["-D", "-e", "-f", config], output: "/dev/null")
         defer {
-            sshd.terminate()
-            sshd.waitUntilExit()
+            sshd.send(SIGTERM)
+            sshd.waitBlocking()
         }
         try Self.waitForPort(port)
 

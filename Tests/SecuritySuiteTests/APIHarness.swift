@@ -2,8 +2,6 @@ import AsyncHTTPClient
 import DQTAPI
 import DQTTesting
 import Foundation
-import Hummingbird
-import HummingbirdTesting
 import LibPQ
 import Logging
 import NIOCore
@@ -74,23 +72,6 @@ struct APIHarness: Sendable {
         try await sql { try $0.query(query, parameters).int(0, 0) ?? -1 }
     }
 
-    static var repositoryRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-
-    static func databaseURL(_ base: String, name: String) -> String {
-        var url = base
-        var query = ""
-        if let q = url.firstIndex(of: "?") {
-            query = String(url[q...])
-            url = String(url[..<q])
-        }
-        if let schemeEnd = url.range(of: "://"), let slash = url[schemeEnd.upperBound...].firstIndex(of: "/") {
-            url = String(url[..<slash])
-        }
-        return url + "/" + name + query
-    }
-
     /// At most this many services (databases and their pools) at once: every test of the suite would otherwise hold
     /// a pool at the same time, and with the other suites running beside it PostgreSQL runs out of connections.
     /// A test's time limit includes its wait here (minutes in a full parallel run), so the suites' limits are only
@@ -113,43 +94,17 @@ struct APIHarness: Sendable {
     private static func withService(
         configure: (inout APIConfiguration) -> Void, _ body: @Sendable (APIHarness) async throws -> Void
     ) async throws {
-        let admin = try TestServices.require(TestServices.databaseURL)
-        let name = "dqt_sec_\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
-        try PGConnection(admin).execute("CREATE DATABASE \(name)")
-        let url = databaseURL(admin, name: name)
-        let pool = PGPool(conninfo: url, maximumConnections: 4)
-        func drop() async {
-            pool.close()
-            try? await Task.sleep(for: .milliseconds(50))
-            _ = try? PGConnection(admin).execute("DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
-        }
-        do {
-            let keys: [String: String] = try await pool.withConnection { connection in
-                try Migrations.migrate(connection)
-                try Seeder.seed(connection, file: repositoryRoot.appendingPathComponent("fixtures/api/persons.ndjson"))
-                var keys: [String: String] = [:]
-                for role in Role.allCases {
-                    keys[role.rawValue] = try APIKeys.create(connection, name: keyName(role.rawValue), roles: [role], expiresAt: nil, rateLimit: 1_000_000).key
-                }
-                keys["all"] = try APIKeys.create(connection, name: keyName("all"), roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
-                keys["none"] = try APIKeys.create(connection, name: keyName("none"), roles: [], expiresAt: nil, rateLimit: 1_000_000).key
-                return keys
+        try await InProcessAPI.with(databasePrefix: "dqt_sec", configure: configure, keys: { connection in
+            var keys: [String: String] = [:]
+            for role in Role.allCases {
+                keys[role.rawValue] = try APIKeys.create(connection, name: keyName(role.rawValue), roles: [role], expiresAt: nil, rateLimit: 1_000_000).key
             }
-            var configuration = APIConfiguration(databaseURL: url)
-            configuration.port = 0
-            configuration.keyCacheSeconds = 0
-            configure(&configuration)
-            let logger = Logger(label: "dqt-api-security") { _ in SwiftLogNoOpLogHandler() }
-            let router = try DQTAPIServer.makeRouter(configuration: configuration, pool: pool, metrics: APIMetrics(), logger: logger)
-            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
-            try await app.test(.live) { client in
-                try await body(APIHarness(databaseURL: url, pool: pool, port: client.port!, keys: keys))
-            }
-        } catch {
-            await drop()
-            throw error
+            keys["all"] = try APIKeys.create(connection, name: keyName("all"), roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
+            keys["none"] = try APIKeys.create(connection, name: keyName("none"), roles: [], expiresAt: nil, rateLimit: 1_000_000).key
+            return keys
+        }) { api, keys in
+            try await body(APIHarness(databaseURL: api.databaseURL, pool: api.pool, port: api.port, keys: keys))
         }
-        await drop()
     }
 }
 

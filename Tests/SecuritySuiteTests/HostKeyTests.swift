@@ -11,16 +11,7 @@ import Testing
     TestServices.sftpHost, TestServices.sftpPort, TestServices.sftpUser, TestServices.sftpEd25519Key, TestServices.sftpKnownHosts)))
 struct HostKeyTests {
     static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try ChildProcess.run(executable, arguments).stdout
     }
 
     @Test("a known_hosts holding another key: refused, naming the server's SHA256 fingerprint; through a proxy port: refused")

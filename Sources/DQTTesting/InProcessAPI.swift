@@ -1,0 +1,44 @@
+import DQTAPI
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import LibPQ
+import Logging
+
+/// dqt-api served in the test's own process: the production router on a live Hummingbird server on 127.0.0.1 (a free
+/// port), over a throwaway database migrated and seeded with fixtures/api/persons.ndjson. (A test that needs dqt-api
+/// as its own process, to read its logs or kill it, starts the built binary with ``ChildProcess``.)
+public struct InProcessAPI: Sendable {
+    public let databaseURL: String
+    public let pool: PGPool
+    public let port: Int
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Runs `body` against a fresh service on a database named `<databasePrefix>_<random>`, with the keys `makeKeys`
+    /// creates; `configure` can change the configuration (limits, cache). The pool and the database go afterwards.
+    public static func with<Keys: Sendable>(
+        databasePrefix: String, logger: Logger = Logger(label: "dqt-api-test") { _ in SwiftLogNoOpLogHandler() },
+        configure: (inout APIConfiguration) -> Void = { _ in }, keys makeKeys: @escaping @Sendable (PGConnection) throws -> Keys,
+        _ body: @Sendable (InProcessAPI, Keys) async throws -> Void
+    ) async throws {
+        try await TemporaryDatabase.with(prefix: databasePrefix) { database in
+            let pool = PGPool(conninfo: database.url, maximumConnections: 4)
+            defer { pool.close() }
+            let keys = try await pool.withConnection { connection in
+                try Migrations.migrate(connection)
+                _ = try Seeder.seed(connection, file: repositoryRoot.appendingPathComponent("fixtures/api/persons.ndjson"))
+                return try makeKeys(connection)
+            }
+            var configuration = APIConfiguration(databaseURL: database.url)
+            configuration.port = 0
+            configuration.keyCacheSeconds = 0
+            configure(&configuration)
+            let router = try DQTAPIServer.makeRouter(configuration: configuration, pool: pool, metrics: APIMetrics(), logger: logger)
+            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+            try await app.test(.live) { client in
+                try await body(InProcessAPI(databaseURL: database.url, pool: pool, port: client.port!), keys)
+            }
+        }
+    }
+}
