@@ -11,7 +11,8 @@ struct CheckCommand: ParsableCommand {
         abstract: "Check a legacy file against its feed's mapping: records, rejected rows and a report.",
         discussion: """
         Exit status: 0 every record accepted, 1 some rows rejected, 2 the file refused or the call wrong.
-        Without --feed the feed is found from the file's name.
+        Without --feed the feed is found from the file's name; with it only that feed's mapping (FEED.yaml, when
+        the folder has one) is read.
         """
     )
 
@@ -46,20 +47,24 @@ struct CheckCommand: ParsableCommand {
     }
 
     func run() throws {
-        let catalog: FeedCatalog
+        let definition: FeedDefinition
         do {
-            catalog = try FeedCatalog.load(directory: options.mappings)
+            if let feed, let own = try FeedCatalog.loadFeed(id: feed, directory: options.mappings) {
+                definition = own
+            } else {
+                definition = resolveFeed(in: try FeedCatalog.load(directory: options.mappings))
+            }
         } catch {
             Self.fail(CommandFailure(message: "the mappings do not load:\n\(error)", status: 2))
         }
-        let definition = resolveFeed(in: catalog)
         guard FileManager.default.isReadableFile(atPath: file) else {
             Self.fail(CommandFailure(message: "cannot read \(printable(file))", status: 2))
         }
-        // Record keys need the file's digest before the first record; a plain check only at the end.
-        let digest = BackgroundDigest(path: file)
+        // Record keys need the file's digest before the first record, a report only at the end; the summary
+        // does not show it, so a plain check does not hash the file.
+        let digest = records != nil || !report.isEmpty ? BackgroundDigest(path: file) : nil
         var sha256 = ""
-        if records != nil { sha256 = digestOrFail(digest) }
+        if records != nil, let digest { sha256 = digestOrFail(digest) }
         let day = today.flatMap { LocalDate(iso: $0) } ?? LocalDate.today()
         let workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dqt-bridge-check-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
@@ -69,7 +74,7 @@ struct CheckCommand: ParsableCommand {
         var result = FeedChecker(feed: definition, context: CheckContext(today: day))
             .check(path: file, sha256: sha256, workDirectory: workDirectory, sink: &outputs)
         try outputs.finish()
-        result.sha256 = digestOrFail(digest)
+        if let digest { result.sha256 = digestOrFail(digest) }
 
         let mappingReport = MappingReport(result: result, feed: definition)
         for path in report {

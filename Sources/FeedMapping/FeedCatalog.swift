@@ -27,6 +27,19 @@ public struct FeedCatalog: Sendable {
         return FeedCatalog(feeds: feeds)
     }
 
+    /// Loads only feed `id`'s own mapping, `<id>.yaml` or `<id>.yml` in `directory`; nil when there is no such file
+    /// or it defines another feed (then load the whole folder). Parsing every mapping costs more than checking a
+    /// small file, and one feed's check should not depend on the others.
+    public static func loadFeed(id: String, directory: String) throws(MappingError) -> FeedDefinition? {
+        for name in [id + ".yaml", id + ".yml"] where !id.contains("/") {
+            let path = (directory as NSString).appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let definition = try MappingLoader.load(path: path)
+            return definition.id == id ? definition : nil
+        }
+        return nil
+    }
+
     public init(feeds: [FeedDefinition]) { self.feeds = feeds }
 
     public func feed(id: String) -> FeedDefinition? { feeds.first { $0.id == id } }

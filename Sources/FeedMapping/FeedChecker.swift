@@ -21,8 +21,18 @@ public struct FeedChecker: Sendable {
     ///   - sha256: the file's SHA-256 (hex), part of every record's idempotency key (for an email, each attachment's
     ///     own SHA-256 is used instead).
     ///   - workDirectory: where an email's attachments are extracted.
-    public func check(
-        path: String, displayName: String? = nil, sha256: String, workDirectory: String, sink: inout some CheckSink
+    public func check<Sink: CheckSink>(
+        path: String, displayName: String? = nil, sha256: String, workDirectory: String, sink: inout Sink
+    ) -> CheckResult {
+        // One concrete sink type inside: the pipeline is then compiled specialised for each record type and reader.
+        // Generic over the caller's sink it ran every row through witness tables and runtime metadata lookups.
+        var erased = ErasedSink(base: sink)
+        defer { sink = erased.base as! Sink }
+        return check(path: path, displayName: displayName, sha256: sha256, workDirectory: workDirectory, erasedSink: &erased)
+    }
+
+    private func check(
+        path: String, displayName: String?, sha256: String, workDirectory: String, erasedSink sink: inout ErasedSink
     ) -> CheckResult {
         var result = CheckResult(
             feed: feed.id, file: printable(displayName ?? (path as NSString).lastPathComponent), sha256: sha256,
@@ -64,7 +74,7 @@ public struct FeedChecker: Sendable {
         return result
     }
 
-    private func run(path: String, attachmentSHA256: String?, sender: String?, result: inout CheckResult, sink: inout some CheckSink) {
+    private func run(path: String, attachmentSHA256: String?, sender: String?, result: inout CheckResult, sink: inout ErasedSink) {
         let pipeline = Pipeline(feed: feed, context: context, attachmentSHA256: attachmentSHA256, sender: sender)
         do {
             let source = try FileByteSource(path: path)
@@ -91,6 +101,22 @@ public struct FeedChecker: Sendable {
 /// A whole-file refusal found by the mapping stage (e.g. a header without a mapped column).
 struct Refusal: Error {
     let problem: Problem
+}
+
+/// Any sink behind one type: one dynamic call per row handed over, instead of a whole pipeline generic over it.
+private struct ErasedSink: CheckSink {
+    var base: any CheckSink
+    let wantsCalls: Bool
+    let wantsRejectedValues: Bool
+    let unmasked: Bool
+
+    init(base: any CheckSink) {
+        self.base = base
+        (wantsCalls, wantsRejectedValues, unmasked) = (base.wantsCalls, base.wantsRejectedValues, base.unmasked)
+    }
+
+    mutating func accepted(_ call: PlannedCall) throws { try base.accepted(call) }
+    mutating func rejected(_ row: RejectedRow) throws { try base.rejected(row) }
 }
 
 /// One run of the pipeline over one reader, specialised for the feed's record type.

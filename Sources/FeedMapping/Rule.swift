@@ -32,16 +32,17 @@ public struct Rule: Sendable {
         }
     }
 
-    /// True when the row satisfies the rule; `value` reads a field by name.
-    func holds(_ value: (String) -> FieldValue) -> Bool {
+    /// True when the row satisfies the rule; `value(n)` reads the field named `fieldsRead[n]` (resolved once, not
+    /// looked up by name for every row).
+    func holds(_ value: (Int) -> FieldValue) -> Bool {
         switch kind {
-        case .requiredWhen(let field, let condition):
-            return !condition.holds(value(condition.field)) || !value(field).isAbsent
-        case .notBefore(let field, let other):
-            guard case .date(let date) = value(field), case .date(let earliest) = value(other) else { return true }
+        case .requiredWhen(_, let condition):
+            return !condition.holds(value(1)) || !value(0).isAbsent
+        case .notBefore:
+            guard case .date(let date) = value(0), case .date(let earliest) = value(1) else { return true }
             return date >= earliest
-        case .allowedWhen(let field, let values, let condition):
-            guard condition.holds(value(condition.field)), let text = value(field).comparableText else { return true }
+        case .allowedWhen(_, let values, let condition):
+            guard condition.holds(value(1)), let text = value(0).comparableText else { return true }
             return values.contains(text)
         }
     }

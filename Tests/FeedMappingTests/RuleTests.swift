@@ -6,7 +6,7 @@ import Testing
 @Suite("Cross-field rules")
 struct RuleTests {
     func holds(_ rule: Rule, _ values: [String: FieldValue]) -> Bool {
-        rule.holds { values[$0] ?? .absent }
+        rule.holds { values[rule.fieldsRead[$0]] ?? .absent }
     }
 
     @Test("requiredWhen: a field must be present when a condition holds")
