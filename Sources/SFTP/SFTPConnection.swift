@@ -240,7 +240,7 @@ public final class SFTPConnection: @unchecked Sendable {
             } else {
                 received = try downloadSequentially(
                     remotePath, handle: handle, session: session, timeout: timeout, into: local,
-                    bufferSize: bufferSize
+                    expectedBytes: expected, bufferSize: bufferSize
                 ) { total in
                     progress?(SFTPTransferProgress(bytesTransferred: total, expectedBytes: expected))
                 }
@@ -261,10 +261,10 @@ public final class SFTPConnection: @unchecked Sendable {
     }
 
     /// One stream: this thread receives (and libssh2 decrypts) the next buffer while a second thread hashes and
-    /// writes the previous one.
+    /// writes the previous one. Reads to the end of the file, so a file that grew is fetched whole.
     private func downloadSequentially(
         _ remotePath: String, handle: OpaquePointer, session: SessionResources, timeout: Duration,
-        into local: LocalPartFile, bufferSize: Int, afterRead: (Int64) -> Void
+        into local: LocalPartFile, expectedBytes: Int64?, bufferSize: Int, afterRead: (Int64) -> Void
     ) throws -> (bytes: Int64, digest: SHA256Digest, streams: Int) {
         let sink = HashingFileSink(file: local, bufferSize: bufferSize, depth: 4)
         defer { sink.cancel() }
@@ -280,6 +280,9 @@ public final class SFTPConnection: @unchecked Sendable {
             sink.submit(buffer, count: count)
             total += Int64(count)
             afterRead(total)
+        }
+        if let expectedBytes, total < expectedBytes {
+            throw SFTPError.fileShrank(path: remotePath, expectedBytes: expectedBytes, endedAt: total)
         }
         return (total, try sink.finish(), 1)
     }

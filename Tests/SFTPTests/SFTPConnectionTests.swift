@@ -486,13 +486,14 @@ struct SFTPConnectionTests {
         #expect(result.sha256 == expected)
     }
 
-    @Test func fileThatShrinksDuringAParallelDownloadFailsAndLeavesNothing() throws {
+    @Test(arguments: [1, 2])
+    func fileThatShrinksDuringADownloadFailsAndLeavesNothing(streams: Int) throws {
         let server = try Server()
         let sandbox = try Sandbox(server)
         let size = 3 * 1024 * 1024
         let remoteFile = sandbox.local + "/shrinking.dat"
         _ = try Self.randomFile(at: remoteFile, size: size)
-        let connection = try SFTPConnection(configuration: Self.parallel(server.configuration()))
+        let connection = try SFTPConnection(configuration: Self.parallel(server.configuration(), streams: streams))
         defer { connection.close() }
 
         var truncated = false
