@@ -94,7 +94,7 @@ best_module=$(sed -n 's/^best_mb_per_s=//p' <<<"$out")
 used=$(sed -n 's/.* streams=\([0-9]*\)$/\1/p' <<<"$out" | sort -u | paste -sd/)
 
 echo
-echo "file: $SIZE_MB MB over 127.0.0.1:$DQT_TEST_SFTP_PORT, best of $RUNS runs, read buffer $BUFFER bytes"
+echo "file: $SIZE_MB MB over 127.0.0.1:$DQT_TEST_SFTP_PORT, best of $RUNS runs, read buffer $BUFFER bytes ($(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "OpenSSH sftp client: $best_openssh MB/s (its default cipher, chacha20-poly1305)"
 echo "OpenSSH sftp client: $best_openssh_same MB/s (aes128-ctr + hmac-sha2-256, what libssh2 1.10 negotiates)"
 echo "SFTP module:         $best_module MB/s ($used SFTP session(s) of $STREAMS allowed; SHA-256 computed while downloading, verified)"
