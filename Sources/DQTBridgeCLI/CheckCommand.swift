@@ -71,7 +71,7 @@ struct CheckCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: workDirectory) }
 
         var outputs = try CheckOutputs(recordsPath: records, rejectsPath: rejects, unmasked: unmask)
-        var result = FeedChecker(feed: definition, context: CheckContext(today: day))
+        var result = FeedChecker(feed: definition, context: CheckContext(today: day, countsValues: !report.isEmpty))
             .check(path: file, sha256: sha256, workDirectory: workDirectory, sink: &outputs)
         try outputs.finish()
         if let digest { result.sha256 = digestOrFail(digest) }

@@ -363,8 +363,12 @@ extension DatePattern {
 public struct CheckContext: Sendable {
     public let today: LocalDate
     public let pivot: TwoDigitYearPivot
-    public init(today: LocalDate) {
+    /// False: field profiles count rows, filled and invalid values but not the most common values, which only a
+    /// report shows (counting them is a hash and a table probe per field and row).
+    public let countsValues: Bool
+    public init(today: LocalDate, countsValues: Bool = true) {
         self.today = today
         self.pivot = TwoDigitYearPivot(today: today)
+        self.countsValues = countsValues
     }
 }

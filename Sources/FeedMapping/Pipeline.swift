@@ -34,6 +34,8 @@ struct Pipeline: Sendable {
         let required: Bool
         let warnOnly: Bool
         let pii: Bool
+        /// Its most common values are counted (not personal data, and the check counts values).
+        let countsValues: Bool
         /// From a continuation line: absent, not missing, when no continuation was joined to the row.
         let fromContinuation: Bool
     }
@@ -336,6 +338,7 @@ struct Pipeline: Sendable {
             guard let slot = slotByName[spec.name] else { preconditionFailure("the loader checked field names") }
             bound[spec.recordType ?? "", default: []].append(BoundField(
                 slot: slot, index: index, profile: profile, required: spec.required, warnOnly: spec.onInvalid == .warning, pii: spec.pii,
+                countsValues: !spec.pii && context.countsValues,
                 fromContinuation: spec.fromContinuation
             ))
         }
@@ -406,7 +409,7 @@ extension Pipeline.Plan {
                         continue
                     }
                     tallies[field.profile].filled += 1
-                    if !field.pii { values[field.profile].count(bytes) }
+                    if field.countsValues { values[field.profile].count(bytes) }
                     switch checks[field.profile].convert(bytes, context: pipeline.context, tables: tables) {
                     case .value(let value, let digit):
                         row[field.slot] = value
