@@ -157,6 +157,34 @@ public enum Migrations {
             DROP INDEX idempotency_keys_created;
             CREATE INDEX idempotency_keys_created ON idempotency_keys USING brin (created_at);
             """),
+        // The employments -> persons foreign key checked (and row-locked) the person once per workforce row: about a
+        // third of a 1000-row upsert's time. The same rule holds with one set-based check per statement, and persons
+        // are never deleted and never change TRN (merges and deactivations are statuses), so no row lock is needed
+        // to keep a checked person from disappearing before commit.
+        Migration(version: 4, name: "employments' person checked once per statement", sql: """
+            ALTER TABLE employments DROP CONSTRAINT employments_trn_fkey;
+            CREATE FUNCTION employments_person_exists() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF EXISTS (SELECT 1 FROM changed c WHERE NOT EXISTS (SELECT 1 FROM persons p WHERE p.trn = c.trn)) THEN
+                    RAISE EXCEPTION 'employments.trn must name a person' USING ERRCODE = 'foreign_key_violation';
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER employments_person_exists_on_insert AFTER INSERT ON employments
+                REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION employments_person_exists();
+            CREATE TRIGGER employments_person_exists_on_update AFTER UPDATE ON employments
+                REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION employments_person_exists();
+            CREATE FUNCTION persons_keep_trn() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'persons are never deleted and their trn never changes' USING ERRCODE = 'restrict_violation';
+            END $$;
+            CREATE TRIGGER persons_keep_trn_on_update BEFORE UPDATE ON persons
+                FOR EACH ROW WHEN (OLD.trn IS DISTINCT FROM NEW.trn) EXECUTE FUNCTION persons_keep_trn();
+            CREATE TRIGGER persons_keep_trn_on_delete BEFORE DELETE ON persons
+                FOR EACH ROW EXECUTE FUNCTION persons_keep_trn();
+            CREATE TRIGGER persons_keep_trn_on_truncate BEFORE TRUNCATE ON persons
+                FOR EACH STATEMENT EXECUTE FUNCTION persons_keep_trn();
+            """),
     ]
 
     /// Applies the migrations not yet recorded, in order, each in its own transaction, under an advisory lock so

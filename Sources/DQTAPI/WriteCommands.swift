@@ -90,6 +90,10 @@ enum WriteCommand: Sendable {
         }
     }
 
+    var isEmployment: Bool {
+        if case .employment = self { true } else { false }
+    }
+
     var operationName: String {
         switch self {
         case .capitaImport: "capitaImportPerson"
@@ -344,9 +348,11 @@ enum WritePreparation {
         source: SourceInfo?, principal: Principal
     ) throws(Problem) -> WriteRequest {
         let method = rawMethod.uppercased()
-        let path = rawPath.split(separator: "?", maxSplits: 1).first.map(String.init) ?? rawPath
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).map { part in
-            part.contains("%") ? (String(part).removingPercentEncoding ?? String(part)) : String(part)
+        // Split on ASCII bytes (no scalar straddles them), not Characters: this runs for every operation of a batch.
+        let path = rawPath.utf8.firstIndex(of: UInt8(ascii: "?")).map { String(rawPath[..<$0]) } ?? rawPath
+        let parts = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).map { bytes in
+            let part = String(decoding: bytes, as: UTF8.self)
+            return bytes.contains(UInt8(ascii: "%")) ? (part.removingPercentEncoding ?? part) : part
         }
         // parts[0] is "" (leading slash).
         guard parts.count >= 3, parts[0].isEmpty, parts[1] == "v3" else {

@@ -109,7 +109,12 @@ struct WriteSession {
     }
 
     mutating func run(_ prepared: [Result<WriteRequest, Problem>]) throws -> [WriteResult] {
-        let keys = prepared.compactMap { try? $0.get().idempotencyKey }
+        // Workforce upserts claim their keys in the bulk insert itself, where a stored key comes back as a replay,
+        // so only the other writes' keys are looked up first.
+        let keys = prepared.compactMap { result -> String? in
+            guard case .success(let request) = result, !request.command.isEmployment else { return nil }
+            return request.idempotencyKey
+        }
         if !keys.isEmpty { try loadIdempotency(keys) }
         var results = [WriteResult?](repeating: nil, count: prepared.count)
         var index = 0
@@ -619,8 +624,9 @@ struct WriteSession {
 
     // MARK: Workforce, in bulk
 
-    /// Upserts workforce rows with three statements whatever their number: person lookup, one multi-row upsert that
-    /// also writes the audit rows, one multi-row insert of the idempotency records.
+    /// Upserts workforce rows with three statements whatever their number: person lookup, one multi-row insert that
+    /// claims the idempotency keys, one multi-row upsert that also writes the audit rows. A key already stored (by an
+    /// earlier request or a concurrent one) is not claimed: its row is not applied again and replays the stored result.
     func applyEmployments(_ items: [(WriteRequest, EmploymentRow)]) throws -> [WriteResult] {
         let trns = Array(Set(items.map { $0.1.trn }))
         let statuses = try connection.query(
@@ -628,92 +634,91 @@ struct WriteSession {
         var byTRN: [String: (String, String?)] = [:]
         for row in statuses.rows { if let trn = row["trn"], let status = row["status"] { byTRN[trn] = (status, row["merged_into"]) } }
         var results = [WriteResult](repeating: .success(204), count: items.count)
-        var json = "["
-        json.reserveCapacity(items.count * 480)
-        var idempotency = "["
-        idempotency.reserveCapacity(items.count * 200)
-        var applied = 0
-        var keyed = 0
-        var attempted: [String] = []
+        var eligible: [Int] = []
+        // Keys whose stored result, if there is one, is the answer: not claimed, or of a row the person checks refused.
+        var storedCandidates: [String] = []
         for (offset, (request, row)) in items.enumerated() {
-            guard let (status, merged) = byTRN[row.trn] else {
-                results[offset] = .failure(.personNotFound())
+            let problem: Problem
+            switch byTRN[row.trn] {
+            case nil: problem = .personNotFound()
+            case ("Merged", let merged)?: problem = .merged(into: merged ?? "", location: "/v3/persons/\(merged ?? "")")
+            case ("Active", _)?:
+                eligible.append(offset)
                 continue
+            default: problem = .deactivated()
             }
-            if status == "Merged" {
-                results[offset] = .failure(.merged(into: merged ?? "", location: "/v3/persons/\(merged ?? "")"))
-                continue
-            }
-            if status != "Active" {
-                results[offset] = .failure(.deactivated())
-                continue
-            }
-            if applied > 0 { json += "," }
-            applied += 1
-            json += "{\"k\":\(JSONText.string(row.key)),\"t\":\(JSONText.string(row.trn)),\"la\":\(JSONText.string(row.la)),"
-            json += "\"e\":\(JSONText.string(row.establishment)),\"ep\":\(JSONText.string(row.establishmentPostcode)),"
-            json += "\"ee\":\(JSONText.string(row.establishmentEmail)),\"mp\":\(JSONText.string(row.memberPostcode)),"
-            json += "\"me\":\(JSONText.string(row.memberEmail)),\"sd\":\(JSONText.string(row.startDate)),"
-            json += "\"ed\":\(JSONText.string(row.endDate)),\"ty\":\(JSONText.string(row.employmentType)),"
-            json += "\"w\":\(row.withdrawn),\"xd\":\(JSONText.string(row.extractDate)),\"ni\":\(JSONText.string(row.nino)),"
-            json += "\"db\":\(JSONText.string(row.dateOfBirth)),\"dd\":\(JSONText.string(row.dateOfDeath)),"
-            json += "\"g\":\(JSONText.string(row.gender)),\"p\":\(JSONText.string(request.path)),"
-            json += "\"ik\":\(JSONText.string(request.idempotencyKey)),\"sf\":\(JSONText.string(request.source?.feed)),"
-            json += "\"ss\":\(JSONText.string(request.source?.fileSha256)),\"sl\":\(request.source?.line.map(String.init) ?? "null")}"
-            if let key = request.idempotencyKey {
-                attempted.append(key)
-                if keyed > 0 { idempotency += "," }
-                keyed += 1
-                idempotency += "{\"k\":\(JSONText.string(key)),\"h\":\(JSONText.string(request.requestHash)),\"p\":\(JSONText.string(request.path))}"
-            }
+            results[offset] = .failure(problem)
+            if let key = request.idempotencyKey { storedCandidates.append(key) }
         }
-        json += "]"
-        idempotency += "]"
-        guard applied > 0 else { return results }
-        var concurrent: [String] = []
-        try connection.savepoint { connection in
-            if keyed > 0 {
-                // Claim the idempotency keys first: a key that a concurrent request holds blocks here until it
-                // commits, then is not inserted; that row is not applied again and replays the stored result.
-                let claimed = Set(try connection.queryPrepared(
-                    """
-                    INSERT INTO idempotency_keys (idempotency_key, request_hash, method, path, status, response, key_name)
-                    SELECT x.k, x.h, 'PUT', x.p, 204, NULL, $2 FROM json_to_recordset($1::json) AS x(k text, h text, p text)
-                    ON CONFLICT DO NOTHING RETURNING idempotency_key
-                    """, [.json(idempotency), .text(context.keyName)]
-                ).rows.compactMap { $0["idempotency_key"] })
-                concurrent = attempted.filter { !claimed.contains($0) }
-            }
-            let skip = Set(concurrent)
-            let rows = skip.isEmpty ? json : Self.withoutKeys(json, skip)
-            try connection.queryPrepared(Self.employmentUpsertSQL, [.json(rows), .text(context.keyName), .text(context.correlationID)])
-        }
-        if !concurrent.isEmpty {
-            let stored = try connection.query(
-                "SELECT idempotency_key, request_hash, status, response FROM idempotency_keys WHERE idempotency_key = ANY($1::text[])",
-                [.textArray(concurrent)])
-            var byKey: [String: (String, Int, String?)] = [:]
-            for row in stored.rows {
-                if let key = row["idempotency_key"], let hash = row["request_hash"], let status = row.int("status") {
-                    byKey[key] = (hash, status, row["response"])
+        if !eligible.isEmpty {
+            storedCandidates += try connection.savepoint { connection in
+                let keyed = eligible.filter { items[$0].0.idempotencyKey != nil }
+                var claimed = Set<String>()
+                if !keyed.isEmpty {
+                    var idempotency = "["
+                    idempotency.reserveCapacity(keyed.count * 200)
+                    for (index, offset) in keyed.enumerated() {
+                        let request = items[offset].0
+                        if index > 0 { idempotency += "," }
+                        idempotency += "{\"k\":\(JSONText.string(request.idempotencyKey)),\"h\":\(JSONText.string(request.requestHash)),\"p\":\(JSONText.string(request.path))}"
+                    }
+                    idempotency += "]"
+                    // A key that a concurrent request holds blocks here until it commits, then is not inserted.
+                    claimed = Set(try connection.queryPrepared(
+                        """
+                        INSERT INTO idempotency_keys (idempotency_key, request_hash, method, path, status, response, key_name)
+                        SELECT x.k, x.h, 'PUT', x.p, 204, NULL, $2 FROM json_to_recordset($1::json) AS x(k text, h text, p text)
+                        ON CONFLICT DO NOTHING RETURNING idempotency_key
+                        """, [.json(idempotency), .text(context.keyName)]
+                    ).rows.compactMap { $0["idempotency_key"] })
                 }
+                var unclaimed: [String] = []
+                var json = "["
+                json.reserveCapacity(eligible.count * 480)
+                var applied = 0
+                for offset in eligible {
+                    let (request, row) = items[offset]
+                    if let key = request.idempotencyKey, !claimed.contains(key) {
+                        unclaimed.append(key)
+                        continue
+                    }
+                    if applied > 0 { json += "," }
+                    applied += 1
+                    json += "{\"k\":\(JSONText.string(row.key)),\"t\":\(JSONText.string(row.trn)),\"la\":\(JSONText.string(row.la)),"
+                    json += "\"e\":\(JSONText.string(row.establishment)),\"ep\":\(JSONText.string(row.establishmentPostcode)),"
+                    json += "\"ee\":\(JSONText.string(row.establishmentEmail)),\"mp\":\(JSONText.string(row.memberPostcode)),"
+                    json += "\"me\":\(JSONText.string(row.memberEmail)),\"sd\":\(JSONText.string(row.startDate)),"
+                    json += "\"ed\":\(JSONText.string(row.endDate)),\"ty\":\(JSONText.string(row.employmentType)),"
+                    json += "\"w\":\(row.withdrawn),\"xd\":\(JSONText.string(row.extractDate)),\"ni\":\(JSONText.string(row.nino)),"
+                    json += "\"db\":\(JSONText.string(row.dateOfBirth)),\"dd\":\(JSONText.string(row.dateOfDeath)),"
+                    json += "\"g\":\(JSONText.string(row.gender)),\"p\":\(JSONText.string(request.path)),"
+                    json += "\"ik\":\(JSONText.string(request.idempotencyKey)),\"sf\":\(JSONText.string(request.source?.feed)),"
+                    json += "\"ss\":\(JSONText.string(request.source?.fileSha256)),\"sl\":\(request.source?.line.map(String.init) ?? "null")}"
+                }
+                json += "]"
+                if applied > 0 {
+                    try connection.queryPrepared(Self.employmentUpsertSQL, [.json(json), .text(context.keyName), .text(context.correlationID)])
+                }
+                return unclaimed
             }
-            for (offset, (request, _)) in items.enumerated() {
-                guard let key = request.idempotencyKey, let (hash, status, body) = byKey[key] else { continue }
-                results[offset] = hash == request.requestHash
-                    ? WriteResult(status: status, body: body, problem: nil, location: nil, replayed: true)
-                    : .failure(.idempotencyConflict())
+        }
+        guard !storedCandidates.isEmpty else { return results }
+        let stored = try connection.query(
+            "SELECT idempotency_key, request_hash, status, response FROM idempotency_keys WHERE idempotency_key = ANY($1::text[])",
+            [.textArray(storedCandidates)])
+        var byKey: [String: (String, Int, String?)] = [:]
+        for row in stored.rows {
+            if let key = row["idempotency_key"], let hash = row["request_hash"], let status = row.int("status") {
+                byKey[key] = (hash, status, row["response"])
             }
+        }
+        for (offset, (request, _)) in items.enumerated() {
+            guard let key = request.idempotencyKey, let (hash, status, body) = byKey[key] else { continue }
+            results[offset] = hash == request.requestHash
+                ? WriteResult(status: status, body: body, problem: nil, location: nil, replayed: true)
+                : .failure(.idempotencyConflict())
         }
         return results
-    }
-
-    /// The bulk rows JSON without the rows whose idempotency key is in `skip`.
-    static func withoutKeys(_ json: String, _ skip: Set<String>) -> String {
-        guard let array = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] else { return json }
-        let kept = array.filter { ($0["ik"] as? String).map { !skip.contains($0) } ?? true }
-        guard let data = try? JSONSerialization.data(withJSONObject: kept) else { return json }
-        return String(decoding: data, as: UTF8.self)
     }
 
     static let employmentUpsertSQL = """

@@ -383,6 +383,48 @@ struct WriteTests {
         }
     }
 
+    /// Workforce keys are claimed in the bulk statement itself (no lookup first): a key stored before replays its
+    /// result even when the person has been deactivated since, while a new key for that person is refused. And the
+    /// integrity the employments -> persons foreign key gave still holds: no employment names a missing person, and
+    /// persons are never deleted or renumbered.
+    @Test func workforceReplaysOutliveAStatusChangeAndEmploymentsAlwaysNameAPerson() async throws {
+        try await Harness.with { h in
+            func batch(_ key: String) async throws -> [String: Any] {
+                let path = "/v3/persons/1000011/employments/\(employmentKey(trn: "1000011"))"
+                let body = #"{"operations":[{"method":"PUT","path":"\#(path)","idempotencyKey":"\#(key)","body":\#(employmentBody(trn: "1000011"))}]}"#
+                let reply = try await h.call(.POST, "/v3/batches", json: body, key: h.allKey)
+                return try #require((try reply.json()["results"] as? [[String: Any]])?.first)
+            }
+            let first = try await batch("keep:1")
+            #expect(first["status"] as? Int == 204 && first["replayed"] == nil)
+            _ = try await h.sql { try $0.execute("UPDATE persons SET status = 'Deactivated' WHERE trn = '1000011'") }
+            let replay = try await batch("keep:1")
+            #expect(replay["status"] as? Int == 204 && replay["replayed"] as? Bool == true)
+            let refused = try await batch("keep:2")
+            #expect(refused["status"] as? Int == 410)
+            let states = try await h.sql { connection in
+                [
+                    """
+                    INSERT INTO employments (employment_key, trn, local_authority_code, start_date, employment_type, withdrawn,
+                      extract_date, nino, date_of_birth, gender) VALUES ('x', '9999999', '201', '2024-09-01', 'FT', false,
+                      '2024-10-01', 'JA100037B', '1980-01-01', 'Male')
+                    """,
+                    "UPDATE employments SET trn = '9999999'",
+                    "DELETE FROM persons WHERE trn = '1000012'",
+                    "UPDATE persons SET trn = '9999998' WHERE trn = '1000012'",
+                ].map { sql -> String? in
+                    do {
+                        try connection.execute(sql)
+                        return nil
+                    } catch {
+                        return (error as? PGError)?.sqlState
+                    }
+                }
+            }
+            #expect(states == ["23503", "23503", "23001", "23001"])
+        }
+    }
+
     /// A statement PostgreSQL refuses inside a workforce run (here a trigger that rejects one person's rows): the
     /// run is retried row by row under savepoints, so only that operation fails, as a 500 problem (10130) that
     /// names nothing of the row; the others are applied and audited, and the failed one keeps no idempotency record
