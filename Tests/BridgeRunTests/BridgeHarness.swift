@@ -11,7 +11,6 @@ import LibPQ
 import Logging
 import Publisher
 import SFTP
-import Synchronization
 
 /// Everything an end-to-end test of the unattended run needs, all real: the OpenSSH SFTP server and PostgreSQL from
 /// scripts/services.sh, and dqt-api served in-process on loopback over its own fresh database (`InProcessAPI`: migrated,
@@ -245,13 +244,6 @@ struct BridgeHarness: Sendable {
     func appliedWrites() async throws -> Int {
         try await apiInt("SELECT count(*) FROM idempotency_keys")
     }
-}
-
-/// Captured JSON log lines.
-final class LogLines: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var all: [String] { lines.withLock { $0 } }
 }
 
 /// Synthetic files (made-up people who exist in fixtures/api/persons.ndjson).

@@ -11,23 +11,6 @@ import Glibc
 /// other suites use at the same time: `dqt-api` as its own process, an sshd and a PostgreSQL on free ports. Each is
 /// started the way scripts/services.sh starts the shared ones, and stopped by its own pid.
 
-/// A free TCP port on 127.0.0.1 (bound and released: the caller binds it again at once).
-func freeLoopbackPort() throws -> Int {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { throw ServiceFailure(what: "socket", detail: String(cString: strerror(errno))) }
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
-    }
-    guard bound else { throw ServiceFailure(what: "bind", detail: String(cString: strerror(errno))) }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 struct ServiceFailure: Error, CustomStringConvertible {
     let what: String
     let detail: String
@@ -117,7 +100,7 @@ final class PrivateSSHD: @unchecked Sendable {
         self.service = service
         let until = Date().addingTimeInterval(30)
         while Date() < until, service.isRunning {
-            if canConnect(port: port) { return }
+            if acceptsConnections(onLoopbackPort: port) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw ServiceFailure(what: "sshd", detail: "not listening on port \(port): \(service.output.suffix(1000))")
@@ -183,20 +166,6 @@ final class PrivatePostgres: @unchecked Sendable {
 
     private func asPostgres(_ program: String, _ arguments: [String]) async throws {
         try await runProgram("/usr/sbin/runuser", ["-u", "postgres", "--", program] + arguments)
-    }
-}
-
-/// True when something accepts TCP connections on 127.0.0.1:port.
-func canConnect(port: Int) -> Bool {
-    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { return false }
-    defer { close(descriptor) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = in_port_t(UInt16(port).bigEndian)
-    return withUnsafePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
 }
 

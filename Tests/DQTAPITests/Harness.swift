@@ -6,7 +6,6 @@ import LibPQ
 import Logging
 import NIOCore
 import NIOHTTP1
-import Synchronization
 
 /// A dqt-api on loopback over its own throwaway database (`dqt_api_test_<random>`, migrated and seeded with
 /// fixtures/api/persons.ndjson), with one API key per role plus an all-roles key. Dropped afterwards.
@@ -16,7 +15,7 @@ struct Harness: Sendable {
     let port: Int
     /// Role name (or "all") -> key.
     let keys: [String: String]
-    let logs: LogCapture
+    let logs: LogLines
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
     var allKey: String { keys["all"]! }
@@ -69,7 +68,7 @@ struct Harness: Sendable {
     static func with(
         configure: (inout APIConfiguration) -> Void = { _ in }, _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
-        let logs = LogCapture()
+        let logs = LogLines()
         let logger = Logger(label: "dqt-api-test") { _ in CapturingLogHandler(capture: logs) }
         try await InProcessAPI.with(databasePrefix: "dqt_api_test", logger: logger, configure: configure, keys: { connection in
             var keys: [String: String] = [:]
@@ -85,14 +84,8 @@ struct Harness: Sendable {
 }
 
 /// Collects log lines (message + metadata) so tests can check that no personal data is logged.
-final class LogCapture: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var all: [String] { lines.withLock { $0 } }
-}
-
 struct CapturingLogHandler: LogHandler {
-    let capture: LogCapture
+    let capture: LogLines
     var metadata: Logger.Metadata = [:]
     var logLevel: Logger.Level = .trace
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {

@@ -258,7 +258,7 @@ struct SFTPConnectionTests {
         let sandbox = try Sandbox(server)
         let hostKey = sandbox.scratch + "/host_key"
         try Self.run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", hostKey])
-        let port = try Self.freePort()
+        let port = try freeLoopbackPort()
         let config = sandbox.scratch + "/sshd_config"
         try """
             Port \(port)
@@ -328,7 +328,7 @@ struct SFTPConnectionTests {
     @Test func refusedConnectionIsReported() throws {
         let server = try Server()
         var configuration = server.configuration()
-        configuration.port = try Self.freePort()
+        configuration.port = try freeLoopbackPort()
         let error = #expect(throws: SFTPError.self) { _ = try SFTPConnection(configuration: configuration) }
         guard case .connectFailed(_, _, let reason) = error else {
             Issue.record("expected connectFailed, got \(String(describing: error))")
@@ -337,36 +337,9 @@ struct SFTPConnectionTests {
         #expect(reason.lowercased().contains("refused"))
     }
 
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        try withUnsafeMutablePointer(to: &address) { pointer in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                try #require(bind(fd, socketAddress, length) == 0)
-                try #require(getsockname(fd, socketAddress, &length) == 0)
-            }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     static func waitForPort(_ port: Int) throws {
         for _ in 0..<100 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = UInt16(port).bigEndian
-            let connected = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
-            close(fd)
-            if connected { return }
+            if acceptsConnections(onLoopbackPort: port) { return }
             usleep(50_000)
         }
         Issue.record("port \(port) never accepted a connection")

@@ -9,8 +9,8 @@ import NIOHTTP1
 import Synchronization
 
 /// A real dqt-api on loopback over its own throwaway PostgreSQL database (`dqt_sec_<random>`, migrated and seeded
-/// with fixtures/api/persons.ndjson), started as DQTAPITests starts it (the production router on a live
-/// Hummingbird server). Keys: one per role, `all` (every role, no practical rate limit) and `none` (no role).
+/// with fixtures/api/persons.ndjson): DQTTesting's `InProcessAPI`, the production router on a live Hummingbird
+/// server. Keys: one per role, `all` (every role, no practical rate limit) and `none` (no role).
 struct APIHarness: Sendable {
     let databaseURL: String
     let pool: PGPool
