@@ -55,12 +55,13 @@ public struct RecordBatch: Sendable {
         let base = Int32(truncatingIfNeeded: bytes.count)
         let firstSpan = Int32(truncatingIfNeeded: spans.count)
         bytes.append(contentsOf: recordBytes)
-        var index = 0
-        while index < recordSpans.count {
-            let start = recordSpans[index]
-            spans.append(start < 0 ? ~(~start &+ base) : start &+ base)
-            spans.append(recordSpans[index &+ 1] &+ base)
-            index &+= 2
+        // Copied in one piece (not appended two per field), then moved by `base`; a null field's start, stored as
+        // ~start, moves the other way.
+        spans.append(contentsOf: recordSpans)
+        spans.withUnsafeMutableBufferPointer { spans in
+            for index in Int(firstSpan)..<spans.count {
+                spans[index] = spans[index] < 0 ? spans[index] &- base : spans[index] &+ base
+            }
         }
         var typeIndex: Int32 = -1
         if let typeCode {
