@@ -188,6 +188,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "LibPQTests", dependencies: ["LibPQ", "DQTTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "DQTTestingTests", dependencies: ["DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DQTAPITests",
             dependencies: [

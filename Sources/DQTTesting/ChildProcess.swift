@@ -45,8 +45,20 @@ public final class ChildProcess: Sendable {
         let argv: [UnsafeMutablePointer<CChar>?] = (command + arguments).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for pointer in argv + envp { free(pointer) } }
+        // Signals as a shell would give them: none blocked, none ignored (the test runner blocks or ignores some,
+        // SIGTERM among them, and a child inherits both across exec).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid = pid_t()
-        let result = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
+        let result = posix_spawn(&pid, command[0], &actions, &attributes, argv, envp)
         guard result == 0 else { throw ChildProcessFailure(program: executable, reason: String(cString: strerror(result))) }
         self.pid = pid
         outputPath = output
