@@ -655,49 +655,30 @@ struct WriteSession {
                 let keyed = eligible.filter { items[$0].0.idempotencyKey != nil }
                 var claimed = Set<String>()
                 if !keyed.isEmpty {
-                    var idempotency = "["
-                    idempotency.reserveCapacity(keyed.count * 200)
-                    for (index, offset) in keyed.enumerated() {
-                        let request = items[offset].0
-                        if index > 0 { idempotency += "," }
-                        idempotency += "{\"k\":\(JSONText.string(request.idempotencyKey)),\"h\":\(JSONText.string(request.requestHash)),\"p\":\(JSONText.string(request.path))}"
-                    }
-                    idempotency += "]"
                     // A key that a concurrent request holds blocks here until it commits, then is not inserted.
                     claimed = Set(try connection.queryPrepared(
                         """
                         INSERT INTO idempotency_keys (idempotency_key, request_hash, method, path, status, response, key_name)
-                        SELECT x.k, x.h, 'PUT', x.p, 204, NULL, $2 FROM json_to_recordset($1::json) AS x(k text, h text, p text)
+                        SELECT x.k, x.h, 'PUT', x.p, 204, NULL, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(k, h, p)
                         ON CONFLICT DO NOTHING RETURNING idempotency_key
-                        """, [.json(idempotency), .text(context.keyName)]
+                        """,
+                        [.textArray(keyed.map { items[$0].0.idempotencyKey }), .textArray(keyed.map { items[$0].0.requestHash }),
+                         .textArray(keyed.map { items[$0].0.path }), .text(context.keyName)]
                     ).rows.compactMap { $0["idempotency_key"] })
                 }
                 var unclaimed: [String] = []
-                var json = "["
-                json.reserveCapacity(eligible.count * 480)
-                var applied = 0
+                var columns = EmploymentColumns(capacity: eligible.count)
                 for offset in eligible {
                     let (request, row) = items[offset]
                     if let key = request.idempotencyKey, !claimed.contains(key) {
                         unclaimed.append(key)
                         continue
                     }
-                    if applied > 0 { json += "," }
-                    applied += 1
-                    json += "{\"k\":\(JSONText.string(row.key)),\"t\":\(JSONText.string(row.trn)),\"la\":\(JSONText.string(row.la)),"
-                    json += "\"e\":\(JSONText.string(row.establishment)),\"ep\":\(JSONText.string(row.establishmentPostcode)),"
-                    json += "\"ee\":\(JSONText.string(row.establishmentEmail)),\"mp\":\(JSONText.string(row.memberPostcode)),"
-                    json += "\"me\":\(JSONText.string(row.memberEmail)),\"sd\":\(JSONText.string(row.startDate)),"
-                    json += "\"ed\":\(JSONText.string(row.endDate)),\"ty\":\(JSONText.string(row.employmentType)),"
-                    json += "\"w\":\(row.withdrawn),\"xd\":\(JSONText.string(row.extractDate)),\"ni\":\(JSONText.string(row.nino)),"
-                    json += "\"db\":\(JSONText.string(row.dateOfBirth)),\"dd\":\(JSONText.string(row.dateOfDeath)),"
-                    json += "\"g\":\(JSONText.string(row.gender)),\"p\":\(JSONText.string(request.path)),"
-                    json += "\"ik\":\(JSONText.string(request.idempotencyKey)),\"sf\":\(JSONText.string(request.source?.feed)),"
-                    json += "\"ss\":\(JSONText.string(request.source?.fileSha256)),\"sl\":\(request.source?.line.map(String.init) ?? "null")}"
+                    columns.append(request, row)
                 }
-                json += "]"
-                if applied > 0 {
-                    try connection.queryPrepared(Self.employmentUpsertSQL, [.json(json), .text(context.keyName), .text(context.correlationID)])
+                if !columns.isEmpty {
+                    try connection.queryPrepared(
+                        Self.employmentUpsertSQL, columns.parameters + [.text(context.keyName), .text(context.correlationID)])
                 }
                 return unclaimed
             }
@@ -723,9 +704,10 @@ struct WriteSession {
 
     static let employmentUpsertSQL = """
         WITH input AS (
-          SELECT * FROM json_to_recordset($1::json) AS x(k text, t text, la text, e text, ep text, ee text, mp text,
-            me text, sd date, ed date, ty text, w boolean, xd date, ni text, db date, dd date, g text, p text, ik text,
-            sf text, ss text, sl int)
+          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+            $8::text[], $9::date[], $10::date[], $11::text[], $12::boolean[], $13::date[], $14::text[], $15::date[],
+            $16::date[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::int[])
+            AS x(k, t, la, e, ep, ee, mp, me, sd, ed, ty, w, xd, ni, db, dd, g, p, ik, sf, ss, sl)
         ),
         old AS (
           SELECT e.employment_key, to_jsonb(e) AS doc FROM employments e JOIN input i ON i.k = e.employment_key
@@ -746,7 +728,36 @@ struct WriteSession {
         )
         INSERT INTO audit (key_name, correlation_id, operation, method, path, trn, idempotency_key, source_feed,
                            source_sha256, source_line, before, after)
-        SELECT $2, $3, 'upsertEmployment', 'PUT', i.p, i.t, i.ik, i.sf, i.ss, i.sl, o.doc, u.doc
+        SELECT $23, $24, 'upsertEmployment', 'PUT', i.p, i.t, i.ik, i.sf, i.ss, i.sl, o.doc, u.doc
         FROM input i JOIN up u ON u.employment_key = i.k LEFT JOIN old o ON o.employment_key = i.k
         """
+}
+
+/// The bulk upsert's rows as one array per column (read with `unnest`): PostgreSQL reads arrays of plain values in
+/// about half the time it takes to read the same rows as JSON objects.
+struct EmploymentColumns {
+    private var columns: [[String?]]
+
+    init(capacity: Int) {
+        columns = (0..<22).map { _ in
+            var column: [String?] = []
+            column.reserveCapacity(capacity)
+            return column
+        }
+    }
+
+    var isEmpty: Bool { columns[0].isEmpty }
+
+    /// In the order of `WriteSession.employmentUpsertSQL`'s parameters $1...$22.
+    mutating func append(_ request: WriteRequest, _ row: EmploymentRow) {
+        let values: [String?] = [
+            row.key, row.trn, row.la, row.establishment, row.establishmentPostcode, row.establishmentEmail,
+            row.memberPostcode, row.memberEmail, row.startDate, row.endDate, row.employmentType, row.withdrawn ? "t" : "f",
+            row.extractDate, row.nino, row.dateOfBirth, row.dateOfDeath, row.gender, request.path, request.idempotencyKey,
+            request.source?.feed, request.source?.fileSha256, request.source?.line.map(String.init),
+        ]
+        for (index, value) in values.enumerated() { columns[index].append(value) }
+    }
+
+    var parameters: [PGValue?] { columns.map { .textArray($0) } }
 }

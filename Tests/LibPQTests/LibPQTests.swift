@@ -21,7 +21,7 @@ struct LibPQTests {
             [
                 .text("Siân O'Brien; DROP TABLE x"), .int(42), .int64(9_000_000_000), .bool(true), .double(1.5),
                 .timestamp(Date(timeIntervalSince1970: 1_700_000_000.25)), .bytea(Data([0, 1, 254, 255])),
-                .json(#"{"a": [1, 2]}"#), nil, "2024-02-29", .textArray(["a\"b", nil, "c\\d"]),
+                .json(#"{"a": [1, 2]}"#), nil, "2024-02-29", .textArray(["a\"b", nil, "c\\d", "q\"\u{301}"]),
             ])
         #expect(result.rowCount == 1)
         #expect(result.columnNames.first == "name")
@@ -36,7 +36,8 @@ struct LibPQTests {
         #expect(result.string(0, "missing") == nil)
         #expect(result.isNull(0, 8))
         #expect(result.string(0, "day") == "2024-02-29")
-        #expect(result.string(0, "list") == #"{"a\"b",NULL,"c\\d"}"#)
+        // "q\"\u{301}": a quote followed by a combining mark (one Character) is escaped all the same.
+        #expect(result.string(0, "list") == #"{"a\"b",NULL,"c\\d","q\"́"}"#)
         #expect(throws: PGError.self) { try result.requireString(0, "missing") }
         #expect(throws: PGError.self) { try result.requireString(0, "nope") }
         let rows = result.rows.map { $0["name"] }
