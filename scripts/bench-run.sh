@@ -132,7 +132,9 @@ children_cpu() {  # sets CHILDREN_CPU (`times` must run in this shell, not in a 
     times >"$WORK/times"
     CHILDREN_CPU=$(awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' "$WORK/times")
 }
-proc_cpu() { cat "${@/#//proc/}" 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); t += $12 + $13 + $14 + $15 } END { printf "%.2f", t / hz }'; }
+# A process can exit between being listed and being read (autovacuum workers come and go during the run): its
+# missing stat file must not fail the script (pipefail).
+proc_cpu() { { cat "${@/#//proc/}" 2>/dev/null || true; } | awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); t += $12 + $13 + $14 + $15 } END { printf "%.2f", t / hz }'; }
 PG_MAIN=$(head -n 1 "$(psql -Atq "$DQT_TEST_DATABASE_URL" -c "SHOW data_directory")/postmaster.pid")
 pg_cpu() { proc_cpu "$PG_MAIN/stat" $(pgrep -P "$PG_MAIN" | sed 's#$#/stat#'); }
 echo "bench-run: dqt-bridge run (SFTP -> check -> ledger -> API), $ROWS rows, $((BYTES / 1000000)) MB" >&2
