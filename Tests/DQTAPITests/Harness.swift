@@ -69,7 +69,7 @@ struct Harness: Sendable {
         configure: (inout APIConfiguration) -> Void = { _ in }, _ body: @Sendable (Harness) async throws -> Void
     ) async throws {
         let logs = LogLines()
-        let logger = Logger(label: "dqt-api-test") { _ in CapturingLogHandler(capture: logs) }
+        let logger = logs.logger(label: "dqt-api-test")
         try await InProcessAPI.with(databasePrefix: "dqt_api_test", logger: logger, configure: configure, keys: { connection in
             var keys: [String: String] = [:]
             for role in Role.allCases {
@@ -80,20 +80,6 @@ struct Harness: Sendable {
         }) { api, keys in
             try await body(Harness(databaseURL: api.databaseURL, pool: api.pool, port: api.port, keys: keys, logs: logs))
         }
-    }
-}
-
-/// Collects log lines (message + metadata) so tests can check that no personal data is logged.
-struct CapturingLogHandler: LogHandler {
-    let capture: LogLines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) {
-        capture.append("\(event.level) \(event.message) \(metadata.merging(event.metadata ?? [:]) { $1 })")
     }
 }
 

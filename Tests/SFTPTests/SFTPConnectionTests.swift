@@ -499,9 +499,9 @@ struct SFTPConnectionTests {
         // A key that works for the first login only: it is gone when the extra session tries.
         let key = sandbox.scratch + "/once_ed25519"
         try FileManager.default.copyItem(atPath: server.ed25519Key, toPath: key)
-        let log = RecordedLog()
+        let log = LogLines()
         let connection = try SFTPConnection(
-            configuration: Self.parallel(server.configuration(key: key)), logger: log.logger)
+            configuration: Self.parallel(server.configuration(key: key)), logger: log.logger(label: "dqt.sftp.test", level: .warning))
         defer { connection.close() }
         try FileManager.default.removeItem(atPath: key)
 
@@ -509,12 +509,12 @@ struct SFTPConnectionTests {
         let result = try connection.download(remotePath: sandbox.remote + "/large.dat", to: sandbox.scratch + "/large.dat") { _ in
             guard !waited else { return }
             waited = true
-            Self.waitUntil { !log.warnings.isEmpty }
+            Self.waitUntil { !log.all.isEmpty }
         }
         #expect(result.streams == 1)
         #expect(result.bytes == Int64(size))
         #expect(result.sha256 == expected)
-        let warning = try #require(log.warnings.first)
+        let warning = try #require(log.all.first)
         #expect(warning.contains("fewer streams"))
         #expect(warning.contains(key))  // the reason names the key file that could not be used
         #expect(try FileManager.default.contentsOfDirectory(atPath: sandbox.scratch) == ["large.dat"])
@@ -666,37 +666,6 @@ struct SFTPConnectionTests {
         #expect(!connection.isOpen)
         #expect(throws: SFTPError.connectionClosed(reason: "closed by the caller")) {
             _ = try connection.stat(server.root)
-        }
-    }
-}
-
-/// Keeps the warnings logged through ``logger`` (message and metadata), to check what an operator would read.
-final class RecordedLog: Sendable {
-    private let recorded = Mutex<[String]>([])
-
-    var warnings: [String] { recorded.withLock { $0 } }
-
-    var logger: Logger {
-        Logger(label: "dqt.sftp.test") { _ in Handler(log: self) }
-    }
-
-    private struct Handler: LogHandler {
-        let log: RecordedLog
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .debug
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(
-            level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String,
-            function: String, line: UInt
-        ) {
-            guard level >= .warning else { return }
-            let fields = self.metadata.merging(metadata ?? [:]) { $1 }
-            log.recorded.withLock { $0.append("\(message) \(fields)") }
         }
     }
 }
