@@ -273,6 +273,9 @@ struct DelimitedCore {
         let byteOffset: Int
         let count: Int
         let textLength: Int
+        /// Set when the record was read in place: its bytes are still in the input window here (until the next
+        /// read) and its spans in `scratch`, not in `bytes` and `spans`.
+        var inPlace: UnsafePointer<UInt8>? = nil
     }
 
     func item(_ raw: RawItem) -> ReadItem {
@@ -289,12 +292,15 @@ struct DelimitedCore {
     mutating func read(into batch: inout RecordBatch, maxItems: Int, maxBytes: Int) throws(FileRefusal) -> Bool {
         let before = batch.count
         while batch.count < maxItems, batch.byteCount < maxBytes {
-            guard let raw = try readRaw() else {
+            guard let raw = try readRaw(inPlace: true) else {
                 finished = true
                 break
             }
             if rawIsData { dataRecordCount &+= 1 }
             switch raw {
+            case .record(let r) where r.inPlace != nil:
+                batch.append(line: r.line, typeCode: nil, bytes: UnsafeBufferPointer(start: r.inPlace, count: r.textLength),
+                             spans: UnsafeBufferPointer(start: scratch.pointer, count: 2 * r.count))
             case .record(let r):
                 bytes.withUnsafeBufferPointer { bytes in
                     spans.withUnsafeBufferPointer { spans in
@@ -481,7 +487,9 @@ struct DelimitedCore {
     }
 
     /// The next record or row issue (blank rows included), before trailer handling; nil at the end of input.
-    mutating func readRaw() throws(FileRefusal) -> RawItem? {
+    /// - Parameter inPlace: a record that needs no unescaping, null marking or transcoding may be left where it was
+    ///   read (``RawRecord/inPlace``) rather than copied to `bytes` and `spans`.
+    mutating func readRaw(inPlace: Bool = false) throws(FileRefusal) -> RawItem? {
         if skipRestOfLine {
             skipRestOfLine = false
             try skipLine()
@@ -506,7 +514,7 @@ struct DelimitedCore {
                 return .issue(issue)
             case .record(let length, let next, let lines, let nf, let quoted):
                 if length > maxRecordBytes { return tooLong() }
-                if let item = build(length: length, lines: lines, fields: nf, quoted: quoted) {
+                if let item = build(length: length, lines: lines, fields: nf, quoted: quoted, inPlace: inPlace) {
                     input.start += next
                     line += lines
                     return item
@@ -529,7 +537,7 @@ struct DelimitedCore {
     }
 
     /// Turns the scanned record into a record (in `bytes` and `spans`) or an issue; nil for a skipped blank line.
-    mutating func build(length: Int, lines: Int, fields nf: Int, quoted: Bool) -> RawItem? {
+    mutating func build(length: Int, lines: Int, fields nf: Int, quoted: Bool, inPlace: Bool) -> RawItem? {
         let raw = UnsafePointer(input.pointer + input.start)
         let sp = scratch.pointer
         let recordLine = line
@@ -560,9 +568,12 @@ struct DelimitedCore {
             needsTranscoding = true
         }
 
+        let nullBytes = self.nullBytes
+        if inPlace && !quoted && nullBytes == nil && !needsTranscoding {
+            return .record(RawRecord(line: recordLine, lineCount: lines, byteOffset: offset, count: nf, textLength: length, inPlace: raw))
+        }
         bytes.removeAll(keepingCapacity: true)
         bytes.append(contentsOf: UnsafeBufferPointer(start: raw, count: length))
-        let nullBytes = self.nullBytes
         // Flags off, null fields marked, quoted fields with doubled quotes unescaped (skipped when none can apply).
         if quoted || nullBytes != nil {
             for i in 0..<nf {

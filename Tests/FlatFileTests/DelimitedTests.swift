@@ -336,4 +336,45 @@ struct DelimitedTests {
         #expect(ColumnRange(parsing: " 79 - 86 ")?.width == 8)
         for bad in ["", "0", "7-1", "a-b", "1-", "-3", "1-2-3", "99999999999"] { #expect(ColumnRange(parsing: bad) == nil) }
     }
+
+    @Test(arguments: chunkSizes)
+    func batchesHoldWhatRecordByRecordReadingGives(chunk: Int) throws {
+        // Plain rows (read in place unless a null literal is set), quoted and doubled quotes, a null literal, a blank
+        // row and bad UTF-8.
+        let text = bytes("a,b,c\n1,2,3\n\"x\"\"y\",NULL,z\n\n4,  5 ,6\n") + [0x37, 0xFF, 0x2C, 0x38, 0x0A] + bytes("9,10,11\n")
+        for layout in [delimited { $0.blankLines = .report }, delimited { $0.nullLiteral = "NULL"; $0.blankLines = .report }] {
+            try expectBatchesMatchRecords(text, layout, chunk: chunk)
+        }
+    }
+
+    private func expectBatchesMatchRecords(_ text: [UInt8], _ layout: DelimitedLayout, chunk: Int) throws {
+        typealias Entry = (line: Int, fields: [String], nulls: [Bool], issue: String?)
+        var expected: [Entry] = []
+        for item in readDelimited(text, layout, chunk: chunk).items {
+            switch item {
+            case .record(let r): expected.append((r.line, r.strings, (0..<r.count).map(r.isNull), nil))
+            case .issue(let i): expected.append((i.line, [], [], i.code.rawValue))
+            }
+        }
+        var reader = try DelimitedReader(source: ChunkedSource(text, chunk: chunk), layout: layout)
+        var batch = RecordBatch()
+        var batched: [Entry] = []
+        while try reader.read(into: &batch, maxItems: 2, maxBytes: 1 << 20) {
+            batch.withView { view in
+                for index in 0..<view.count {
+                    if let r = view.record(index) {
+                        batched.append((r.line, (0..<r.count).map(r.string), (0..<r.count).map(r.isNull), nil))
+                    } else if let i = view.issue(index) {
+                        batched.append((i.line, [], [], i.code.rawValue))
+                    }
+                }
+            }
+            batch.removeAll()
+        }
+        #expect(expected.count == 6)
+        #expect(batched.map(\.line) == expected.map(\.line))
+        #expect(batched.map(\.fields) == expected.map(\.fields))
+        #expect(batched.map(\.nulls) == expected.map(\.nulls))
+        #expect(batched.map(\.issue) == expected.map(\.issue))
+    }
 }
