@@ -425,6 +425,33 @@ struct WriteTests {
         }
     }
 
+    /// A workforce row sent again with a change (next month's extract) is audited with the row as it was before and
+    /// as it is after; a row seen for the first time in the same batch has no `before`.
+    @Test func workforceAuditKeepsEachRowsEarlierVersion() async throws {
+        try await Harness.with { h in
+            func operation(_ trn: String, _ key: String, type: String) -> String {
+                let path = "/v3/persons/\(trn)/employments/\(employmentKey(trn: trn))"
+                return #"{"method":"PUT","path":"\#(path)","idempotencyKey":"\#(key)","body":\#(employmentBody(trn: trn, type: type))}"#
+            }
+            for body in [
+                #"{"operations":[\#(operation("1000013", "month:1", type: "FT"))]}"#,
+                #"{"operations":[\#(operation("1000013", "month:2", type: "PTR")),\#(operation("1000014", "month:2b", type: "PTI"))]}"#,
+            ] {
+                let reply = try await h.call(.POST, "/v3/batches", json: body, key: h.allKey)
+                #expect((try reply.json()["results"] as? [[String: Any]])?.allSatisfy { $0["status"] as? Int == 204 } == true)
+            }
+            let audit = try await h.sql { connection in
+                try connection.query(
+                    """
+                    SELECT idempotency_key, before->>'employment_type' AS before_type, after->>'employment_type' AS after_type
+                    FROM audit WHERE operation = 'upsertEmployment' ORDER BY id
+                    """
+                ).rows.map { [$0["idempotency_key"], $0["before_type"], $0["after_type"]] }
+            }
+            #expect(audit == [["month:1", nil, "FT"], ["month:2", "FT", "PTR"], ["month:2b", nil, "PTI"]])
+        }
+    }
+
     /// A statement PostgreSQL refuses inside a workforce run (here a trigger that rejects one person's rows): the
     /// run is retried row by row under savepoints, so only that operation fails, as a 500 problem (10130) that
     /// names nothing of the row; the others are applied and audited, and the failed one keeps no idempotency record
