@@ -18,7 +18,7 @@ public struct SourceInfo: Sendable, Equatable {
         }
         self.feed = feed.map { clean($0, 100) }
         self.fileSha256 = fileSha256.map { clean($0, 128) }
-        self.line = line
+        self.line = line.flatMap { Int32(exactly: $0) == nil ? nil : $0 }  // the audit's column is an int4
     }
 
     /// `feed=<id>;sha256=<hex>;line=<n>` (any order, unknown parts ignored).

@@ -735,31 +735,59 @@ struct WriteSession {
         """
 }
 
-/// The bulk upsert's rows as one array per column (read with `unnest`): PostgreSQL reads arrays of plain values in
-/// about half the time it takes to read the same rows as JSON objects.
+/// The bulk upsert's rows as one array per column (read with `unnest`), sent in binary: PostgreSQL reads arrays of
+/// plain values in about half the time it takes to read the same rows as JSON objects, and binary arrays without
+/// parsing a literal or running each element's input function.
 struct EmploymentColumns {
-    private var columns: [[String?]]
-
-    init(capacity: Int) {
-        columns = (0..<22).map { _ in
-            var column: [String?] = []
-            column.reserveCapacity(capacity)
-            return column
-        }
+    /// How each of the statement's parameters $1...$22 is cast, in order.
+    private enum Column {
+        case text, date, withdrawn, line
     }
 
-    var isEmpty: Bool { columns[0].isEmpty }
+    private static let layout: [Column] = [
+        .text, .text, .text, .text, .text, .text, .text, .text, .date, .date, .text, .withdrawn, .date, .text, .date,
+        .date, .text, .text, .text, .text, .text, .line,
+    ]
 
-    /// In the order of `WriteSession.employmentUpsertSQL`'s parameters $1...$22.
+    /// The text and date columns, by position (the other positions stay empty).
+    private var strings: [[String?]]
+    private var withdrawn: [Bool?] = []
+    private var lines: [Int32?] = []
+
+    init(capacity: Int) {
+        strings = Self.layout.map { column in
+            var values: [String?] = []
+            if column == .text || column == .date { values.reserveCapacity(capacity) }
+            return values
+        }
+        withdrawn.reserveCapacity(capacity)
+        lines.reserveCapacity(capacity)
+    }
+
+    var isEmpty: Bool { withdrawn.isEmpty }
+
     mutating func append(_ request: WriteRequest, _ row: EmploymentRow) {
         let values: [String?] = [
             row.key, row.trn, row.la, row.establishment, row.establishmentPostcode, row.establishmentEmail,
-            row.memberPostcode, row.memberEmail, row.startDate, row.endDate, row.employmentType, row.withdrawn ? "t" : "f",
+            row.memberPostcode, row.memberEmail, row.startDate, row.endDate, row.employmentType, nil,
             row.extractDate, row.nino, row.dateOfBirth, row.dateOfDeath, row.gender, request.path, request.idempotencyKey,
-            request.source?.feed, request.source?.fileSha256, request.source?.line.map(String.init),
+            request.source?.feed, request.source?.fileSha256, nil,
         ]
-        for (index, value) in values.enumerated() { columns[index].append(value) }
+        for (index, column) in Self.layout.enumerated() where column == .text || column == .date {
+            strings[index].append(values[index])
+        }
+        withdrawn.append(row.withdrawn)
+        lines.append(request.source?.line.map { Int32($0) })
     }
 
-    var parameters: [PGValue?] { columns.map { .textArray($0) } }
+    var parameters: [PGValue?] {
+        Self.layout.enumerated().map { index, column in
+            switch column {
+            case .text: .textArray(strings[index])
+            case .date: .dateArray(strings[index])
+            case .withdrawn: .boolArray(withdrawn)
+            case .line: .intArray(lines)
+            }
+        }
+    }
 }

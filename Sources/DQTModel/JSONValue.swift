@@ -65,9 +65,14 @@ public enum JSONValue: Sendable, Hashable {
     /// Appends `text` as a JSON string literal, escaping what RFC 8259 requires.
     public static func writeString(_ text: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        // Most strings need no escaping: copied whole (a run writes several per record).
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out.append(contentsOf: text.utf8)
+        // Most strings need no escaping: copied whole (a run writes several per record), after a scan of their
+        // contiguous bytes (iterating the UTF-8 view byte by byte cost more than the copy).
+        let copiedWhole = text.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else { return false }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copiedWhole == true {
             out.append(UInt8(ascii: "\""))
             return
         }

@@ -456,10 +456,10 @@ public final class Ledger: Sendable {
     /// Records the API's answers (after it gave them); the bodies of acknowledged records are dropped.
     public func acknowledge(fileID: Int64, _ acknowledgements: [RecordAcknowledgement]) async throws {
         guard !acknowledgements.isEmpty else { return }
-        let seqs = PGArray.ints(acknowledgements.map(\.seq))
+        let seqs = PGValue.intArray(acknowledgements.map { Int32($0.seq) })
         let outcomes = PGValue.textArray(acknowledgements.map(\.outcome.rawValue))
-        let statuses = PGArray.ints(acknowledgements.map(\.apiStatus))
-        let replayed = PGValue.textArray(acknowledgements.map { $0.replayed ? "t" : "f" })
+        let statuses = PGValue.intArray(acknowledgements.map { Int32($0.apiStatus) })
+        let replayed = PGValue.boolArray(acknowledgements.map(\.replayed))
         let problems = PGValue.textArray(acknowledgements.map(\.problem))
         try await withConnection { connection in
             _ = try connection.queryPrepared(

@@ -128,7 +128,7 @@ public struct FileRow: Sendable {
         errorCode = row["error_code"]
         errorMessage = row["error_message"]
         sender = row["sender"]
-        attachments = row["attachments"].map(PGArray.parse) ?? []
+        attachments = row.textArray("attachments")?.map { $0 ?? "" } ?? []
         rowsRead = row.int("rows_read")
         accepted = row.int("accepted")
         rejected = row.int("rejected")
@@ -167,7 +167,7 @@ public struct RunRow: Sendable {
         command = row["command"] ?? "run"
         host = row["host"] ?? ""
         pid = row.int("pid") ?? 0
-        feeds = row["feeds"].map(PGArray.parse) ?? []
+        feeds = row.textArray("feeds")?.map { $0 ?? "" } ?? []
         counts = row["counts"] ?? "{}"
         summary = row["summary"]
         error = row["error"]
@@ -222,41 +222,4 @@ public struct ListingObservation: Sendable {
     public let firstSeen: Date
     public let lastSeen: Date
     public let listings: Int
-}
-
-/// Parses a PostgreSQL text array literal (`{a,"b c",NULL}`) into strings (NULL becomes "").
-enum PGArray {
-    static func parse(_ text: String) -> [String] {
-        var items: [String] = []
-        var chars = Array(text.unicodeScalars)
-        guard chars.first == "{", chars.last == "}" else { return [] }
-        chars = Array(chars.dropFirst().dropLast())
-        var index = 0
-        while index < chars.count {
-            var item = ""
-            if chars[index] == "\"" {
-                index += 1
-                while index < chars.count, chars[index] != "\"" {
-                    if chars[index] == "\\", index + 1 < chars.count { index += 1 }
-                    item.unicodeScalars.append(chars[index])
-                    index += 1
-                }
-                index += 1
-            } else {
-                while index < chars.count, chars[index] != "," {
-                    item.unicodeScalars.append(chars[index])
-                    index += 1
-                }
-                if item == "NULL" { item = "" }
-            }
-            items.append(item)
-            if index < chars.count, chars[index] == "," { index += 1 }
-        }
-        return items
-    }
-
-    /// An `int[]` literal.
-    static func ints(_ values: [Int]) -> PGValue {
-        PGValue(text: "{" + values.map(String.init).joined(separator: ",") + "}")
-    }
 }

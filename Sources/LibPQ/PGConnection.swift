@@ -7,7 +7,8 @@ import Foundation
 /// calls on a thread of its own instead of the cooperative pool. A connection is not thread-safe and is not
 /// `Sendable`: one thread at a time (the pool guarantees that for the connections it lends).
 ///
-/// Parameters are always bound (`PQexecParams`/`PQexecPrepared`, text format): SQL text never contains values.
+/// Parameters are always bound (`PQexecParams`/`PQexecPrepared`; text format, arrays binary): SQL text never contains
+/// values.
 /// The session is set to UTC and ISO dates, so `timestamptz` values parse with ``PGResult/date(_:_:)``.
 public final class PGConnection {
     let handle: OpaquePointer
@@ -77,8 +78,8 @@ public final class PGConnection {
     /// Runs one statement with bound parameters (`$1`, `$2`, ...; nil is SQL NULL) and returns its rows.
     @discardableResult
     public func query(_ sql: String, _ params: [PGValue?] = []) throws -> PGResult {
-        let result = withCParams(params) { values in
-            PQexecParams(handle, sql, Int32(params.count), nil, values, nil, nil, 0)
+        let result = withCParams(params) { values, lengths, formats in
+            PQexecParams(handle, sql, Int32(params.count), nil, values, lengths, formats, 0)
         }
         return try check(result)
     }
@@ -95,8 +96,8 @@ public final class PGConnection {
             try check(PQprepare(handle, name, sql, Int32(params.count), nil))
             preparedNames[sql] = name
         }
-        let result = withCParams(params) { values in
-            PQexecPrepared(handle, name, Int32(params.count), values, nil, nil, 0)
+        let result = withCParams(params) { values, lengths, formats in
+            PQexecPrepared(handle, name, Int32(params.count), values, lengths, formats, 0)
         }
         return try check(result)
     }
@@ -218,11 +219,32 @@ public final class PGConnection {
 
     // MARK: Results
 
-    private func withCParams<R>(_ params: [PGValue?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
-        var pointers: [UnsafeMutablePointer<CChar>?] = params.map { value in value.map { strdup($0.text) } }
-        defer { for pointer in pointers { free(pointer) } }
+    /// Copies the parameters into C memory for libpq: each value's bytes, its length (read for binary values only) and
+    /// its format (0 text, NUL-terminated; 1 binary).
+    private func withCParams<R>(
+        _ params: [PGValue?], _ body: ([UnsafePointer<CChar>?], [Int32], [Int32]) -> R
+    ) -> R {
+        var lengths = [Int32](repeating: 0, count: params.count)
+        var formats = [Int32](repeating: 0, count: params.count)
+        var pointers: [UnsafeMutablePointer<CChar>?] = params.enumerated().map { index, value in
+            switch value?.storage {
+            case nil: return nil
+            case .text(let text): return strdup(text)
+            case .binary(let bytes):
+                lengths[index] = Int32(bytes.count)
+                formats[index] = 1
+                let copy = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, bytes.count))
+                bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(start: copy, count: bytes.count).copyMemory(from: $0) }
+                return copy
+            }
+        }
+        defer {
+            for (pointer, value) in zip(pointers, params) {
+                if case .binary = value?.storage { pointer?.deallocate() } else { free(pointer) }
+            }
+        }
         return pointers.withUnsafeMutableBufferPointer { buffer in
-            body(buffer.map { UnsafePointer($0) })
+            body(buffer.map { UnsafePointer($0) }, lengths, formats)
         }
     }
 

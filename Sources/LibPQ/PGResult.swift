@@ -88,6 +88,8 @@ public final class PGResult {
 
     /// A `json`/`jsonb` value as its text.
     public func json(_ row: Int, _ column: Int) -> String? { string(row, column) }
+    /// The elements of a one-dimensional array (any element type, as text; NULL elements are nil), or nil for NULL.
+    public func textArray(_ row: Int, _ column: Int) -> [String?]? { string(row, column).flatMap(PGArrayLiteral.parse) }
 
     // By name.
     public func string(_ row: Int, _ name: String) -> String? { column(named: name).flatMap { string(row, $0) } }
@@ -98,6 +100,7 @@ public final class PGResult {
     public func date(_ row: Int, _ name: String) -> Date? { column(named: name).flatMap { date(row, $0) } }
     public func data(_ row: Int, _ name: String) -> Data? { column(named: name).flatMap { data(row, $0) } }
     public func json(_ row: Int, _ name: String) -> String? { column(named: name).flatMap { json(row, $0) } }
+    public func textArray(_ row: Int, _ name: String) -> [String?]? { column(named: name).flatMap { textArray(row, $0) } }
 
     // Throwing forms: NULL or an unparsable value is an error naming the column (never the value).
     public func requireString(_ row: Int, _ name: String) throws -> String {
@@ -152,4 +155,44 @@ public struct PGRow {
     public func date(_ name: String) -> Date? { result.date(index, name) }
     public func data(_ name: String) -> Data? { result.data(index, name) }
     public func json(_ name: String) -> String? { result.json(index, name) }
+    public func textArray(_ name: String) -> [String?]? { result.textArray(index, name) }
+}
+
+/// Reads the server's text output of a one-dimensional array: `{a,"b c",NULL,"say \\"hi\\""}`.
+enum PGArrayLiteral {
+    /// The elements, or nil when the text is not a one-dimensional array literal.
+    static func parse(_ text: String) -> [String?]? {
+        let bytes = Array(text.utf8)
+        guard bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}") else { return nil }
+        var elements: [String?] = []
+        var index = 1
+        let end = bytes.count - 1
+        guard index < end else { return [] }
+        while true {
+            var element: [UInt8] = []
+            if bytes[index] == UInt8(ascii: "\"") {
+                index += 1
+                while index < end, bytes[index] != UInt8(ascii: "\"") {
+                    if bytes[index] == UInt8(ascii: "\\") { index += 1 }
+                    guard index < end else { return nil }
+                    element.append(bytes[index])
+                    index += 1
+                }
+                guard index < end else { return nil }
+                index += 1  // the closing quote
+                elements.append(String(decoding: element, as: UTF8.self))
+            } else {
+                while index < end, bytes[index] != UInt8(ascii: ",") {
+                    guard bytes[index] != UInt8(ascii: "{") else { return nil }  // more than one dimension
+                    element.append(bytes[index])
+                    index += 1
+                }
+                let value = String(decoding: element, as: UTF8.self)
+                elements.append(value.uppercased() == "NULL" ? nil : value)
+            }
+            if index == end { return elements }
+            guard bytes[index] == UInt8(ascii: ",") else { return nil }
+            index += 1
+        }
+    }
 }

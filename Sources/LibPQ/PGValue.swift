@@ -1,14 +1,22 @@
 import Foundation
 
-/// A bound parameter value, sent to the server in text format with its type left for the server to infer
-/// (cast in SQL where the inference is ambiguous: `$1::date`, `$2::jsonb`, `$3::text[]`).
+/// A bound parameter value. Scalars are sent in text format with their type left for the server to infer (cast in SQL
+/// where the inference is ambiguous: `$1::date`, `$2::jsonb`); arrays are sent in binary format, typed by their
+/// element, and must be cast to that array type (`$3::text[]`, `$4::date[]`).
 ///
 /// Values are never spliced into SQL text: every ``PGConnection/query(_:_:)`` call binds them with `PQexecParams`.
 public struct PGValue: Sendable, Hashable, CustomStringConvertible {
-    /// The text form sent to the server.
-    public let text: String
+    enum Storage: Sendable, Hashable {
+        case text(String)
+        /// PostgreSQL's binary send/receive form of the parameter's type.
+        case binary([UInt8])
+    }
 
-    public init(text: String) { self.text = text }
+    let storage: Storage
+
+    public init(text: String) { storage = .text(text) }
+
+    init(binary bytes: [UInt8]) { storage = .binary(bytes) }
 
     public static func text(_ value: String) -> PGValue { PGValue(text: value) }
     public static func int(_ value: Int) -> PGValue { PGValue(text: String(value)) }
@@ -33,13 +41,54 @@ public struct PGValue: Sendable, Hashable, CustomStringConvertible {
         return PGValue(text: out)
     }
 
-    /// A one-dimensional array literal (`{"a","b"}`) of texts; cast with `::text[]`. NULL elements are written as NULL.
-    ///
-    /// Written byte by byte: bulk statements send thousands of elements per call, and in UTF-8 the bytes of `"` and
-    /// `\` never occur inside another character, so escaping them byte-wise is exact.
+    // MARK: Arrays (binary)
+    //
+    // Bulk statements bind thousands of elements per call. In text form the server parses each array literal and runs
+    // every element through its type's input function (measured on PostgreSQL 15: 0.43 ms per 1,000 texts, 0.34 ms
+    // per 1,000 dates); the binary form is lengths and bytes, with no quoting to write or to read.
+
+    /// A one-dimensional `text[]` (nil elements are NULL). Cast with `::text[]`.
     public static func textArray(_ values: [String?]) -> PGValue {
+        binaryArray(values, of: .text) { array, text in array.append(text.utf8) }
+    }
+
+    /// A one-dimensional `int4[]` (nil elements are NULL). Cast with `::int[]`.
+    public static func intArray(_ values: [Int32?]) -> PGValue {
+        binaryArray(values, of: .int4) { array, value in array.append(element: UInt32(bitPattern: value)) }
+    }
+
+    /// A one-dimensional `boolean[]` (nil elements are NULL). Cast with `::boolean[]`.
+    public static func boolArray(_ values: [Bool?]) -> PGValue {
+        binaryArray(values, of: .bool) { array, value in array.append(CollectionOfOne(value ? 1 : 0)) }
+    }
+
+    /// A one-dimensional `date[]` of ISO dates (`2024-02-29`; nil elements are NULL). Cast with `::date[]`.
+    ///
+    /// An element that is not a valid ISO date sends the whole array in text form instead, so the server refuses it
+    /// with its own error (22007 or 22008), as it would any date given as text.
+    public static func dateArray(_ values: [String?]) -> PGValue {
+        struct NotADate: Error {}
+        let binary = try? binaryArray(values, of: .date) { array, text in
+            guard let days = PGDate.daysSince2000(iso: text) else { throw NotADate() }
+            array.append(element: UInt32(bitPattern: days))
+        }
+        return binary ?? PGValue(text: textLiteral(values))
+    }
+
+    private static func binaryArray<Element>(
+        _ values: [Element?], of type: PGBinaryArray.Element, _ append: (inout PGBinaryArray, Element) throws -> Void
+    ) rethrows -> PGValue {
+        var array = PGBinaryArray(element: type, count: values.count, hasNulls: values.contains { $0 == nil })
+        for value in values {
+            if let value { try append(&array, value) } else { array.appendNull() }
+        }
+        return PGValue(binary: array.bytes)
+    }
+
+    /// An array literal (`{"a",NULL}`) for the text format. Escaped byte by byte: in UTF-8 the bytes of `"` and `\`
+    /// never occur inside another character (a Character-wise search misses a quote followed by a combining mark).
+    private static func textLiteral(_ values: [String?]) -> String {
         var out: [UInt8] = [UInt8(ascii: "{")]
-        out.reserveCapacity(values.count * 24)
         for (index, value) in values.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             guard let value else {
@@ -54,11 +103,90 @@ public struct PGValue: Sendable, Hashable, CustomStringConvertible {
             out.append(UInt8(ascii: "\""))
         }
         out.append(UInt8(ascii: "}"))
-        return PGValue(text: String(decoding: out, as: UTF8.self))
+        return String(decoding: out, as: UTF8.self)
     }
 
-    /// Values are never logged by this library; the description says only how long the text is.
-    public var description: String { "PGValue(\(text.utf8.count) bytes)" }
+    /// Values are never logged by this library; the description says only how long the value is.
+    public var description: String {
+        switch storage {
+        case .text(let text): "PGValue(\(text.utf8.count) bytes)"
+        case .binary(let bytes): "PGValue(\(bytes.count) bytes, binary)"
+        }
+    }
+}
+
+/// PostgreSQL's binary array format (`array_send`): dimensions, flags, element type, then each element as a length
+/// and its bytes (-1 for NULL).
+struct PGBinaryArray {
+    /// Element types by OID (`pg_type.oid`).
+    enum Element: UInt32 {
+        case bool = 16, int4 = 23, text = 25, date = 1082
+    }
+
+    private(set) var bytes: [UInt8] = []
+
+    init(element: Element, count: Int, hasNulls: Bool) {
+        bytes.reserveCapacity(20 + count * 16)
+        if count == 0 {
+            append(bigEndian: 0)  // no dimensions: the empty array
+            append(bigEndian: 0)
+            append(bigEndian: element.rawValue)
+            return
+        }
+        append(bigEndian: 1)
+        append(bigEndian: hasNulls ? 1 : 0)
+        append(bigEndian: element.rawValue)
+        append(bigEndian: UInt32(count))
+        append(bigEndian: 1)  // lower bound
+    }
+
+    mutating func appendNull() { append(bigEndian: UInt32(bitPattern: -1)) }
+
+    /// One element: its length, then its bytes.
+    mutating func append(_ element: some Collection<UInt8>) {
+        append(bigEndian: UInt32(element.count))
+        bytes.append(contentsOf: element)
+    }
+
+    /// One 4-byte element (int4, date): its length, then the value.
+    mutating func append(element value: UInt32) {
+        append(bigEndian: 4)
+        append(bigEndian: value)
+    }
+
+    mutating func append(bigEndian value: UInt32) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+}
+
+/// Dates as PostgreSQL's binary form counts them: days since 2000-01-01.
+enum PGDate {
+    /// Days since 2000-01-01 of a `yyyy-MM-dd` date of the proleptic Gregorian calendar (years 0001-9999), or nil.
+    static func daysSince2000(iso text: String) -> Int32? {
+        var utf8 = text.utf8.makeIterator()
+        func digits(_ count: Int) -> Int? {
+            var value = 0
+            for _ in 0..<count {
+                guard let byte = utf8.next(), byte >= 0x30, byte <= 0x39 else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            return value
+        }
+        guard let year = digits(4), utf8.next() == UInt8(ascii: "-"), let month = digits(2), utf8.next() == UInt8(ascii: "-"),
+            let day = digits(2), utf8.next() == nil, year >= 1, (1...12).contains(month)
+        else { return nil }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...lengths[month - 1]).contains(day) else { return nil }
+        // Days from civil (H. Hinnant's algorithm): days since 1970-01-01, then shifted to 2000-01-01.
+        let y = month <= 2 ? year - 1 : year
+        let era = y / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        let sinceEpoch = era * 146_097 + dayOfEra - 719_468
+        return Int32(sinceEpoch - 10_957)
+    }
 }
 
 extension PGValue: ExpressibleByStringLiteral {

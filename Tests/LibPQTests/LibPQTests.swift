@@ -44,6 +44,36 @@ struct LibPQTests {
         #expect(rows == ["Siân O'Brien; DROP TABLE x"])
     }
 
+    /// Arrays go in binary: every element comes back as it was sent, NULLs included, whatever its bytes.
+    @Test func arraysRoundTripInBinary() throws {
+        let connection = try PGConnection(url)
+        let texts: [String?] = ["a\"b", nil, "c\\d", "q\"\u{301}", "", "{,}", "NULL", "Siân 𝄞", String(repeating: "x", count: 5000)]
+        let dates: [String?] = ["2000-01-01", "1999-12-31", "2024-02-29", "1900-03-01", "0001-01-01", "9999-12-31", nil, "1970-01-01"]
+        let ints: [Int32?] = [0, -1, 1, nil, Int32.max, Int32.min]
+        let flags: [Bool?] = [true, nil, false]
+        // A prepared statement too: the server infers the parameters' types from the casts once, then reads binary.
+        for run in [connection.query, connection.queryPrepared] {
+            let result = try run(
+                """
+                SELECT $1::text[] AS texts, $2::date[]::text[] AS dates, $3::int[]::text AS ints, $4::boolean[]::text AS flags,
+                       cardinality($5::text[]) AS empty, cardinality($6::date[]) AS no_dates
+                """,
+                [.textArray(texts), .dateArray(dates), .intArray(ints), .boolArray(flags), .textArray([]), .dateArray([])])
+            let row = try #require(result.rows.first)
+            #expect(row.textArray("texts") == texts)
+            #expect(row.textArray("dates") == dates)
+            #expect(row["ints"] == "{0,-1,1,NULL,2147483647,-2147483648}")
+            #expect(row["flags"] == "{t,NULL,f}")
+            #expect(row.int("empty") == 0 && row.int("no_dates") == 0)
+        }
+        // Not a date: the array goes as text, and the server refuses it with its own error.
+        for bad in ["2023-02-29", "2024-13-01", "2024-02-30", "not a date"] {
+            #expect(throws: PGError.self) { try connection.query("SELECT $1::date[]", [.dateArray(["2024-01-01", bad])]) }
+        }
+        // A NUL cannot be in a text value: refused by the server, never cut short.
+        #expect(throws: PGError.self) { try connection.query("SELECT $1::text[]", [.textArray(["a\u{0}b"])]) }
+    }
+
     @Test func serverErrorsCarrySQLState() throws {
         let connection = try PGConnection(url)
         try connection.execute("CREATE TEMP TABLE t (id int PRIMARY KEY)")
