@@ -372,12 +372,8 @@ struct APIHandler: APIProtocol {
     func runBatch(_ input: Operations.RunBatch.Input) async throws -> Operations.RunBatch.Output {
         let principal = try principal()
         guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        guard body.operations.count <= configuration.maxBatchOperations else {
-            throw Problem.batchTooLarge(configuration.maxBatchOperations)
-        }
-        let prepared: [Result<WriteRequest, Problem>] = body.operations.map { operation in
-            Result { () throws(Problem) -> WriteRequest in try WritePreparation.prepare(batch: operation, principal: principal) }
-        }
+        let prepared = try WritePreparation.prepare(
+            batch: body.operations, principal: principal, maximumOperations: configuration.maxBatchOperations)
         let results = await engine.run(
             prepared, context: WriteContext(keyName: principal.keyName, correlationID: RequestScope.correlationID))
         metrics.recordBatch(operations: results.count, failures: results.filter { $0.problem != nil }.count)

@@ -334,6 +334,29 @@ enum WritePreparation {
         }
     }
 
+    /// A batch request read by the generated types, as the generated handler reads it (each body an
+    /// `OpenAPIValueContainer`): the answer ``BatchFastPath`` gives for a request its reader does not vouch for.
+    static func prepare(batchJSON data: Data, principal: Principal, maximumOperations: Int) throws(Problem) -> [Result<WriteRequest, Problem>] {
+        let request: Schemas.BatchRequest
+        do {
+            request = try JSONText.decoder.decode(Schemas.BatchRequest.self, from: data)
+        } catch let error as DecodingError {
+            throw Problem.invalid(field: DecodingErrorText.field(error), DecodingErrorText.message(error))
+        } catch {
+            throw Problem.invalid(field: "body", "The body could not be read.")
+        }
+        return try prepare(batch: request.operations, principal: principal, maximumOperations: maximumOperations)
+    }
+
+    static func prepare(
+        batch operations: [Schemas.BatchOperation], principal: Principal, maximumOperations: Int
+    ) throws(Problem) -> [Result<WriteRequest, Problem>] {
+        guard operations.count <= maximumOperations else { throw Problem.batchTooLarge(maximumOperations) }
+        return operations.map { operation in
+            Result { () throws(Problem) -> WriteRequest in try prepare(batch: operation, principal: principal) }
+        }
+    }
+
     /// Maps a batch operation onto the write endpoint its method and path name.
     static func prepare(batch operation: Schemas.BatchOperation, principal: Principal) throws(Problem) -> WriteRequest {
         try prepare(
