@@ -18,6 +18,19 @@ struct PublisherTests {
         count: Int, path: @escaping @Sendable (Int) -> String = { "/v3/persons/\(1000000 + $0)/qtls" },
         _ body: @Sendable (Ledger, Int64) async throws -> Void
     ) async throws {
+        try await withLedgerFile(
+            staging: { writer in
+                for index in 0..<count {
+                    try writer.accepted(line: index + 2, key: "test-feed-\(index)", method: "PUT", path: path(index), body: #"{"qtsDate":null}"#, shadow: false)
+                }
+                return StageDecision(state: .parsed, rowsRead: count, accepted: count, rejected: 0, warnings: 0, summaryJSON: "{}")
+            }, body)
+    }
+
+    /// A fresh ledger with one downloaded file, staged by `staging`.
+    static func withLedgerFile(
+        staging: @escaping @Sendable (RecordWriter) throws -> StageDecision, _ body: @Sendable (Ledger, Int64) async throws -> Void
+    ) async throws {
         try await TemporaryDatabase.with(prefix: "bridge_publisher_test") { database in
             let ledger = Ledger(conninfo: database.url, maximumConnections: 4, reconnectAttempts: 1)
             defer { ledger.close() }
@@ -27,12 +40,7 @@ struct PublisherTests {
                 runID: run, feed: "test-feed", origin: .folder, transport: "folder", path: "x/file.csv", name: "file.csv", size: 1,
                 mtime: Date(), reason: "test")
             try await ledger.setDownloaded(id: file.id, runID: run, sha256: String(repeating: "a", count: 64), size: 1, localPath: "/nonexistent")
-            _ = try await ledger.stage(fileID: file.id, runID: run) { writer in
-                for index in 0..<count {
-                    try writer.accepted(line: index + 2, key: "test-feed-\(index)", method: "PUT", path: path(index), body: #"{"qtsDate":null}"#, shadow: false)
-                }
-                return StageDecision(state: .parsed, rowsRead: count, accepted: count, rejected: 0, warnings: 0, summaryJSON: "{}")
-            }
+            _ = try await ledger.stage(fileID: file.id, runID: run, staging)
             try await body(ledger, file.id)
         }
     }
@@ -53,16 +61,8 @@ struct PublisherTests {
     func stagingRoundTrip() async throws {
         let awkward = "tab\t newline\n cr\r backslash\\ \\N quote\" Siân 𝄞"
         let body = #"{"note":"\#(awkward)","empty":""}"#
-        try await TemporaryDatabase.with(prefix: "bridge_stage_test") { database in
-            let ledger = Ledger(conninfo: database.url, maximumConnections: 2, reconnectAttempts: 1)
-            defer { ledger.close() }
-            try await ledger.migrate()
-            let run = try await ledger.startRun(command: "test", host: "test", pid: 1, feeds: ["test-feed"])
-            let file = try await ledger.discover(
-                runID: run, feed: "test-feed", origin: .folder, transport: "folder", path: "x/f.csv", name: "f.csv", size: 1,
-                mtime: Date(), reason: "test")
-            try await ledger.setDownloaded(id: file.id, runID: run, sha256: String(repeating: "b", count: 64), size: 1, localPath: "/nonexistent")
-            _ = try await ledger.stage(fileID: file.id, runID: run) { writer in
+        try await Self.withLedgerFile(
+            staging: { writer in
                 try writer.accepted(line: 2, key: "k-\(awkward)", method: "PUT", path: "/p/\(awkward)", body: body, shadow: false)
                 try writer.accepted(line: 3, key: "k-shadow", method: "PUT", path: "/p/s", body: body, shadow: true)
                 try writer.accepted(line: 4, key: "k-empty", method: "POST", path: "/p/e", body: nil, shadow: false)
@@ -71,10 +71,11 @@ struct PublisherTests {
                     problemsJSON: JSONValue.array([.object([("code", .string("type-error")), ("message", .string(awkward))])]).serialized)
                 return StageDecision(state: .parsed, rowsRead: 4, accepted: 3, rejected: 1, warnings: 0, summaryJSON: "{}")
             }
+        ) { ledger, fileID in
             let rows = try await ledger.withConnection { connection in
                 try connection.query(
                     "SELECT seq, line, key, outcome, method, path, body, problem->0->>'message' AS message FROM bridge.records WHERE file_id = $1 ORDER BY seq",
-                    [.int64(file.id)]
+                    [.int64(fileID)]
                 ).rows.map { [$0["seq"], $0["line"], $0["key"], $0["outcome"], $0["method"], $0["path"], $0["body"], $0["message"]] }
             }
             #expect(rows == [
@@ -83,7 +84,7 @@ struct PublisherTests {
                 ["3", "4", "k-empty", "accepted", "POST", "/p/e", nil, nil],
                 ["4", "7", nil, "rejected", nil, nil, nil, awkward],
             ])
-            let pending = try await ledger.pendingRecords(fileID: file.id, afterSeq: 0, limit: 10)
+            let pending = try await ledger.pendingRecords(fileID: fileID, afterSeq: 0, limit: 10)
             #expect(pending.map(\.body) == [body, nil])
         }
     }
