@@ -185,6 +185,12 @@ public enum Migrations {
             CREATE TRIGGER persons_keep_trn_on_truncate BEFORE TRUNCATE ON persons
                 FOR EACH STATEMENT EXECUTE FUNCTION persons_keep_trn();
             """),
+        // The audit's documents are evidence, written with every change and read rarely: kept as the JSON text they
+        // were made as (json) instead of being converted to jsonb's binary form on every write, a tenth of a
+        // 1,000-row workforce upsert's time. Operators like ->> work on both. Rewrites the audit table once.
+        Migration(version: 5, name: "audit documents as json", sql: """
+            ALTER TABLE audit ALTER COLUMN before TYPE json USING before::json, ALTER COLUMN after TYPE json USING after::json;
+            """),
     ]
 
     /// Applies the migrations not yet recorded, in order, each in its own transaction, under an advisory lock so

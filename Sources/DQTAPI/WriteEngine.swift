@@ -246,7 +246,7 @@ struct WriteSession {
     static let personSQL = """
         SELECT p.trn, p.status, p.merged_into, p.first_name, p.middle_name, p.last_name, p.date_of_birth, p.nino,
                p.gender, p.date_of_death, p.induction_status, p.induction_start, p.induction_completed,
-               p.induction_modified_on, p.qtls_date, p.qtls_status, to_jsonb(p)::text AS doc,
+               p.induction_modified_on, p.qtls_date, p.qtls_status, to_json(p)::text AS doc,
                (SELECT least(min(r.holds_from), p.qtls_date) FROM routes r WHERE r.trn = p.trn AND r.status = 'Holds'
                   AND r.professional_status_type = 'QualifiedTeacherStatus') AS qts_date,
                (SELECT min(r.holds_from) FROM routes r WHERE r.trn = p.trn AND r.status = 'Holds'
@@ -276,7 +276,7 @@ struct WriteSession {
     }
 
     func personDocument(_ trn: String) throws -> String? {
-        try connection.query("SELECT to_jsonb(p)::text AS doc FROM persons p WHERE trn = $1", [.text(trn)]).string(0, "doc")
+        try connection.query("SELECT to_json(p)::text AS doc FROM persons p WHERE trn = $1", [.text(trn)]).string(0, "doc")
     }
 
     func audit(_ request: WriteRequest, trn: String?, before: String?, after: String?) throws {
@@ -284,7 +284,7 @@ struct WriteSession {
             """
             INSERT INTO audit (key_name, correlation_id, operation, method, path, trn, idempotency_key, source_feed,
                                source_sha256, source_line, before, after)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::int, $11::jsonb, $12::jsonb)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::int, $11::json, $12::json)
             """,
             [.text(context.keyName), .text(context.correlationID), .text(request.command.operationName),
              .text(request.method), .text(request.path), trn.map { .text($0) }, request.idempotencyKey.map { .text($0) },
@@ -302,7 +302,7 @@ struct WriteSession {
             sets.append("\(change.column) = $\(params.count)\(change.cast)")
         }
         let after = try connection.query(
-            "UPDATE persons SET \(sets.joined(separator: ", ")), updated_at = now() WHERE trn = $1 RETURNING to_jsonb(persons)::text AS doc",
+            "UPDATE persons SET \(sets.joined(separator: ", ")), updated_at = now() WHERE trn = $1 RETURNING to_json(persons)::text AS doc",
             params
         ).string(0, "doc")
         try audit(request, trn: person.trn, before: person.document, after: after)
@@ -366,7 +366,7 @@ struct WriteSession {
             let after = try connection.query(
                 """
                 INSERT INTO persons (trn, first_name, middle_name, last_name, date_of_birth, nino, gender, date_of_death)
-                VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8::date) RETURNING to_jsonb(persons)::text AS doc
+                VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8::date) RETURNING to_json(persons)::text AS doc
                 """,
                 [.text(trn), .text(first ?? ""), middle.map { .text($0) }, .text(last), .text(body.dateOfBirth),
                  nino.map { .text($0) }, body.gender.map { .text($0.rawValue) }, body.dateOfDeath.map { .text($0) }]
@@ -497,7 +497,7 @@ struct WriteSession {
             degreeType: body.degreeTypeId.map { Degree(degreeTypeId: $0, name: nil) },
             inductionExemption: Exemption(isExempt: body.isExemptFromInduction ?? false, exemptionReasons: []))
         let before = try connection.query(
-            "SELECT to_jsonb(r)::text AS doc FROM routes r WHERE trn = $1 AND reference = $2", [.text(trn), .text(reference)]
+            "SELECT to_json(r)::text AS doc FROM routes r WHERE trn = $1 AND reference = $2", [.text(trn), .text(reference)]
         ).string(0, "doc")
         let after = try connection.query(
             """
@@ -508,7 +508,7 @@ struct WriteSession {
               route_type_name = EXCLUDED.route_type_name, professional_status_type = EXCLUDED.professional_status_type,
               status = EXCLUDED.status, holds_from = EXCLUDED.holds_from, training_start = EXCLUDED.training_start,
               training_end = EXCLUDED.training_end, detail = EXCLUDED.detail, updated_at = now()
-            RETURNING to_jsonb(routes)::text AS doc
+            RETURNING to_json(routes)::text AS doc
             """,
             [.text(UUID().uuidString.lowercased()), .text(trn), .text(reference), .text(type.id), .text(type.name),
              .text(type.professionalStatusType), .text(body.status.rawValue), body.holdsFrom.map { .text($0) },
@@ -567,7 +567,7 @@ struct WriteSession {
         let after = try connection.query(
             """
             INSERT INTO alerts (alert_id, trn, alert_type_code, details, start_date, end_date, sender)
-            VALUES ($1, $2, $3, $4, $5::date, $6::date, $7) RETURNING to_jsonb(alerts)::text AS doc
+            VALUES ($1, $2, $3, $4, $5::date, $6::date, $7) RETURNING to_json(alerts)::text AS doc
             """,
             [.text(id), .text(body.trn), .text(body.alertTypeCode.rawValue), body.details.map { .text($0) },
              .text(body.startDate), body.endDate.map { .text($0) }, body.sender.map { .text($0) }]
@@ -599,7 +599,7 @@ struct WriteSession {
             let after = try connection.query(
                 """
                 INSERT INTO persons (trn, first_name, middle_name, last_name, date_of_birth, nino, email, gender)
-                VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8) RETURNING to_jsonb(persons)::text AS doc
+                VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8) RETURNING to_json(persons)::text AS doc
                 """,
                 [.text(candidate), .text(first), Self.trimmed(p.middleName).map { .text($0) }, .text(last), .text(p.dateOfBirth),
                  nino.map { .text($0) }, p.emailAddresses?.first.map { .text($0) }, p.gender.map { .text($0.rawValue) }]
@@ -712,7 +712,7 @@ struct WriteSession {
             AS x(k, t, la, e, ep, ee, mp, me, sd, ed, ty, w, xd, ni, db, dd, g, p, ik, sf, ss, sl)
         ),
         old AS (
-          SELECT e.employment_key, to_jsonb(e) AS doc FROM employments e WHERE e.employment_key = ANY($1::text[])
+          SELECT e.employment_key, to_json(e) AS doc FROM employments e WHERE e.employment_key = ANY($1::text[])
         ),
         up AS (
           INSERT INTO employments (employment_key, trn, local_authority_code, establishment_code, establishment_postcode,
@@ -726,7 +726,7 @@ struct WriteSession {
             employment_type = EXCLUDED.employment_type, withdrawn = EXCLUDED.withdrawn,
             extract_date = EXCLUDED.extract_date, nino = EXCLUDED.nino, date_of_birth = EXCLUDED.date_of_birth,
             date_of_death = EXCLUDED.date_of_death, gender = EXCLUDED.gender, updated_at = now()
-          RETURNING employment_key, to_jsonb(employments) AS doc
+          RETURNING employment_key, to_json(employments) AS doc
         )
         INSERT INTO audit (key_name, correlation_id, operation, method, path, trn, idempotency_key, source_feed,
                            source_sha256, source_line, before, after)
