@@ -124,10 +124,19 @@ struct WriteRequest: Sendable {
 /// Decoding, validation and authorisation of writes, shared by the direct endpoints and the batch endpoint.
 enum WritePreparation {
     static func hash(method: String, path: String, canonicalBody: String) -> String {
-        var hasher = SHA256()
-        hasher.update(data: Data("\(method)\n\(path)\n".utf8))
-        hasher.update(data: Data(canonicalBody.utf8))
-        return Hex.encode(hasher.finalize())
+        hash(method: method, path: path, canonicalBody: Array(canonicalBody.utf8))
+    }
+
+    /// SHA-256 of `<method>\n<path>\n<canonical body>`, lower-case hex.
+    static func hash(method: String, path: String, canonicalBody: [UInt8]) -> String {
+        var preimage: [UInt8] = []
+        preimage.reserveCapacity(method.utf8.count + path.utf8.count + 2 + canonicalBody.count)
+        preimage += method.utf8
+        preimage.append(0x0A)
+        preimage += path.utf8
+        preimage.append(0x0A)
+        preimage += canonicalBody
+        return Hex.encode(SHA256.hash(data: preimage))
     }
 
     static func validateIdempotencyKey(_ key: String?) throws(Problem) -> String? {
@@ -167,10 +176,21 @@ enum WritePreparation {
             row.memberPostcode, row.memberEmail, row.startDate, row.endDate, row.employmentType, row.withdrawn ? "W" : "-",
             row.extractDate, row.nino, row.dateOfBirth, row.dateOfDeath, row.gender,
         ]
-        if fields.contains(where: { $0?.utf8.contains(0) == true }) {
+        // `=<value>` or `~` (null) per field, separated by U+001F; written as bytes, the hash's input directly.
+        var canonical: [UInt8] = []
+        canonical.reserveCapacity(256)
+        for (index, field) in fields.enumerated() {
+            if index > 0 { canonical.append(0x1F) }
+            if let field {
+                canonical.append(UInt8(ascii: "="))
+                canonical += field.utf8
+            } else {
+                canonical.append(UInt8(ascii: "~"))
+            }
+        }
+        if canonical.contains(0) {
             throw Problem.invalid(field: "body", "Text fields cannot contain NUL characters.")
         }
-        let canonical = fields.map { $0.map { "=" + $0 } ?? "~" }.joined(separator: "\u{1F}")
         return WriteRequest(
             command: .employment(row), method: method, path: path, idempotencyKey: key,
             requestHash: hash(method: method, path: path, canonicalBody: canonical), source: source)
