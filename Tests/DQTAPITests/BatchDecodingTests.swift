@@ -120,13 +120,20 @@ import Testing
         do throws(Problem) {
             return try prepare().map { result in
                 switch result {
-                case .success(let request): "ok " + String(reflecting: request)
+                case .success(let request): "ok " + describe(request)
                 case .failure(let problem): "problem " + describe(problem)
                 }
             }.joined(separator: "\n")
         } catch {
             return "batch problem " + describe(error)
         }
+    }
+
+    /// A prepared request, every field (`dump` also spells out the fields of the workforce row, a class).
+    static func describe(_ request: WriteRequest) -> String {
+        var text = ""
+        dump(request, to: &text)
+        return text
     }
 
     /// A problem's JSON (keys sorted: its `errors` dictionary has no order of its own) and headers.
