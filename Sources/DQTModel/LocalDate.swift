@@ -37,16 +37,30 @@ public struct LocalDate: Hashable, Sendable, Comparable, CustomStringConvertible
     }
 
     /// `yyyy-MM-dd`.
-    public var description: String {
-        func pad(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
-    }
+    public var description: String { text(separator: UInt8(ascii: "-")) }
 
     /// `yyyyMMdd`, as keys and legacy layouts write it.
-    public var compact: String { description.filter { $0 != "-" } }
+    public var compact: String { text(separator: nil) }
+
+    /// The year's four digits, the month's and the day's two, `separator` between them: written byte by byte, as
+    /// this runs for every date of every workforce row.
+    private func text(separator: UInt8?) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(10)
+        func append(_ value: Int, _ divisor: Int) {
+            var divisor = divisor
+            while divisor > 0 {
+                bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+        }
+        append(year, 1000)
+        if let separator { bytes.append(separator) }
+        append(month, 10)
+        if let separator { bytes.append(separator) }
+        append(day, 10)
+        return String(decoding: bytes, as: UTF8.self)
+    }
 
     /// Today in UTC.
     public static func today() -> LocalDate {

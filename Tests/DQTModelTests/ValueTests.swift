@@ -92,3 +92,17 @@ private func withBytes<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -
         #expect(value.serialized == #"{"b":1,"a":"Siân \"Ŵ\"\n\u0001","c":null,"d":12.50}"#)
     }
 }
+
+@Suite struct LocalDateTextTests {
+    @Test func isoAndCompactFormsAreZeroPadded() {
+        for (date, iso, compact) in [
+            (LocalDate(year: 1, month: 2, day: 3)!, "0001-02-03", "00010203"),
+            (LocalDate(year: 2024, month: 12, day: 31)!, "2024-12-31", "20241231"),
+            (LocalDate(year: 9999, month: 1, day: 10)!, "9999-01-10", "99990110"),
+        ] {
+            #expect(date.description == iso)
+            #expect(date.compact == compact)
+            #expect(LocalDate(iso: iso) == date)
+        }
+    }
+}
