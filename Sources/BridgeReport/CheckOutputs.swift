@@ -20,7 +20,7 @@ public struct CheckOutputs: CheckSink {
     public mutating func accepted(_ call: PlannedCall) throws {
         guard let records else { return }
         var line: [UInt8] = []
-        call.json.write(to: &line)
+        call.writeJSON(to: &line)
         line.append(0x0A)
         try records.write(line)
     }

@@ -25,9 +25,7 @@ struct LedgerSink: CheckSink {
 
     mutating func accepted(_ call: PlannedCall) throws {
         do {
-            try writer.accepted(
-                line: call.line, key: call.key, method: call.method, path: call.path, shadow: shadow,
-                body: call.body.map { body in { (out: inout [UInt8]) in body.write(to: &out) } })
+            try writer.accepted(line: call.line, key: call.key, method: call.method, path: call.path, body: call.body, shadow: shadow)
             if FailPoint.isArmed { FailPoint.hit("staging") }
         } catch {
             errors.record(error)

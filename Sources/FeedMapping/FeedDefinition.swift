@@ -163,18 +163,21 @@ public struct OperationTemplate: Sendable, Hashable {
 
 /// RFC 3986 unreserved characters stay; everything else in a path segment is percent-encoded.
 func percentEncodePathSegment(_ text: String) -> String {
-    var out = ""
+    func isUnreserved(_ byte: UInt8) -> Bool {
+        ASCII.isDigit(byte) || ASCII.isUpper(byte) || ASCII.isLower(byte) || byte == 45 || byte == 46 || byte == 95 || byte == 126
+    }
+    // Keys and TRNs are almost always unreserved already: returned as they are (built once per record on a run).
+    if text.utf8.allSatisfy(isUnreserved) { return text }
+    var out: [UInt8] = []
+    let hex = Array("0123456789ABCDEF".utf8)
     for byte in text.utf8 {
-        if ASCII.isDigit(byte) || ASCII.isUpper(byte) || ASCII.isLower(byte) || byte == 45 || byte == 46 || byte == 95 || byte == 126 {
-            out.unicodeScalars.append(UnicodeScalar(byte))
+        if isUnreserved(byte) {
+            out.append(byte)
         } else {
-            let hex = Array("0123456789ABCDEF")
-            out.append("%")
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0xF)])
+            out.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
         }
     }
-    return out
+    return String(decoding: out, as: UTF8.self)
 }
 
 import Foundation

@@ -452,7 +452,8 @@ extension Pipeline.Plan {
                 outcome.call = PlannedCall(
                     feed: feed.id, line: record.line,
                     key: IdempotencyKey.make(feed: feed.id, contentSHA256: sha256, line: record.line),
-                    method: feed.operation.method, path: feed.operation.path(for: built), body: built.body, expectation: built.expectation
+                    method: feed.operation.method, path: feed.operation.path(for: built), body: built.body?.serialized,
+                    expectation: built.expectation
                 )
             }
         } catch {

@@ -31,18 +31,31 @@ public struct PlannedCall: Sendable {
     public let key: String
     public let method: String
     public let path: String
-    public let body: JSONValue?
+    /// The request body as compact JSON text, or nil. Serialized where the record is built, on the checker's
+    /// parallel workers, so the in-order sink only copies it.
+    public let body: String?
     /// For reconciliation reads: the answer the legacy file implies.
     public let expectation: JSONValue?
 
-    /// The `--records` NDJSON line: `{"feed","line","key","method","path","body"}` (plus `expect` for reads).
-    public var json: JSONValue {
-        var members: [(String, JSONValue)] = [
-            ("feed", .string(feed)), ("line", .int(line)), ("key", .string(key)),
-            ("method", .string(method)), ("path", .string(path)), ("body", body ?? .null),
-        ]
-        if let expectation { members.append(("expect", expectation)) }
-        return .object(members)
+    /// Appends the `--records` NDJSON object: `{"feed","line","key","method","path","body"}` (plus `expect` for reads).
+    public func writeJSON(to out: inout [UInt8]) {
+        out.append(contentsOf: #"{"feed":"#.utf8)
+        JSONValue.writeString(feed, to: &out)
+        out.append(contentsOf: #","line":"#.utf8)
+        out.append(contentsOf: String(line).utf8)
+        out.append(contentsOf: #","key":"#.utf8)
+        JSONValue.writeString(key, to: &out)
+        out.append(contentsOf: #","method":"#.utf8)
+        JSONValue.writeString(method, to: &out)
+        out.append(contentsOf: #","path":"#.utf8)
+        JSONValue.writeString(path, to: &out)
+        out.append(contentsOf: #","body":"#.utf8)
+        out.append(contentsOf: (body ?? "null").utf8)
+        if let expectation {
+            out.append(contentsOf: #","expect":"#.utf8)
+            expectation.write(to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 }
 

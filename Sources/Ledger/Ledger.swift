@@ -584,33 +584,17 @@ public final class RecordWriter {
         appendInt32(0)  // no header extension
     }
 
-    /// A valid record: `accepted` (to be published, with its body) or `shadow` (never published, no body kept).
-    /// `body` appends the request body's JSON text to the buffer it is given (or nil: no body).
-    public func accepted(
-        line: Int, key: String, method: String, path: String, shadow: Bool, body: ((inout [UInt8]) -> Void)?
-    ) throws {
+    /// A valid record: `accepted` (to be published, with its body, JSON text or nil) or `shadow` (never published,
+    /// no body kept).
+    public func accepted(line: Int, key: String, method: String, path: String, body: String?, shadow: Bool) throws {
         try startRow(line: line)
         appendText(key)
         appendText(shadow ? Self.shadowText : Self.acceptedText)
         appendText(method)
         appendText(path)
-        if let body, !shadow {
-            let lengthAt = buffer.count
-            appendInt32(0)
-            body(&buffer)
-            setInt32(at: lengthAt, to: buffer.count - lengthAt - 4)
-        } else {
-            appendNull()
-        }
+        if let body, !shadow { appendText(body) } else { appendNull() }
         appendNull()  // problem
         try endRow()
-    }
-
-    /// A valid record whose body is already JSON text.
-    public func accepted(line: Int, key: String, method: String, path: String, body: String?, shadow: Bool) throws {
-        try accepted(line: line, key: key, method: method, path: path, shadow: shadow, body: body.map { text in
-            { (out: inout [UInt8]) in out.append(contentsOf: text.utf8) }
-        })
     }
 
     /// A row the mapping refused; `problems` is a JSON array of its problems (no values).
@@ -677,11 +661,6 @@ public final class RecordWriter {
         withUnsafeBytes(of: Int32(truncatingIfNeeded: value).bigEndian) { buffer.append(contentsOf: $0) }
     }
 
-    private func setInt32(at index: Int, to value: Int) {
-        withUnsafeBytes(of: Int32(truncatingIfNeeded: value).bigEndian) { bytes in
-            for offset in 0..<4 { buffer[index + offset] = bytes[offset] }
-        }
-    }
 }
 
 /// The run lock: `pg_try_advisory_lock` on a connection of its own, held for the whole run.

@@ -207,7 +207,7 @@ enum PersonalData {
         var wantsRejectedValues: Bool { true }
 
         mutating func accepted(_ call: PlannedCall) throws {
-            if let body = call.body, let object = try? JSONSerialization.jsonObject(with: Data(body.serialized.utf8)) { bodies.append(object) }
+            if let body = call.body, let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) { bodies.append(object) }
         }
 
         mutating func rejected(_ row: RejectedRow) throws { rejected.append(row.values) }
