@@ -387,7 +387,7 @@ struct APIHandler: APIProtocol {
                         _type: $0.type, title: $0.title, status: $0.status, detail: $0.detail, errorCode: $0.errorCode,
                         errors: $0.errors.map { .init(additionalProperties: $0) })
                 },
-                location: result.location, replayed: result.replayed)
+                location: result.location, replayed: result.replayed ? true : nil)  // as the fast path: only when true
         }
         return .ok(.init(body: .json(.init(results: items))))
     }

@@ -207,13 +207,12 @@ import Testing
         }
     }
 
-    /// A reply as comparable JSON: the results of a 200 (the generated handler writes `"replayed":false`, the fast
-    /// path leaves it out), the problem's fields otherwise.
+    /// A reply as comparable JSON: the results of a 200 (both paths write `replayed` only when true), the problem's
+    /// fields otherwise.
     static func normalised(_ reply: Harness.Reply) throws -> NSObject {
         let object = try reply.json()
         if reply.status == 200 {
-            let results = (object["results"] as? [[String: Any]]) ?? []
-            return results.map { result in result.merging(["replayed": false]) { stored, _ in stored } as NSDictionary } as NSArray
+            return ((object["results"] as? [[String: Any]]) ?? []).map { $0 as NSDictionary } as NSArray
         }
         return object.filter { ["type", "title", "status", "detail", "errorCode", "errors"].contains($0.key) } as NSDictionary
     }
