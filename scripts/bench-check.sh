@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of `dqt-bridge check` on a TPS workforce extract against the same validation written with pandas and
-# with polars (../shared/bench, issue 2 item 8). A benchmark, not a test: it measures and prints, one run.
+# with polars (../shared/bench). A benchmark, not a test: it measures and prints, one run.
 #
 #   scripts/bench-check.sh [--rows N] [--runs N] [--big SIZE_GB] [--keep]
 #     --rows N      rows in the generated extract (default 500000, about 54 MB)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SFTP download benchmark (a benchmark, not a test): one 200 MB file of random bytes in the test SFTP server's home,
 # downloaded over loopback by OpenSSH's `sftp` client and by the project's SFTP module (Benchmarks/SFTPBench, built
-# in release), best of N runs each; prints both throughputs and their ratio (issue 4 asks for the module to be
-# within 10% of OpenSSH's client). The module downloads a file this large over --streams SFTP sessions at once
+# in release), best of N runs each; prints both throughputs and their ratio (target: the module within 10 % of OpenSSH's
+# client). The module downloads a file this large over --streams SFTP sessions at once
 # (SFTPConfiguration.downloadStreams; 1 = one session, as a server that limits sessions would leave it).
 #
 #   scripts/bench-sftp.sh [--size-mb N] [--runs N] [--buffer BYTES] [--streams N]

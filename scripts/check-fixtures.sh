@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs `dqt-bridge check` over every fixture of every feed (fixtures/<feed>/{good,malformed}/*) and writes the
 # mapping reports to out/reports/<feed>/<fixture>.{json,html}, then prints where they are and one line per file.
-# The main job's command until the unattended run exists (issue 2). Exit 0 when every good fixture is fully
+# A quick look at every mapping without any service running. Exit 0 when every good fixture is fully
 # accepted and every malformed one is refused, rejects rows or warns; 1 otherwise.
 #
 #   scripts/check-fixtures.sh [--today yyyy-MM-dd] [--bridge PATH]
