@@ -92,7 +92,6 @@ struct FixedWidthCore {
     var pendingType: Int?
     var bytes: [UInt8] = []
     var spans: [Int32] = []
-    var scratchBytes: [UInt8] = []
     var processedAny = false
     var finished = false
     private(set) var headerRecord: FlatRecord?
