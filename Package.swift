@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "SFTP",
             dependencies: [
-                "CLibSSH2",
+                "CLibSSH2", "DQTModel",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -71,15 +71,11 @@ let package = Package(
         .target(name: "LibPQ", dependencies: ["CLibPQ"], exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // Test support: the real services scripts/services.sh starts, the built binaries, child processes,
-        // throwaway databases and folders, dqt-api served in-process.
+        // throwaway databases and folders, log lines, loopback ports, mutation, the suite table. No API server, so a
+        // reader's tests do not compile one.
         .target(
             name: "DQTTesting",
-            dependencies: [
-                "LibPQ", "DQTAPI",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["LibPQ", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -99,7 +95,7 @@ let package = Package(
         .target(
             name: "FileSources",
             dependencies: [
-                "SFTP", "MIMEMail", "FeedMapping",
+                "SFTP", "MIMEMail", "FeedMapping", "DQTModel",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -187,18 +183,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Test support: dqt-api served in the test's own process.
+        .target(
+            name: "DQTAPITesting",
+            dependencies: [
+                "DQTAPI", "DQTTesting", "LibPQ",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "LibPQTests", dependencies: ["LibPQ", "DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "DQTTestingTests", dependencies: ["DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DQTAPITests",
             dependencies: [
-                "DQTAPI", "DQTAPIClient", "DQTTesting", "LibPQ",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "DQTAPI", "DQTAPIClient", "DQTTesting", "DQTAPITesting", "LibPQ",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -206,20 +212,24 @@ let package = Package(
         .testTarget(
             name: "BridgeRunTests",
             dependencies: [
-                "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTAPI", "DQTTesting", "LibPQ", "SFTP", "FaultProxy", "JSONLogging",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTModel", "DQTAPI", "DQTTesting", "DQTAPITesting",
+                "LibPQ", "SFTP", "FaultProxy", "JSONLogging",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DQTModelTests", dependencies: ["DQTModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "BridgeReport", "DQTTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "BridgeCLITests", dependencies: ["FeedMapping", "BridgeReport", "DQTTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "DQTModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "BridgeReportTests", dependencies: ["BridgeReport", "FeedMapping", "DQTModel"], swiftSettings: swiftSettings),
+        // Runs the built dqt-bridge (check, feeds, mappings) against the fixtures and their golden files.
+        .testTarget(name: "BridgeCLITests", dependencies: ["DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "FlatFileTests", dependencies: ["FlatFile", "DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "MIMEMailTests", dependencies: ["MIMEMail", "DQTTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "SFTPTests", dependencies: ["SFTP", "DQTTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SFTPTests", dependencies: ["SFTP", "DQTTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // Proof under faults and hostile input (issue 5).
         .testTarget(
             name: "FaultProxyTests",
@@ -233,9 +243,7 @@ let package = Package(
         .testTarget(
             name: "SecuritySuiteTests",
             dependencies: [
-                "DQTAPI", "DQTTesting", "LibPQ", "FaultProxy", "SFTP",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "DQTAPI", "DQTTesting", "DQTAPITesting", "LibPQ", "FaultProxy", "SFTP",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

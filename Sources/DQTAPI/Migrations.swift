@@ -2,12 +2,6 @@ import LibPQ
 
 /// The schema, as ordered migrations recorded in `schema_migrations`. Never edit a published migration: add one.
 public enum Migrations {
-    public struct Migration: Sendable {
-        public let version: Int
-        public let name: String
-        public let sql: String
-    }
-
     public static let all: [Migration] = [
         Migration(version: 1, name: "persons and their records", sql: """
             CREATE TABLE persons (
@@ -199,27 +193,10 @@ public enum Migrations {
             """),
     ]
 
-    /// Applies the migrations not yet recorded, in order, each in its own transaction, under an advisory lock so
-    /// that two processes never migrate at once. Returns the versions applied.
+    /// Recorded in `schema_migrations`, under an advisory lock of the API's own.
+    static let runner = MigrationRunner(migrations: all, lockKey: 0x4451_5441_5049_4D47)  // "DQTAPIMG"
+
+    /// Applies the migrations not yet recorded, in order, each in its own transaction. Returns the versions applied.
     @discardableResult
-    public static func migrate(_ connection: PGConnection) throws -> [Int] {
-        try connection.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        let lockKey: Int64 = 0x4451_5441_5049_4D47  // "DQTAPIMG"
-        try connection.query("SELECT pg_advisory_lock($1::bigint)", [.int64(lockKey)])
-        defer { _ = try? connection.advisoryUnlock(lockKey) }
-        let done = Set(try connection.query("SELECT version FROM schema_migrations").rows.compactMap { $0.int("version") })
-        var applied: [Int] = []
-        for migration in all.sorted(by: { $0.version < $1.version }) where !done.contains(migration.version) {
-            try connection.transaction { connection in
-                try connection.execute(migration.sql)
-                try connection.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES ($1::int, $2)",
-                    [.int(migration.version), .text(migration.name)])
-            }
-            applied.append(migration.version)
-        }
-        return applied
-    }
+    public static func migrate(_ connection: PGConnection) throws -> [Int] { try runner.migrate(connection) }
 }

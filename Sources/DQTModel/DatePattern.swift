@@ -50,9 +50,6 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
         self.description = layout
     }
 
-    /// True when the layout has a two-digit year and so needs a pivot.
-    public var hasTwoDigitYear: Bool { tokens.contains(.year2) }
-
     /// The date the bytes hold, or nil when they do not match the layout or name no real day.
     @inlinable
     public func parse(_ bytes: UnsafeBufferPointer<UInt8>, pivot: TwoDigitYearPivot?) -> LocalDate? {

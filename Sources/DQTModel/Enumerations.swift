@@ -65,10 +65,6 @@ public enum AlertTypeCode: String, Sendable, Hashable, Codable, CaseIterable {
     case t5 = "T5"
 }
 
-public enum QTLSStatus: String, Sendable, Hashable, Codable, CaseIterable {
-    case none = "None", expired = "Expired", active = "Active"
-}
-
 public enum TrainingAgeSpecialismType: String, Sendable, Hashable, Codable, CaseIterable {
     case range = "Range", foundationStage = "FoundationStage", furtherEducation = "FurtherEducation"
     case keyStage1 = "KeyStage1", keyStage2 = "KeyStage2", keyStage3 = "KeyStage3", keyStage4 = "KeyStage4"

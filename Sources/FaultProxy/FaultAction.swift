@@ -59,14 +59,6 @@ public enum FaultAction: Sendable, Hashable, CustomStringConvertible {
         case .respond, .tooManyRequests, .resetBeforeForwarding, .hang: false
         }
     }
-
-    /// True when the client gets the server's whole response.
-    public var relays: Bool {
-        switch self {
-        case .pass, .delay: true
-        default: false
-        }
-    }
 }
 
 /// What the schedule knows when it chooses: the arrival order and, in HTTP mode, the request line and headers.

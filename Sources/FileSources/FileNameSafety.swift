@@ -1,4 +1,5 @@
 import Crypto
+import DQTModel
 import Foundation
 
 /// File names a partner (or an attacker) can put in a pickup folder are checked before anything uses them: path
@@ -48,7 +49,7 @@ public enum FileNameSafety {
 
     /// Eight hex digits of SHA-256 over the name's bytes (to name a quarantined file without using its name).
     public static func nameHash(_ name: String) -> String {
-        String(SHA256.hash(data: Array(name.utf8)).map { String(format: "%02x", $0) }.joined().prefix(8))
+        String(Hex.lowercase(SHA256.hash(data: Array(name.utf8))).prefix(8))
     }
 }
 

@@ -1,4 +1,5 @@
 import Crypto
+import DQTModel
 import Dispatch
 import Foundation
 
@@ -135,7 +136,7 @@ public final class FolderSource: FileSource {
             throw FileSourceError.failed("cannot rename \(temporary): \(String(cString: strerror(errno)))")
         }
         completed = true
-        return FetchedFile(localPath: localPath, bytes: bytes, sha256: hex(hasher.finalize()))
+        return FetchedFile(localPath: localPath, bytes: bytes, sha256: Hex.lowercase(hasher.finalize()))
     }
 
     public func ensureFolder(_ folder: String) async throws {
@@ -167,14 +168,4 @@ public final class FolderSource: FileSource {
     }
 
     public func close() async {}
-}
-
-func hex(_ digest: some Sequence<UInt8>) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var out: [UInt8] = []
-    for byte in digest {
-        out.append(digits[Int(byte >> 4)])
-        out.append(digits[Int(byte & 0xF)])
-    }
-    return String(decoding: out, as: UTF8.self)
 }

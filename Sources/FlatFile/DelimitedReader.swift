@@ -107,12 +107,7 @@ struct DelimitedCore {
         bytes.reserveCapacity(4096)
         spans.reserveCapacity(64)
 
-        try input.ensure(8)
-        if let why = sniffBinary(input.pointer + input.start, input.available) {
-            throw FileRefusal(code: .binaryFile, line: nil, message: why)
-        }
-        let p = input.pointer + input.start
-        if input.available >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF { input.start += 3 }
+        try input.begin()
 
         try skipPreamble()
         if layout.hasHeader {
@@ -173,29 +168,7 @@ struct DelimitedCore {
 
     /// Consumes the rest of the physical line at `start`, including its line end, without buffering it.
     mutating func skipLine() throws(FileRefusal) {
-        while true {
-            let p = input.pointer + input.start
-            let n = input.available
-            if let i = findLineEnd(p, n) {
-                if p[i] == 13 {
-                    if i + 1 < n {
-                        input.start += i + (p[i + 1] == 10 ? 2 : 1)
-                    } else if input.eof {
-                        input.start += i + 1
-                    } else {
-                        input.start += i
-                        _ = try input.fill()
-                        continue
-                    }
-                } else {
-                    input.start += i + 1
-                }
-                line += 1
-                return
-            }
-            input.discardAll()
-            if !(try input.fill()) { return }
-        }
+        if try input.skipLine() { line += 1 }
     }
 
     // MARK: Reading

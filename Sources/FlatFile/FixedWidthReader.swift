@@ -92,7 +92,6 @@ struct FixedWidthCore {
     var pendingType: Int?
     var bytes: [UInt8] = []
     var spans: [Int32] = []
-    var scratchBytes: [UInt8] = []
     var processedAny = false
     var finished = false
     private(set) var headerRecord: FlatRecord?
@@ -177,12 +176,7 @@ struct FixedWidthCore {
         input = InputWindow(source: source, maxRecordBytes: limit)
         bytes.reserveCapacity(512)
         spans.reserveCapacity(64)
-        try input.ensure(8)
-        if let why = sniffBinary(input.pointer + input.start, input.available) {
-            throw FileRefusal(code: .binaryFile, line: nil, message: why)
-        }
-        let p = input.pointer + input.start
-        if input.available >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF { input.start += 3 }
+        try input.begin()
     }
 
     var singleDataNames: [String]? {
@@ -264,29 +258,7 @@ struct FixedWidthCore {
 
     /// Consumes the rest of the physical line at `start`, including its line end, without buffering it.
     mutating func skipLine() throws(FileRefusal) {
-        while true {
-            let p = input.pointer + input.start
-            let n = input.available
-            if let i = findLineEnd(p, n) {
-                if p[i] == 13 {
-                    if i + 1 < n {
-                        input.start += i + (p[i + 1] == 10 ? 2 : 1)
-                    } else if input.eof {
-                        input.start += i + 1
-                    } else {
-                        input.start += i
-                        _ = try input.fill()
-                        continue
-                    }
-                } else {
-                    input.start += i + 1
-                }
-                line += 1
-                return
-            }
-            input.discardAll()
-            if !(try input.fill()) { return }
-        }
+        if try input.skipLine() { line += 1 }
     }
 
     mutating func decode(_ p: UnsafePointer<UInt8>, _ n: Int) {

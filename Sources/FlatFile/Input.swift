@@ -116,11 +116,48 @@ struct InputWindow {
         }
     }
 
+    /// Reads the first bytes: refuses a binary file, and steps over a UTF-8 byte-order mark.
+    mutating func begin() throws(FileRefusal) {
+        try ensure(8)
+        if let why = sniffBinary(pointer + start, available) {
+            throw FileRefusal(code: .binaryFile, line: nil, message: why)
+        }
+        let p = pointer + start
+        if available >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF { start += 3 }
+    }
+
     /// Forgets all buffered bytes (used while skipping an over-long line).
     mutating func discardAll() {
         base += end
         start = 0
         end = 0
+    }
+
+    /// Consumes the rest of the physical line at `start`, including its line end (LF, CR LF or a lone CR), without
+    /// buffering it. False when the input ended before a line end.
+    mutating func skipLine() throws(FileRefusal) -> Bool {
+        while true {
+            let p = pointer + start
+            let n = available
+            if let i = findLineEnd(p, n) {
+                if p[i] == 13 {
+                    if i + 1 < n {
+                        start += i + (p[i + 1] == 10 ? 2 : 1)
+                    } else if eof {
+                        start += i + 1
+                    } else {
+                        start += i
+                        _ = try fill()
+                        continue
+                    }
+                } else {
+                    start += i + 1
+                }
+                return true
+            }
+            discardAll()
+            if !(try fill()) { return false }
+        }
     }
 }
 

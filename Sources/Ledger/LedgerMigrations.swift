@@ -5,15 +5,6 @@ import LibPQ
 ///
 /// Append new migrations at the end; never edit one that has shipped.
 public enum LedgerMigrations {
-    public struct Migration: Sendable {
-        public let version: Int
-        public let name: String
-        public let sql: String
-    }
-
-    /// Transaction-level advisory lock taken while migrating, so two processes starting at once do not race.
-    static let migrationLockKey: Int64 = 0x4451_5442_4D49_4752  // "DQTBMIGR"
-
     public static let all: [Migration] = [
         Migration(version: 1, name: "runs, files, records, listing observations", sql: """
             CREATE TABLE bridge.runs (
@@ -124,33 +115,11 @@ public enum LedgerMigrations {
             """),
     ]
 
+    /// Recorded in `bridge.schema_migrations`, under an advisory lock of the ledger's own.
+    static let runner = MigrationRunner(
+        migrations: all, versionTable: "schema_migrations", schema: "bridge", lockKey: 0x4451_5442_4D49_4752)  // "DQTBMIGR"
+
     /// Applies every migration not yet applied, in order, each in its own transaction. Returns the versions applied.
     @discardableResult
-    public static func migrate(_ connection: PGConnection) throws -> [Int] {
-        try connection.transaction { connection in
-            try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [.int64(migrationLockKey)])
-            // "already exists, skipping" notices would go to standard error through libpq's default notice processor.
-            try connection.execute("SET LOCAL client_min_messages = warning")
-            try connection.execute("""
-                CREATE SCHEMA IF NOT EXISTS bridge;
-                CREATE TABLE IF NOT EXISTS bridge.schema_migrations (
-                    version int PRIMARY KEY,
-                    name text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now()
-                )
-                """)
-            let done = Set(try connection.query("SELECT version FROM bridge.schema_migrations").rows.compactMap { $0.int("version") })
-            var applied: [Int] = []
-            for migration in all where !done.contains(migration.version) {
-                try connection.savepoint { connection in
-                    try connection.execute(migration.sql)
-                    try connection.execute(
-                        "INSERT INTO bridge.schema_migrations (version, name) VALUES ($1, $2)",
-                        [.int(migration.version), .text(migration.name)])
-                }
-                applied.append(migration.version)
-            }
-            return applied
-        }
-    }
+    public static func migrate(_ connection: PGConnection) throws -> [Int] { try runner.migrate(connection) }
 }

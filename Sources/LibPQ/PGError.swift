@@ -36,6 +36,4 @@ public struct PGError: Error, CustomStringConvertible, Sendable, Equatable {
 
     /// `23505`.
     public var isUniqueViolation: Bool { sqlState == "23505" }
-    /// `40001` or `40P01`: the transaction may succeed when retried.
-    public var isSerializationFailure: Bool { sqlState == "40001" || sqlState == "40P01" }
 }

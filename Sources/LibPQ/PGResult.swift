@@ -107,16 +107,8 @@ public final class PGResult {
         guard let value = string(row, try requireColumn(name)) else { throw missing(name, row) }
         return value
     }
-    public func requireInt(_ row: Int, _ name: String) throws -> Int {
-        guard let value = int(row, try requireColumn(name)) else { throw missing(name, row) }
-        return value
-    }
     public func requireInt64(_ row: Int, _ name: String) throws -> Int64 {
         guard let value = int64(row, try requireColumn(name)) else { throw missing(name, row) }
-        return value
-    }
-    public func requireBool(_ row: Int, _ name: String) throws -> Bool {
-        guard let value = bool(row, try requireColumn(name)) else { throw missing(name, row) }
         return value
     }
     public func requireDate(_ row: Int, _ name: String) throws -> Date {

@@ -1,5 +1,6 @@
 import CLibSSH2
 import Crypto
+import DQTModel
 import Foundation
 import Logging
 
@@ -245,7 +246,7 @@ public final class SFTPConnection: @unchecked Sendable {
                     progress?(SFTPTransferProgress(bytesTransferred: total, expectedBytes: expected))
                 }
             }
-            let digest = hexString(received.digest)
+            let digest = Hex.lowercase(received.digest)
             try local.commit()
             completed = true
             logger.debug(
@@ -956,15 +957,4 @@ func privateKeyType(atPath path: String) -> String? {
 private func withOptionalCString<T>(_ string: String?, _ body: (UnsafePointer<CChar>?) -> T) -> T {
     guard let string else { return body(nil) }
     return string.withCString { body($0) }
-}
-
-private func hexString(_ digest: some Sequence<UInt8>) -> String {
-    let hex = Array("0123456789abcdef".utf8)
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(64)
-    for byte in digest {
-        bytes.append(hex[Int(byte >> 4)])
-        bytes.append(hex[Int(byte & 0x0f)])
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }

@@ -9,7 +9,7 @@ import Testing
 struct GoldenTests {
     @Test("every feed has good and malformed fixtures")
     func everyFeedHasFixtures() {
-        #expect(feedIDs.count == 8)
+        #expect(!feedIDs.isEmpty, "no mappings/*.yaml found")
         for feed in feedIDs {
             #expect(allFixtures.contains { $0.feed == feed && $0.kind == "good" }, "\(feed) has no good fixture")
             #expect(allFixtures.filter { $0.feed == feed && $0.kind == "malformed" }.count >= 3, "\(feed) needs several malformed fixtures")

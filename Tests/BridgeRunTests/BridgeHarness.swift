@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import BridgeRun
 import DQTAPI
+import DQTAPITesting
 import DQTTesting
 import FeedMapping
 import FileSources

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import DQTAPI
+import DQTAPITesting
 import DQTTesting
 import Foundation
 import LibPQ

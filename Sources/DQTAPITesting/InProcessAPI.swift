@@ -1,4 +1,5 @@
 import DQTAPI
+import DQTTesting
 import Foundation
 import Hummingbird
 import HummingbirdTesting
