@@ -108,7 +108,7 @@ let package = Package(
         .target(
             name: "Publisher",
             dependencies: [
-                "Ledger", "FeedMapping", "DQTModel",
+                "Ledger", "DQTModel",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -214,6 +214,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The ledger's stores against each other (memory and PostgreSQL), and the publisher on either.
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "LibPQ", "DQTModel", "DQTTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "PublisherTests", dependencies: ["Publisher", "Ledger", "DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "DQTModelTests", dependencies: ["DQTModel"], swiftSettings: swiftSettings),
         .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "BridgeReport", "DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "BridgeCLITests", dependencies: ["FeedMapping", "BridgeReport", "DQTTesting"], swiftSettings: swiftSettings),
