@@ -216,7 +216,11 @@ let package = Package(
         ),
         // The ledger's stores against each other (memory and PostgreSQL), and the publisher on either.
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "LibPQ", "DQTModel", "DQTTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "PublisherTests", dependencies: ["Publisher", "Ledger", "DQTTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PublisherTests",
+            dependencies: ["Publisher", "Ledger", "DQTTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "DQTModelTests", dependencies: ["DQTModel"], swiftSettings: swiftSettings),
         .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "BridgeReport", "DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "BridgeCLITests", dependencies: ["FeedMapping", "BridgeReport", "DQTTesting"], swiftSettings: swiftSettings),
