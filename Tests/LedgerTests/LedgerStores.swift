@@ -31,13 +31,20 @@ enum LedgerKind: String, CaseIterable, Sendable, CustomStringConvertible {
 /// What a scenario observed, in a form both stores must produce identically: no clock readings (only whether a time
 /// is set) and JSON compared by value, since PostgreSQL's jsonb rewrites its text.
 enum Transcript {
-    static func file(_ file: FileRow?) -> String {
+    /// Each id's position (1, 2, 3...) among `ids`.
+    static func ranks(_ ids: [Int64]) -> [Int64: Int] {
+        Dictionary(uniqueKeysWithValues: Set(ids).sorted().enumerated().map { ($1, $0 + 1) })
+    }
+
+    /// A file with its ids (own, duplicate's, replay's) given as their rank.
+    static func file(_ file: FileRow?, ranks: [Int64: Int]) -> String {
         guard let file else { return "no file" }
+        func rank(_ id: Int64?) -> String { id.map { ranks[$0].map(String.init) ?? "unranked" } ?? "-" }
         let fields: [String] = [
-            "#\(file.id) run \(file.runID)/\(file.lastRunID)", file.feed, file.origin.rawValue, file.transport, file.sourcePath, file.name,
+            "#\(rank(file.id)) run \(file.runID)/\(file.lastRunID)", file.feed, file.origin.rawValue, file.transport, file.sourcePath, file.name,
             "size \(file.size.map(String.init) ?? "-")", "mtime \(file.mtime.map { "\($0.timeIntervalSince1970)" } ?? "-")",
             "sha \(file.sha256 ?? "-")", file.state.rawValue, "reason \(file.reason ?? "-")",
-            "duplicateOf \(file.duplicateOf.map(String.init) ?? "-")", "replayOf \(file.replayOf.map(String.init) ?? "-")",
+            "duplicateOf \(rank(file.duplicateOf))", "replayOf \(rank(file.replayOf))",
             "local \(file.localPath ?? "-")", "archive \(file.archivePath ?? "-")", "archived \(file.archivedAt != nil)",
             "error \(file.errorCode ?? "-"): \(file.errorMessage ?? "-")", "sender \(file.sender ?? "-")",
             "attachments \(file.attachments)",
