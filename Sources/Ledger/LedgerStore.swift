@@ -11,7 +11,7 @@ public protocol LedgerStore: RunLedger, ListingLedger, FileLedger, RecordLedger,
     @discardableResult
     func migrate() async throws -> [Int]
 
-    /// Releases the store's connections. Calls after this fail.
+    /// Releases the store's connections; the store is not used after this.
     func close()
 }
 
