@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "Publisher",
             dependencies: [
-                "Ledger", "FeedMapping", "DQTModel",
+                "Ledger", "DQTModel",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -217,6 +217,13 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The ledger's stores against each other (memory and PostgreSQL), and the publisher on either.
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "LibPQ", "DQTModel", "DQTTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PublisherTests",
+            dependencies: ["Publisher", "Ledger", "DQTTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DQTModelTests", dependencies: ["DQTModel"], swiftSettings: swiftSettings),

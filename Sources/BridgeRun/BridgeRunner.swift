@@ -33,7 +33,7 @@ public struct RunOutcome: Sendable {
 public struct RunEnvironment: Sendable {
     public let configuration: RunConfiguration
     public let catalog: FeedCatalog
-    public let ledger: Ledger
+    public let ledger: any LedgerStore
     public let transport: any BatchTransport
     public let logger: Logger
     public let metrics: RunMetrics
@@ -43,7 +43,7 @@ public struct RunEnvironment: Sendable {
     public let makeSource: @Sendable (String) throws -> any FileSource
 
     public init(
-        configuration: RunConfiguration, catalog: FeedCatalog, ledger: Ledger, transport: any BatchTransport, logger: Logger,
+        configuration: RunConfiguration, catalog: FeedCatalog, ledger: any LedgerStore, transport: any BatchTransport, logger: Logger,
         metrics: RunMetrics = RunMetrics(), progress: ProgressDisplay = ProgressDisplay(mode: .silent), stop: StopFlag = StopFlag(),
         makeSource: @escaping @Sendable (String) throws -> any FileSource
     ) {
@@ -71,7 +71,7 @@ struct FatalRunError: Error, CustomStringConvertible {
 public final class BridgeRunner {
     let environment: RunEnvironment
     var configuration: RunConfiguration { environment.configuration }
-    var ledger: Ledger { environment.ledger }
+    var ledger: any LedgerStore { environment.ledger }
     var logger: Logger
     var metrics: RunMetrics { environment.metrics }
 
@@ -81,7 +81,7 @@ public final class BridgeRunner {
     var polledFeeds: [FeedDefinition] = []
     var apiAvailable = true
     var context: CheckContext
-    var lock: RunLock?
+    var lock: (any RunLock)?
 
     public init(environment: RunEnvironment) {
         self.environment = environment
@@ -389,7 +389,7 @@ public final class BridgeRunner {
             throw error
         } catch let error as FileSourceError where error.isFatal {
             throw FatalRunError(description: error.description)
-        } catch let error as RunLock.LockLost {
+        } catch let error as RunLockLost {
             throw FatalRunError(description: error.description)
         } catch is CancellationError {
             throw FatalRunError(description: "cancelled")

@@ -11,7 +11,7 @@ import Publisher
 public final class BridgeSession: Sendable {
     public let configuration: RunConfiguration
     public let catalog: FeedCatalog
-    public let ledger: Ledger
+    public let ledger: PostgresLedger
     public let environment: RunEnvironment
     let httpClient: HTTPClient?
 
@@ -31,7 +31,7 @@ public final class BridgeSession: Sendable {
         } catch {
             throw SetupError(description: "the mappings in \(configuration.mappings) do not load:\n\(error)")
         }
-        ledger = Ledger(conninfo: try configuration.databaseURL(environment: environmentVariables))
+        ledger = PostgresLedger(conninfo: try configuration.databaseURL(environment: environmentVariables))
         let transport: any BatchTransport
         if needsAPI {
             let key = try configuration.apiKey(environment: environmentVariables)

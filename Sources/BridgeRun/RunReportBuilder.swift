@@ -5,12 +5,12 @@ import Ledger
 
 /// Builds a run's report from the ledger.
 public struct RunReportBuilder: Sendable {
-    public let ledger: Ledger
+    public let ledger: any LedgerStore
     public let catalog: FeedCatalog?
     /// Refused rows listed per file (the rest are counted).
     public var refusedRowsPerFile = 1000
 
-    public init(ledger: Ledger, catalog: FeedCatalog?) {
+    public init(ledger: any LedgerStore, catalog: FeedCatalog?) {
         self.ledger = ledger
         self.catalog = catalog
     }

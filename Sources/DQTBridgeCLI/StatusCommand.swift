@@ -8,7 +8,7 @@ import Ledger
 /// The ledger for commands that only read it: through the configuration when its file exists, else straight from
 /// $DQT_BRIDGE_DATABASE_URL.
 enum LedgerAccess {
-    static func open(_ options: RunConfigOptions) throws -> Ledger {
+    static func open(_ options: RunConfigOptions) throws -> PostgresLedger {
         let variable: String
         if FileManager.default.fileExists(atPath: options.config) {
             variable = try options.load().databaseURLEnvironment
@@ -18,7 +18,7 @@ enum LedgerAccess {
         guard let url = ProcessInfo.processInfo.environment[variable], !url.isEmpty else {
             throw CommandFailure(message: "the environment variable \(variable) (the ledger's database URL) is not set", status: 2)
         }
-        return Ledger(conninfo: url, maximumConnections: 2, reconnectAttempts: 1)
+        return PostgresLedger(conninfo: url, maximumConnections: 2, reconnectAttempts: 1)
     }
 
     static func catalog(_ options: RunConfigOptions) -> FeedCatalog? {

@@ -1,5 +1,4 @@
 import Foundation
-import LibPQ
 
 /// Where a received file stands. Each state is written before the step that leaves it starts, so that a run that
 /// stops anywhere leaves a state the next run resumes from.
@@ -65,7 +64,7 @@ public enum RunStatus: String, Sendable, Codable {
     case running, succeeded, refusals, failed, interrupted
 }
 
-/// One row of `bridge.files`.
+/// A received file as the ledger knows it.
 public struct FileRow: Sendable {
     public var id: Int64
     public var runID: Int64
@@ -100,47 +99,32 @@ public struct FileRow: Sendable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    static let columns = """
-        id, run_id, last_run_id, feed, source, transport, source_path, name, size, mtime, sha256, state, reason,
-        duplicate_of, replay_of, local_path, archive_path, archived_at, error_code, error_message, sender,
-        attachments, rows_read, accepted, rejected, warnings, published, failed, created_at, updated_at
-        """
-
-    init(_ row: PGRow) throws {
-        id = try row.result.requireInt64(row.index, "id")
-        runID = try row.result.requireInt64(row.index, "run_id")
-        lastRunID = try row.result.requireInt64(row.index, "last_run_id")
-        feed = try row.result.requireString(row.index, "feed")
-        origin = FileOrigin(rawValue: try row.result.requireString(row.index, "source")) ?? .folder
-        transport = try row.result.requireString(row.index, "transport")
-        sourcePath = try row.result.requireString(row.index, "source_path")
-        name = try row.result.requireString(row.index, "name")
-        size = row.int64("size")
-        mtime = row.date("mtime")
-        sha256 = row["sha256"]
-        state = FileState(rawValue: try row.result.requireString(row.index, "state")) ?? .discovered
-        reason = row["reason"]
-        duplicateOf = row.int64("duplicate_of")
-        replayOf = row.int64("replay_of")
-        localPath = row["local_path"]
-        archivePath = row["archive_path"]
-        archivedAt = row.date("archived_at")
-        errorCode = row["error_code"]
-        errorMessage = row["error_message"]
-        sender = row["sender"]
-        attachments = row.textArray("attachments")?.map { $0 ?? "" } ?? []
-        rowsRead = row.int("rows_read")
-        accepted = row.int("accepted")
-        rejected = row.int("rejected")
-        warnings = row.int("warnings")
-        published = row.int("published") ?? 0
-        failed = row.int("failed") ?? 0
-        createdAt = row.date("created_at") ?? Date(timeIntervalSince1970: 0)
-        updatedAt = row.date("updated_at") ?? Date(timeIntervalSince1970: 0)
+    init(
+        id: Int64, runID: Int64, feed: String, origin: FileOrigin, transport: String, sourcePath: String, name: String,
+        size: Int64?, mtime: Date?, state: FileState, reason: String?, replayOf: Int64?, createdAt: Date
+    ) {
+        self.id = id
+        self.runID = runID
+        self.lastRunID = runID
+        self.feed = feed
+        self.origin = origin
+        self.transport = transport
+        self.sourcePath = sourcePath
+        self.name = name
+        self.size = size
+        self.mtime = mtime
+        self.state = state
+        self.reason = reason
+        self.replayOf = replayOf
+        self.attachments = []
+        self.published = 0
+        self.failed = 0
+        self.createdAt = createdAt
+        self.updatedAt = createdAt
     }
 }
 
-/// One row of `bridge.runs`.
+/// A run as the ledger knows it.
 public struct RunRow: Sendable {
     public var id: Int64
     public var startedAt: Date
@@ -156,21 +140,15 @@ public struct RunRow: Sendable {
     public var summary: String?
     public var error: String?
 
-    static let columns = "id, started_at, finished_at, status, exit_status, command, host, pid, feeds, counts, summary, error"
-
-    init(_ row: PGRow) throws {
-        id = try row.result.requireInt64(row.index, "id")
-        startedAt = try row.result.requireDate(row.index, "started_at")
-        finishedAt = row.date("finished_at")
-        status = RunStatus(rawValue: row["status"] ?? "") ?? .running
-        exitStatus = row.int("exit_status")
-        command = row["command"] ?? "run"
-        host = row["host"] ?? ""
-        pid = row.int("pid") ?? 0
-        feeds = row.textArray("feeds")?.map { $0 ?? "" } ?? []
-        counts = row["counts"] ?? "{}"
-        summary = row["summary"]
-        error = row["error"]
+    init(id: Int64, startedAt: Date, command: String, host: String, pid: Int, feeds: [String]) {
+        self.id = id
+        self.startedAt = startedAt
+        self.status = .running
+        self.command = command
+        self.host = host
+        self.pid = pid
+        self.feeds = feeds
+        self.counts = "{}"
     }
 }
 
@@ -222,4 +200,31 @@ public struct ListingObservation: Sendable {
     public let firstSeen: Date
     public let lastSeen: Date
     public let listings: Int
+}
+
+/// What staging decided for a file.
+public struct StageDecision: Sendable {
+    public var state: FileState
+    public var rowsRead: Int
+    public var accepted: Int
+    public var rejected: Int
+    public var warnings: Int
+    /// The mapping report's summary (JSON text, no personal data).
+    public var summaryJSON: String
+    public var refusalCode: String?
+    public var refusalMessage: String?
+
+    public init(
+        state: FileState, rowsRead: Int, accepted: Int, rejected: Int, warnings: Int, summaryJSON: String,
+        refusalCode: String? = nil, refusalMessage: String? = nil
+    ) {
+        self.state = state
+        self.rowsRead = rowsRead
+        self.accepted = accepted
+        self.rejected = rejected
+        self.warnings = warnings
+        self.summaryJSON = summaryJSON
+        self.refusalCode = refusalCode
+        self.refusalMessage = refusalMessage
+    }
 }

@@ -62,14 +62,14 @@ public protocol PublisherObserver: Sendable {
 ///   its stored result.
 /// - Order: two batches in flight never touch the same API path, so writes to one resource keep file order.
 public struct Publisher: Sendable {
-    public let ledger: Ledger
+    public let ledger: any RecordLedger
     public let transport: any BatchTransport
     public let settings: PublisherSettings
     public let logger: Logger
     public let observer: (any PublisherObserver)?
 
     public init(
-        ledger: Ledger, transport: any BatchTransport, settings: PublisherSettings, logger: Logger,
+        ledger: any RecordLedger, transport: any BatchTransport, settings: PublisherSettings, logger: Logger,
         observer: (any PublisherObserver)? = nil
     ) {
         self.ledger = ledger

@@ -132,7 +132,7 @@ struct BridgeHarness: Sendable {
         let folderRoot = configuration.folder?.root ?? localRoot
         return RunEnvironment(
             configuration: configuration, catalog: try catalog ?? FeedCatalog.load(directory: configuration.mappings),
-            ledger: Ledger(conninfo: ledgerURL, maximumConnections: 4, reconnectAttempts: 2),
+            ledger: PostgresLedger(conninfo: ledgerURL, maximumConnections: 4, reconnectAttempts: 2),
             transport: transport ?? GeneratedClientTransport(baseURL: apiBaseURL, apiKey: apiKey, httpClient: httpClient),
             logger: logger, stop: stop,
             makeSource: { name in

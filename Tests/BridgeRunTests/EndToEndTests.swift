@@ -121,7 +121,7 @@ struct EndToEndTests {
             #expect(h.files(in: "ewc/quarantine").count == 1)
             #expect(h.files(in: "ewc/processed").count == 1)
 
-            let report = try await RunReportBuilder(ledger: Ledger(conninfo: h.ledgerURL), catalog: nil).build(runID: outcome.runID!)
+            let report = try await RunReportBuilder(ledger: PostgresLedger(conninfo: h.ledgerURL), catalog: nil).build(runID: outcome.runID!)
             #expect(report.refused.count == 2)
             #expect(report.refused.allSatisfy { !$0.reasons.isEmpty && $0.reasons.allSatisfy { !$0.code.isEmpty } })
             let json = report.json.serialized
@@ -187,7 +187,7 @@ struct EndToEndTests {
         try await BridgeHarness.with { h in
             let config = try h.configuration()
             try h.place(Synthetic.induction(good: 1), in: "ewc/pickup", as: "IND_locked.csv")
-            let ledger = Ledger(conninfo: h.ledgerURL)
+            let ledger = PostgresLedger(conninfo: h.ledgerURL)
             try await ledger.migrate()
             let lock = try #require(try await ledger.acquireRunLock())
             let outcome = try await h.run(config)

@@ -1,48 +1,57 @@
-import BridgeRun
-import DQTModel
 import DQTTesting
 import Foundation
 import Ledger
-import LibPQ
 import Logging
 import Publisher
-import Synchronization
 import Testing
 
-/// The publisher against a scripted API (no HTTP) and a real ledger: retries, Retry-After, per-operation refusals,
-/// batch splitting on 413, ordering per resource.
-@Suite("Publisher", .serialized, .enabled(if: TestServices.shouldRun(TestServices.databaseURL)))
+/// The publisher against a scripted API (no HTTP) and a ledger in memory: retries, Retry-After, per-operation
+/// refusals, batch splitting on 413, ordering per resource. The tests of what the ledger records also run on
+/// PostgreSQL.
+@Suite("Publisher", .serialized)
 struct PublisherTests {
-    /// A fresh ledger with one file of `count` staged records (paths p0, p1, ... or `path(i)`).
-    static func withStagedFile(
-        count: Int, path: @escaping @Sendable (Int) -> String = { "/v3/persons/\(1000000 + $0)/qtls" },
-        _ body: @Sendable (Ledger, Int64) async throws -> Void
-    ) async throws {
-        try await withLedgerFile(
-            staging: { writer in
-                for index in 0..<count {
-                    try writer.accepted(line: index + 2, key: "test-feed-\(index)", method: "PUT", path: path(index), body: #"{"qtsDate":null}"#, shadow: false)
-                }
-                return StageDecision(state: .parsed, rowsRead: count, accepted: count, rejected: 0, warnings: 0, summaryJSON: "{}")
-            }, body)
+    /// Where the staged records live.
+    enum Store: String, CaseIterable, Sendable, CustomStringConvertible {
+        case memory, postgres
+
+        var description: String { rawValue }
+
+        static var available: [Store] { TestServices.shouldRun(TestServices.databaseURL) ? [.memory, .postgres] : [.memory] }
     }
 
-    /// A fresh ledger with one downloaded file, staged by `staging`.
-    static func withLedgerFile(
-        staging: @escaping @Sendable (RecordWriter) throws -> StageDecision, _ body: @Sendable (Ledger, Int64) async throws -> Void
+    /// A fresh ledger with one file of `count` staged records (paths `path(i)`).
+    static func withStagedFile(
+        count: Int, path: @escaping @Sendable (Int) -> String = { "/v3/persons/\(1000000 + $0)/qtls" }, on store: Store = .memory,
+        _ body: @Sendable (any LedgerStore, Int64) async throws -> Void
     ) async throws {
-        try await TemporaryDatabase.with(prefix: "bridge_publisher_test") { database in
-            let ledger = Ledger(conninfo: database.url, maximumConnections: 4, reconnectAttempts: 1)
-            defer { ledger.close() }
-            try await ledger.migrate()
-            let run = try await ledger.startRun(command: "test", host: "test", pid: 1, feeds: ["test-feed"])
-            let file = try await ledger.discover(
-                runID: run, feed: "test-feed", origin: .folder, transport: "folder", path: "x/file.csv", name: "file.csv", size: 1,
-                mtime: Date(), reason: "test")
-            try await ledger.setDownloaded(id: file.id, runID: run, sha256: String(repeating: "a", count: 64), size: 1, localPath: "/nonexistent")
-            _ = try await ledger.stage(fileID: file.id, runID: run, staging)
-            try await body(ledger, file.id)
+        switch store {
+        case .memory:
+            let ledger = MemoryLedger()
+            try await body(ledger, try await stageFile(count: count, path: path, in: ledger))
+        case .postgres:
+            try await TemporaryDatabase.with(prefix: "bridge_publisher_test") { database in
+                let ledger = PostgresLedger(conninfo: database.url, maximumConnections: 4, reconnectAttempts: 1)
+                defer { ledger.close() }
+                try await ledger.migrate()
+                try await body(ledger, try await stageFile(count: count, path: path, in: ledger))
+            }
         }
+    }
+
+    /// Discovers, downloads and stages one file of `count` accepted records; returns its id.
+    static func stageFile(count: Int, path: @escaping @Sendable (Int) -> String, in ledger: any LedgerStore) async throws -> Int64 {
+        let run = try await ledger.startRun(command: "test", host: "test", pid: 1, feeds: ["test-feed"])
+        let file = try await ledger.discover(
+            runID: run, feed: "test-feed", origin: .folder, transport: "folder", path: "x/file.csv", name: "file.csv", size: 1,
+            mtime: Date(), reason: "test")
+        try await ledger.setDownloaded(id: file.id, runID: run, sha256: String(repeating: "a", count: 64), size: 1, localPath: "/nonexistent")
+        _ = try await ledger.stage(fileID: file.id, runID: run) { writer in
+            for index in 0..<count {
+                try writer.accepted(line: index + 2, key: "test-feed-\(index)", method: "PUT", path: path(index), body: #"{"qtsDate":null}"#, shadow: false)
+            }
+            return StageDecision(state: .parsed, rowsRead: count, accepted: count, rejected: 0, warnings: 0, summaryJSON: "{}")
+        }
+        return file.id
     }
 
     static func settings(batch: Int = 10, concurrency: Int = 2, attempts: Int = 5) -> PublisherSettings {
@@ -57,41 +66,9 @@ struct PublisherTests {
 
     static let logger = Logger(label: "publisher-test") { _ in SwiftLogNoOpLogHandler() }
 
-    @Test("Staging keeps every record's bytes: keys, paths and bodies with control characters, rejected rows' problems")
-    func stagingRoundTrip() async throws {
-        let awkward = "tab\t newline\n cr\r backslash\\ \\N quote\" Siân 𝄞"
-        let body = #"{"note":"\#(awkward)","empty":""}"#
-        try await Self.withLedgerFile(
-            staging: { writer in
-                try writer.accepted(line: 2, key: "k-\(awkward)", method: "PUT", path: "/p/\(awkward)", body: body, shadow: false)
-                try writer.accepted(line: 3, key: "k-shadow", method: "PUT", path: "/p/s", body: body, shadow: true)
-                try writer.accepted(line: 4, key: "k-empty", method: "POST", path: "/p/e", body: nil, shadow: false)
-                try writer.rejected(
-                    line: 7, key: nil,
-                    problemsJSON: JSONValue.array([.object([("code", .string("type-error")), ("message", .string(awkward))])]).serialized)
-                return StageDecision(state: .parsed, rowsRead: 4, accepted: 3, rejected: 1, warnings: 0, summaryJSON: "{}")
-            }
-        ) { ledger, fileID in
-            let rows = try await ledger.withConnection { connection in
-                try connection.query(
-                    "SELECT seq, line, key, outcome, method, path, body, problem->0->>'message' AS message FROM bridge.records WHERE file_id = $1 ORDER BY seq",
-                    [.int64(fileID)]
-                ).rows.map { [$0["seq"], $0["line"], $0["key"], $0["outcome"], $0["method"], $0["path"], $0["body"], $0["message"]] }
-            }
-            #expect(rows == [
-                ["1", "2", "k-\(awkward)", "accepted", "PUT", "/p/\(awkward)", body, nil],
-                ["2", "3", "k-shadow", "shadow", "PUT", "/p/s", nil, nil],
-                ["3", "4", "k-empty", "accepted", "POST", "/p/e", nil, nil],
-                ["4", "7", nil, "rejected", nil, nil, nil, awkward],
-            ])
-            let pending = try await ledger.pendingRecords(fileID: fileID, afterSeq: 0, limit: 10)
-            #expect(pending.map(\.body) == [body, nil])
-        }
-    }
-
-    @Test("Every record is acknowledged once; 2xx published, 4xx failed with the API's problem")
-    func outcomes() async throws {
-        try await Self.withStagedFile(count: 25) { ledger, fileID in
+    @Test("Every record is acknowledged once; 2xx published, 4xx failed with the API's problem", arguments: Store.available)
+    func outcomes(on store: Store) async throws {
+        try await Self.withStagedFile(count: 25, on: store) { ledger, fileID in
             let transport = ScriptedTransport { _, operations in
                 .results(operations.map { operation in
                     operation.line % 5 == 0
@@ -161,9 +138,9 @@ struct PublisherTests {
         }
     }
 
-    @Test("A refused key (401) stops publishing without marking records; retries give up after maxAttempts")
-    func refusalsStop() async throws {
-        try await Self.withStagedFile(count: 5) { ledger, fileID in
+    @Test("A refused key (401) stops publishing without marking records; retries give up after maxAttempts", arguments: Store.available)
+    func refusalsStop(on store: Store) async throws {
+        try await Self.withStagedFile(count: 5, on: store) { ledger, fileID in
             let unauthorized = ScriptedTransport { _, _ in .refused(status: 401, retryAfter: nil, problem: "bad key") }
             let publisher = Publisher(ledger: ledger, transport: unauthorized, settings: Self.settings(), logger: Self.logger)
             await #expect(throws: PublishError.self) {
@@ -220,54 +197,5 @@ struct PublisherTests {
         #expect(operation["idempotencyKey"] as? String == "k-1")
         #expect((operation["body"] as? [String: Any])?["qtsDate"] as? String == "2020-01-01")
         #expect((operation["source"] as? [String: Any])?["line"] as? Int == 7)
-    }
-}
-
-/// An API stand-in: `respond(call number, operations)` answers each batch.
-final class ScriptedTransport: BatchTransport, Sendable {
-    struct State {
-        var calls = 0
-        var sent = 0
-        var batchSizes: [Int] = []
-        var inFlight: [Set<String>] = []
-        var maxInFlight = 0
-        var overlaps = 0
-        var order: [Int] = []
-    }
-    private let state = Mutex(State())
-    let delay: Duration?
-    let respond: @Sendable (Int, [BatchOperation]) throws -> BatchReply
-
-    init(delay: Duration? = nil, respond: @escaping @Sendable (Int, [BatchOperation]) throws -> BatchReply) {
-        self.delay = delay
-        self.respond = respond
-    }
-
-    var calls: Int { state.withLock { $0.calls } }
-    var operationsSent: Int { state.withLock { $0.sent } }
-    var batchSizes: [Int] { state.withLock { $0.batchSizes } }
-    var maxInFlight: Int { state.withLock { $0.maxInFlight } }
-    var overlaps: Int { state.withLock { $0.overlaps } }
-    var order: [Int] { state.withLock { $0.order } }
-
-    func send(_ operations: [BatchOperation]) async throws -> BatchReply {
-        let paths = Set(operations.map(\.path))
-        let call = state.withLock { state -> Int in
-            state.calls += 1
-            state.sent += operations.count
-            state.batchSizes.append(operations.count)
-            if state.inFlight.contains(where: { !$0.isDisjoint(with: paths) }) { state.overlaps += 1 }
-            state.inFlight.append(paths)
-            state.maxInFlight = max(state.maxInFlight, state.inFlight.count)
-            state.order.append(contentsOf: operations.map(\.line))
-            return state.calls
-        }
-        defer {
-            state.withLock { state in
-                if let index = state.inFlight.firstIndex(of: paths) { state.inFlight.remove(at: index) }
-            }
-        }
-        if let delay { try await Task.sleep(for: delay) }
-        return try respond(call, operations)
     }
 }
