@@ -4,8 +4,11 @@ import LibPQ
 import Logging
 import OpenAPIRuntime
 
-/// The generated server protocol, implemented: reads go to ``ReadStore``; writes are prepared by
-/// ``WritePreparation`` and applied by the ``WriteEngine``, exactly as the batch endpoint does.
+typealias Schemas = Components.Schemas
+
+/// The generated server protocol, implemented: reads go to ``ReadStore``; each write endpoint's handler is in its
+/// file under `Writes/`, prepared as ``WriteRegistry`` lists it and applied by the ``WriteEngine``, exactly as the
+/// batch endpoint does.
 struct APIHandler: APIProtocol {
     let pool: PGPool
     let engine: WriteEngine
@@ -33,23 +36,6 @@ struct APIHandler: APIProtocol {
     func decodePerson(_ document: String) throws -> Schemas.Person {
         try JSONText.decoder.decode(Schemas.Person.self, from: Data(document.utf8))
     }
-
-    func write(_ command: WriteCommand, body: some Encodable, method: String, path: String, idempotencyKey: String?, source: String?) async throws -> WriteResult {
-        let principal = try principal()
-        let request = try WritePreparation.prepare(
-            command, body: body, method: method, path: path, idempotencyKey: idempotencyKey,
-            source: SourceInfo(header: source), principal: principal)
-        let result = await engine.run(
-            [.success(request)], context: WriteContext(keyName: principal.keyName, correlationID: RequestScope.correlationID))[0]
-        if let problem = result.problem { throw problem }
-        return result
-    }
-
-    func decodeBody<T: Decodable>(_ type: T.Type, _ result: WriteResult) throws -> T {
-        try JSONText.decoder.decode(T.self, from: Data((result.body ?? "null").utf8))
-    }
-
-    static func path(_ segments: String...) -> String { "/" + segments.joined(separator: "/") }
 
     // MARK: Claim
 
@@ -257,122 +243,12 @@ struct APIHandler: APIProtocol {
             status: Schemas.TrnRequestResult.StatusPayload(rawValue: stored.2) ?? .pending, potentialDuplicate: stored.3))))
     }
 
-    // MARK: Writes
-
-    func capitaImportPerson(_ input: Operations.CapitaImportPerson.Input) async throws -> Operations.CapitaImportPerson.Output {
-        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        let trn = input.path.trn
-        let result = try await write(
-            .capitaImport(trn: trn, body), body: body, method: "PUT", path: Self.path("v3", "capita", "persons", trn),
-            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
-        let typed = try decodeBody(Schemas.CapitaImportResult.self, result)
-        return result.status == 201 ? .created(.init(body: .json(typed))) : .ok(.init(body: .json(typed)))
-    }
-
-    func patchPerson(_ input: Operations.PatchPerson.Input) async throws -> Operations.PatchPerson.Output {
-        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        let trn = input.path.trn
-        _ = try await write(
-            .patchPerson(trn: trn, body), body: body, method: "PATCH", path: Self.path("v3", "persons", trn),
-            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
-        return .noContent(.init())
-    }
-
-    func updatePerson(_ input: Operations.UpdatePerson.Input) async throws -> Operations.UpdatePerson.Output {
-        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        let trn = input.path.trn
-        _ = try await write(
-            .updatePerson(trn: trn, body), body: body, method: "PUT", path: Self.path("v3", "persons", trn),
-            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
-        return .noContent(.init())
-    }
-
-    func setWelshInduction(_ input: Operations.SetWelshInduction.Input) async throws -> Operations.SetWelshInduction.Output {
-        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        let trn = input.path.trn
-        _ = try await write(
-            .welshInduction(trn: trn, body), body: body, method: "PUT", path: Self.path("v3", "persons", trn, "welsh-induction"),
-            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
-        return .noContent(.init())
-    }
-
-    func setCpdInduction(_ input: Operations.SetCpdInduction.Input) async throws -> Operations.SetCpdInduction.Output {
-        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        let trn = input.path.trn
-        _ = try await write(
-            .cpdInduction(trn: trn, body), body: body, method: "PUT", path: Self.path("v3", "persons", trn, "cpd-induction"),
-            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
-        return .noContent(.init())
-    }
-
-    func setRouteToProfessionalStatus(_ input: Operations.SetRouteToProfessionalStatus.Input) async throws -> Operations.SetRouteToProfessionalStatus.Output {
-        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        let trn = input.path.trn
-        let reference = input.path.reference
-        _ = try await write(
-            .route(trn: trn, reference: reference, body), body: body, method: "PUT",
-            path: Self.path("v3", "persons", trn, "routes-to-professional-statuses", reference),
-            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
-        return .noContent(.init())
-    }
-
-    func setDeceased(_ input: Operations.SetDeceased.Input) async throws -> Operations.SetDeceased.Output {
-        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        let trn = input.path.trn
-        _ = try await write(
-            .deceased(trn: trn, body), body: body, method: "PUT", path: Self.path("v3", "persons", "deceased", trn),
-            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
-        return .noContent(.init())
-    }
-
-    func setQtls(_ input: Operations.SetQtls.Input) async throws -> Operations.SetQtls.Output {
-        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        let trn = input.path.trn
-        let result = try await write(
-            .qtls(trn: trn, body), body: body, method: "PUT", path: Self.path("v3", "persons", trn, "qtls"),
-            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
-        let typed = try decodeBody(Schemas.QtlsResult.self, result)
-        return result.status == 202 ? .accepted(.init(body: .json(typed))) : .ok(.init(body: .json(typed)))
-    }
-
-    func upsertEmployment(_ input: Operations.UpsertEmployment.Input) async throws -> Operations.UpsertEmployment.Output {
-        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        try principal().require(.setWorkforceData)
-        let trn = input.path.trn
-        let key = input.path.employmentKey
-        let row = try WritePreparation.employment(trn: trn, key: key, body: body)
-        let request = try WritePreparation.employmentRequest(
-            row, method: "PUT", path: Self.path("v3", "persons", trn, "employments", key),
-            idempotencyKey: input.headers.idempotencyKey, source: SourceInfo(header: input.headers.xDQTSource))
-        let principal = try principal()
-        let result = await engine.run(
-            [.success(request)], context: WriteContext(keyName: principal.keyName, correlationID: RequestScope.correlationID))[0]
-        if let problem = result.problem { throw problem }
-        return .noContent(.init())
-    }
-
-    func createAlert(_ input: Operations.CreateAlert.Input) async throws -> Operations.CreateAlert.Output {
-        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        let result = try await write(
-            .createAlert(body), body: body, method: "POST", path: "/v3/alerts",
-            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
-        return .created(.init(body: .json(try decodeBody(Schemas.CreateAlertResult.self, result))))
-    }
-
-    func createTrnRequest(_ input: Operations.CreateTrnRequest.Input) async throws -> Operations.CreateTrnRequest.Output {
-        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        let result = try await write(
-            .trnRequest(body), body: body, method: "POST", path: "/v3/trn-requests",
-            idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
-        return .ok(.init(body: .json(try decodeBody(Schemas.TrnRequestResult.self, result))))
-    }
-
     // MARK: Batches
 
     func runBatch(_ input: Operations.RunBatch.Input) async throws -> Operations.RunBatch.Output {
         let principal = try principal()
         guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        let prepared = try WritePreparation.prepare(
+        let prepared = try BatchPreparation.prepare(
             batch: body.operations, principal: principal, maximumOperations: configuration.maxBatchOperations)
         let results = await engine.run(
             prepared, context: WriteContext(keyName: principal.keyName, correlationID: RequestScope.correlationID))
@@ -382,11 +258,7 @@ struct APIHandler: APIProtocol {
             if let json = result.body { body = try JSONDecoder().decode(OpenAPIValueContainer.self, from: Data(json.utf8)) }
             return Schemas.BatchResult(
                 status: result.status, body: body,
-                problem: result.problem.map {
-                    Schemas.Problem(
-                        _type: $0.type, title: $0.title, status: $0.status, detail: $0.detail, errorCode: $0.errorCode,
-                        errors: $0.errors.map { .init(additionalProperties: $0) })
-                },
+                problem: try result.problem.map { try JSONDecoder().decode(Schemas.Problem.self, from: $0.jsonData) },
                 location: result.location, replayed: result.replayed ? true : nil)  // as the fast path: only when true
         }
         return .ok(.init(body: .json(.init(results: items))))

@@ -50,16 +50,16 @@ struct BatchFastPath: Sendable {
     /// The batch request `data`, prepared operation by operation (what the reference path prepares for it).
     static func prepare(_ data: Data, principal: Principal, maximumOperations: Int) throws(Problem) -> [Result<WriteRequest, Problem>] {
         guard let operations = data.withUnsafeBytes({ try? scan($0.assumingMemoryBound(to: UInt8.self)) }) else {
-            return try WritePreparation.prepare(batchJSON: data, principal: principal, maximumOperations: maximumOperations)
+            return try BatchPreparation.prepare(batchJSON: data, principal: principal, maximumOperations: maximumOperations)
         }
         guard operations.count <= maximumOperations else { throw Problem.batchTooLarge(maximumOperations) }
         return data.withUnsafeBytes { raw in
             let bytes = raw.assumingMemoryBound(to: UInt8.self)
             return operations.map { operation in
                 Result { () throws(Problem) -> WriteRequest in
-                    try WritePreparation.prepare(
+                    try WriteRegistry.prepare(
                         method: operation.method, path: operation.path,
-                        body: BatchBodyBytes(request: data, bytes: bytes, range: operation.body),
+                        body: .scanned(BatchBodyBytes(request: data, bytes: bytes, range: operation.body)),
                         idempotencyKey: operation.idempotencyKey, source: operation.source, principal: principal)
                 }
             }
@@ -202,7 +202,7 @@ struct BatchFastPath: Sendable {
 }
 
 /// A batch operation's body: a range of the request's bytes that ``JSONReader`` checked, or nil when absent or null.
-struct BatchBodyBytes: BatchBodySource {
+struct BatchBodyBytes {
     let request: Data
     let bytes: UnsafeBufferPointer<UInt8>
     let range: Range<Int>?

@@ -1,4 +1,5 @@
 import Crypto
+import DQTModel
 import Foundation
 import LibPQ
 import Synchronization
@@ -27,7 +28,7 @@ public enum APIKeys {
     }
 
     public static func hash(_ key: String) -> String {
-        Hex.encode(SHA256.hash(data: Data(key.utf8)))
+        Hex.lowercase(SHA256.hash(data: Data(key.utf8)))
     }
 
     /// Creates a key and returns it (the only time it is ever seen).

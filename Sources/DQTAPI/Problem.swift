@@ -55,10 +55,9 @@ public struct Problem: Error, Sendable, Equatable, Codable {
         }
     }
 
+    /// The problem's JSON: every response and batch result that carries a problem writes this text.
     public var jsonData: Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)) ?? Data(#"{"title":"Internal error.","status":500,"errorCode":10130}"#.utf8)
+        (try? JSONText.canonicalEncoder.encode(self)) ?? Data(#"{"title":"Internal error.","status":500,"errorCode":10130}"#.utf8)
     }
 
     // MARK: The catalogue (see openapi.yaml's description).
@@ -152,5 +151,32 @@ public struct Problem: Error, Sendable, Equatable, Codable {
     }
     public static func databaseUnavailable() -> Problem {
         Problem(status: 503, errorCode: 10131, title: "Service unavailable.", detail: "The database is unavailable.")
+    }
+}
+
+/// Field paths of decoding errors, without the offending values.
+enum DecodingErrorText {
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            .replacingOccurrences(of: ".[", with: "[")
+    }
+
+    static func field(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let context): return path(context.codingPath + [key])
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            let text = path(context.codingPath)
+            return text.isEmpty ? "body" : text
+        @unknown default: return "body"
+        }
+    }
+
+    static func message(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound: return "\(field(error)) is required."
+        case .typeMismatch, .valueNotFound: return "\(field(error)) has the wrong type."
+        case .dataCorrupted: return "\(field(error)) is not a valid value (or the body is not JSON)."
+        @unknown default: return "The body could not be read."
+        }
     }
 }

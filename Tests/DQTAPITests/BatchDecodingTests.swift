@@ -156,7 +156,7 @@ import Testing
                 let fast = Self.outcome { () throws(Problem) in try BatchFastPath.prepare(data, principal: Self.principal, maximumOperations: maximum) }
                 // The reference path reads an object's members in its dictionary's order, which varies from one
                 // decoding to the next: with two bad members, either may be the one named.
-                let reference = { Self.outcome { () throws(Problem) in try WritePreparation.prepare(batchJSON: data, principal: Self.principal, maximumOperations: maximum) } }
+                let reference = { Self.outcome { () throws(Problem) in try BatchPreparation.prepare(batchJSON: data, principal: Self.principal, maximumOperations: maximum) } }
                 let first = reference()
                 let references = fast == first ? [first] : [first] + (0..<40).map { _ in reference() }
                 #expect(references.contains(fast), "round \(round): \(String(decoding: bytes, as: UTF8.self))\n\(fast)\n\(references[0])")
@@ -182,7 +182,7 @@ import Testing
         let data = Data(#"{"operations":[\#(Self.workforce(trn: "1000004", start: "2013-05-01").replacingOccurrences(of: #""FT""#, with: #""PTR""#))]}"#.utf8)
         let prepared = try BatchFastPath.prepare(data, principal: Self.principal, maximumOperations: 10)
         #expect(try prepared[0].get().requestHash == "49f467772ccc6345a392322f1cf977ce6fbf94c641ef29412c009c436166e3e0")
-        #expect(WritePreparation.hash(method: "PUT", path: "/v3/persons/1000040", canonicalBody: #"{"a":"é"}"#)
+        #expect(WriteRequest.hash(method: "PUT", path: "/v3/persons/1000040", canonicalBody: #"{"a":"é"}"#)
             == "1a01baed64b350be5b22ef1cf5acb706c3ff7467fd5a5553212caddce2a1c501")
     }
 
