@@ -88,6 +88,7 @@ done
 
 echo "contract-test: schemathesis $SCHEMATHESIS_VERSION against $DQT_API_BIN (at most $MAX_EXAMPLES examples per operation, ${TIMEOUT}s)"
 set +e
+cd "$WORK"  # schemathesis keeps its cache in the working directory
 timeout --kill-after=10 "$TIMEOUT" "$VENV/bin/schemathesis" --config-file "$ROOT/scripts/contract-test.toml" run "$BASE/openapi.yaml" \
     --url "$BASE" -H "Authorization: Bearer $KEY" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,positive_data_acceptance,missing_required_header,unsupported_method,allow_header_conformance,ignored_auth \

@@ -9,8 +9,6 @@ import OpenAPIRuntime
 struct APIHandler: APIProtocol {
     let pool: PGPool
     let engine: WriteEngine
-    let configuration: APIConfiguration
-    let metrics: APIMetrics
     let logger: Logger
 
     // MARK: Helpers

@@ -7,7 +7,6 @@ import LibPQ
 import Logging
 import NIOCore
 import NIOSSL
-import OpenAPIHummingbird
 import OpenAPIRuntime
 import Yams
 
@@ -71,7 +70,7 @@ public enum DQTAPIServer {
         router.add(middleware: AuthMiddleware(
             authenticator: KeyAuthenticator(pool: pool, cacheSeconds: configuration.keyCacheSeconds), limiter: RateLimiter()))
         let engine = WriteEngine(pool: pool, logger: logger)
-        let handler = APIHandler(pool: pool, engine: engine, configuration: configuration, metrics: metrics, logger: logger)
+        let handler = APIHandler(pool: pool, engine: engine, logger: logger)
         let batch = BatchFastPath(engine: engine, configuration: configuration, metrics: metrics)
         let routes = RouteTable(router: router)
         routes.serveDirectly(.get, "/v3/persons/{trn}") { request, context in
@@ -154,7 +153,7 @@ public struct FlexibleDateTranscoder: DateTranscoder {
         }
         func byte(_ index: Int, _ allowed: String) -> Bool { index < bytes.count && allowed.utf8.contains(bytes[index]) }
         guard let year = number(0, 4), byte(4, "-"), let month = number(5, 2), byte(7, "-"), let day = number(8, 2),
-            LocalDate(year: year, month: month, day: day) != nil, byte(10, "Tt"), let hour = number(11, 2), hour < 24,
+            LocalDate(year: year, month: month, day: day) != nil, byte(10, "T"), let hour = number(11, 2), hour < 24,
             byte(13, ":"), let minute = number(14, 2), minute < 60, byte(16, ":"), let second = number(17, 2), second < 61
         else { return false }
         var index = 19
@@ -164,7 +163,7 @@ public struct FlexibleDateTranscoder: DateTranscoder {
             while number(index, 1) != nil { index += 1 }
             guard index > digits else { return false }
         }
-        if byte(index, "Zz") { return index + 1 == bytes.count }
+        if byte(index, "Z") { return index + 1 == bytes.count }
         guard byte(index, "+-"), let offsetHours = number(index + 1, 2), offsetHours < 24, byte(index + 3, ":"),
             let offsetMinutes = number(index + 4, 2), offsetMinutes < 60
         else { return false }

@@ -51,11 +51,11 @@ import Testing
 
     @Test func dateTimesMustBeInRange() throws {
         let transcoder = FlexibleDateTranscoder()
-        for valid in ["2024-01-01T12:30:00Z", "2024-02-29T23:59:59.123Z", "2024-01-01T12:30:00+01:00", "2024-01-01t00:00:00z"] {
+        for valid in ["2024-01-01T12:30:00Z", "2024-02-29T23:59:59.123Z", "2024-01-01T12:30:00+01:00"] {
             #expect((try? transcoder.decode(valid)) != nil, "\(valid)")
         }
         for invalid in ["2024-01-01T12:99:00Z", "2023-02-29T12:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z",
-                        "2024-01-01T12:00:00+25:00", "2024-01-01T12:00:00.Z", "2024-01-01T12:00:00", "2024-01-01 12:00:00Z"] {
+                        "2024-01-01T12:00:00+25:00", "2024-01-01T12:00:00.Z", "2024-01-01T12:00:00", "2024-01-01 12:00:00Z", "2024-01-01t00:00:00z"] {
             #expect((try? transcoder.decode(invalid)) == nil, "\(invalid)")
         }
         #expect(try transcoder.decode("2024-01-01T12:30:00.5Z") == Date(timeIntervalSince1970: 1_704_112_200.5))

@@ -27,7 +27,7 @@ enum DirectOperations {
     /// `POST /v3/batches`: ``BatchFastPath`` reads the operations straight from the request's bytes.
     static func runBatch(_ request: Request, batch: BatchFastPath, maxBodyBytes: Int) async throws -> Response {
         let bytes = try await request.body.collect(upTo: maxBodyBytes)
-        let (head, body) = try await batch.handle(HTTPBody(bytes.readableBytesView))
+        let (head, body) = try await batch.handle(HTTPBody([UInt8](buffer: bytes)))
         var answer = ByteBuffer()
         if let body { answer.writeBytes(try await ArraySlice(collecting: body, upTo: .max)) }
         return Response(status: head.status, headers: head.headerFields, body: .init(byteBuffer: answer))
