@@ -13,6 +13,7 @@ PACKAGES=(
     openssh-client     # ssh-keygen, sftp (benchmark baseline), ssh-keyscan
     chromium           # headless HTML checks of the mapping report
     python3            # helper scripts and benchmarks
+    python3-venv       # the contract test's schemathesis venv (scripts/contract-test.sh)
     time               # GNU time: the tests' peak-memory measure of a child process (DQTTesting.ChildProcess)
     ca-certificates
     git

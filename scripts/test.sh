@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine or a developer's tree:
 #   installs the Debian packages (scripts/setup.sh), starts PostgreSQL and sshd on loopback (scripts/services.sh),
-#   builds with the tests, runs `swift test` with .run/services.env exported, stops the services it started, and
-#   exits with swift test's status. Extra arguments go to `swift test` (e.g. --filter SFTPTests).
+#   builds with the tests, runs `swift test` with .run/services.env exported, then the contract test
+#   (scripts/contract-test.sh), stops the services it started, and exits non-zero when either failed. Extra arguments
+#   go to `swift test` (e.g. --filter SFTPTests).
 # Environment: DQT_SCRATCH_PATH=DIR builds in DIR instead of .build (several people building in one tree).
 # Works unattended (CI=true, no stdin). Services that were already running before are left running.
 set -euo pipefail
@@ -57,6 +58,10 @@ set -e
 echo "test.sh: swift test took $(elapsed "$start") s (exit $status)"
 # The fault, crash and security suites' one results table (scenario, runs, expected, applied, lost, duplicated).
 bash scripts/print-suite-results.sh --since "${start%.*}" || status=1
+# The contract test: schemathesis against the dqt-api just built (its failure fails the run).
+contract_start=$(now)
+DQT_API_BIN="$(swift build --show-bin-path "${SWIFT_FLAGS[@]}")/dqt-api" bash scripts/contract-test.sh </dev/null || status=1
+echo "test.sh: contract test took $(elapsed "$contract_start") s"
 # swift test's own closing line again, last, where CI reads it.
 grep -E '(Test run with|Executed) [0-9]+ test' "$ROOT/.run/swift-test.log" | tail -n 1 || true
 exit "$status"

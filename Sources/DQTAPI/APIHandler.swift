@@ -12,8 +12,6 @@ typealias Schemas = Components.Schemas
 struct APIHandler: APIProtocol {
     let pool: PGPool
     let engine: WriteEngine
-    let configuration: APIConfiguration
-    let metrics: APIMetrics
     let logger: Logger
 
     // MARK: Helpers
@@ -41,7 +39,8 @@ struct APIHandler: APIProtocol {
 
     func getQualifiedTeachingStatus(_ input: Operations.GetQualifiedTeachingStatus.Input) async throws -> Operations.GetQualifiedTeachingStatus.Output {
         try principal().require(.getPerson)
-        guard let raw = input.query.trn?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else {
+        let raw = input.query.trn.trimmingCharacters(in: .whitespaces)
+        guard !raw.isEmpty else {
             throw Problem.invalid(field: "trn", "trn is required.")
         }
         let trn: String? = (raw.count <= 7 && raw.allSatisfy(\.isASCIIDigit)) ? String(repeating: "0", count: 7 - raw.count) + raw : nil
@@ -137,15 +136,8 @@ struct APIHandler: APIProtocol {
 
     // MARK: v3 reads
 
-    func getPerson(_ input: Operations.GetPerson.Input) async throws -> Operations.GetPerson.Output {
-        let document = try await personDocument(
-            trn: input.path.trn, include: input.query.include, dateOfBirth: input.query.dateOfBirth,
-            nationalInsuranceNumber: input.query.nationalInsuranceNumber)
-        return .ok(.init(body: .json(try decodePerson(document))))
-    }
-
     /// GET /v3/persons/{trn}: the person's JSON document after every check (role, TRN, include, 404/410/308, the
-    /// date of birth or NI number check). Shared by the typed handler and the read fast path.
+    /// date of birth or NI number check), for ``DirectOperations/getPerson(_:_:reads:)``.
     func personDocument(trn rawTRN: String, include: String?, dateOfBirth: String?, nationalInsuranceNumber: String?) async throws -> String {
         try principal().require(.getPerson)
         let trn = try Self.validTRN(rawTRN)
@@ -243,25 +235,17 @@ struct APIHandler: APIProtocol {
             status: Schemas.TrnRequestResult.StatusPayload(rawValue: stored.2) ?? .pending, potentialDuplicate: stored.3))))
     }
 
-    // MARK: Batches
+    // MARK: Served directly
+
+    // ``RouteTable`` never registers these two: ``DirectOperations`` serves them. They exist because the generated
+    // protocol requires them.
+
+    func getPerson(_ input: Operations.GetPerson.Input) async throws -> Operations.GetPerson.Output {
+        throw Problem.internalError()
+    }
 
     func runBatch(_ input: Operations.RunBatch.Input) async throws -> Operations.RunBatch.Output {
-        let principal = try principal()
-        guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        let prepared = try BatchPreparation.prepare(
-            batch: body.operations, principal: principal, maximumOperations: configuration.maxBatchOperations)
-        let results = await engine.run(
-            prepared, context: WriteContext(keyName: principal.keyName, correlationID: RequestScope.correlationID))
-        metrics.recordBatch(operations: results.count, failures: results.filter { $0.problem != nil }.count)
-        let items = try results.map { result -> Schemas.BatchResult in
-            var body: OpenAPIValueContainer?
-            if let json = result.body { body = try JSONDecoder().decode(OpenAPIValueContainer.self, from: Data(json.utf8)) }
-            return Schemas.BatchResult(
-                status: result.status, body: body,
-                problem: try result.problem.map { try JSONDecoder().decode(Schemas.Problem.self, from: $0.jsonData) },
-                location: result.location, replayed: result.replayed ? true : nil)  // as the fast path: only when true
-        }
-        return .ok(.init(body: .json(.init(results: items))))
+        throw Problem.internalError()
     }
 
     // MARK: Operations

@@ -1,3 +1,4 @@
+import DQTModel
 import Foundation
 import Hummingbird
 import HummingbirdCore
@@ -6,7 +7,6 @@ import LibPQ
 import Logging
 import NIOCore
 import NIOSSL
-import OpenAPIHummingbird
 import OpenAPIRuntime
 import Yams
 
@@ -23,11 +23,6 @@ public struct APIConfiguration: Sendable {
     public var keyCacheSeconds: Double = 5
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
-    /// Serve POST /v3/batches with the single-pass decoder (false: through the generated handler).
-    public var batchFastPath = true
-    /// Serve GET /v3/persons/{trn} with the document PostgreSQL builds (false: decode and re-encode it through the
-    /// generated types).
-    public var readFastPath = true
 
     public init(databaseURL: String) { self.databaseURL = databaseURL }
 }
@@ -75,29 +70,38 @@ public enum DQTAPIServer {
         router.add(middleware: AuthMiddleware(
             authenticator: KeyAuthenticator(pool: pool, cacheSeconds: configuration.keyCacheSeconds), limiter: RateLimiter()))
         let engine = WriteEngine(pool: pool, logger: logger)
-        let handler = APIHandler(pool: pool, engine: engine, configuration: configuration, metrics: metrics, logger: logger)
-        let batch = configuration.batchFastPath ? BatchFastPath(engine: engine, configuration: configuration, metrics: metrics) : nil
+        let handler = APIHandler(pool: pool, engine: engine, logger: logger)
+        let batch = BatchFastPath(engine: engine, configuration: configuration, metrics: metrics)
+        let routes = RouteTable(router: router)
+        routes.serveDirectly(.get, "/v3/persons/{trn}") { request, context in
+            try await DirectOperations.getPerson(request, context, reads: handler)
+        }
+        routes.serveDirectly(.post, "/v3/batches") { request, _ in
+            try await DirectOperations.runBatch(request, batch: batch, maxBodyBytes: configuration.maxBodyBytes)
+        }
         try handler.registerHandlers(
-            on: router, configuration: .init(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]), middlewares: [ProblemMiddleware(logger: logger, batch: batch, reads: configuration.readFastPath ? handler : nil)])
+            on: routes, configuration: .init(dateTranscoder: FlexibleDateTranscoder(), jsonEncodingOptions: [.withoutEscapingSlashes]),
+            middlewares: [ProblemMiddleware(logger: logger)])
 
         let json = try OpenAPIDocument.json()
         let yaml = try OpenAPIDocument.yaml()
         let docs = DocsPage.html(specJSON: String(decoding: json, as: UTF8.self))
-        router.get("/openapi.json") { _, _ in
+        routes.add(.get, "/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
         }
-        router.get("/openapi.yaml") { _, _ in
+        routes.add(.get, "/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"], body: .init(byteBuffer: ByteBuffer(string: yaml)))
         }
-        router.get("/docs") { _, _ in
+        routes.add(.get, "/docs") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: docs)))
         }
-        router.get("/metrics") { _, _ in
+        routes.add(.get, "/metrics") { _, _ in
             var buffer: [UInt8] = []
             metrics.registry.emit(into: &buffer)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
         }
+        try routes.finish()
         return router
     }
 
@@ -123,13 +127,46 @@ public enum DQTAPIServer {
     }
 }
 
-/// ISO 8601 date-times with or without fractional seconds (the runtime's default refuses fractions); written with
-/// milliseconds.
+/// RFC 3339 date-times with or without fractional seconds (the runtime's default refuses fractions); written with
+/// milliseconds. A field out of its range (minute 99, February 30) is refused: Foundation's parser rolls it over.
 public struct FlexibleDateTranscoder: DateTranscoder {
+    struct NotADateTime: Error {}
+
     public init() {}
     public func encode(_ date: Date) throws -> String { date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
     public func decode(_ text: String) throws -> Date {
+        guard Self.fieldsInRange(Array(text.utf8)) else { throw NotADateTime() }
         if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
         return try Date.ISO8601FormatStyle().parse(text)
+    }
+
+    /// `yyyy-MM-ddTHH:mm:ss[.fraction](Z|±HH:mm)` with every field in range.
+    static func fieldsInRange(_ bytes: [UInt8]) -> Bool {
+        func number(_ start: Int, _ count: Int) -> Int? {
+            guard start + count <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[start..<start + count] {
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            return value
+        }
+        func byte(_ index: Int, _ allowed: String) -> Bool { index < bytes.count && allowed.utf8.contains(bytes[index]) }
+        guard let year = number(0, 4), byte(4, "-"), let month = number(5, 2), byte(7, "-"), let day = number(8, 2),
+            LocalDate(year: year, month: month, day: day) != nil, byte(10, "T"), let hour = number(11, 2), hour < 24,
+            byte(13, ":"), let minute = number(14, 2), minute < 60, byte(16, ":"), let second = number(17, 2), second < 61
+        else { return false }
+        var index = 19
+        if byte(index, ".") {
+            index += 1
+            let digits = index
+            while number(index, 1) != nil { index += 1 }
+            guard index > digits else { return false }
+        }
+        if byte(index, "Z") { return index + 1 == bytes.count }
+        guard byte(index, "+-"), let offsetHours = number(index + 1, 2), offsetHours < 24, byte(index + 3, ":"),
+            let offsetMinutes = number(index + 4, 2), offsetMinutes < 60
+        else { return false }
+        return index + 6 == bytes.count
     }
 }

@@ -44,6 +44,7 @@ public struct Problem: Error, Sendable, Equatable, Codable {
         case 401: "https://tools.ietf.org/html/rfc9110#section-15.5.2"
         case 403: "https://tools.ietf.org/html/rfc9110#section-15.5.4"
         case 404: "https://tools.ietf.org/html/rfc9110#section-15.5.5"
+        case 405: "https://tools.ietf.org/html/rfc9110#section-15.5.6"
         case 409: "https://tools.ietf.org/html/rfc9110#section-15.5.10"
         case 410: "https://tools.ietf.org/html/rfc9110#section-15.5.11"
         case 413: "https://tools.ietf.org/html/rfc9110#section-15.5.14"
@@ -67,6 +68,13 @@ public struct Problem: Error, Sendable, Equatable, Codable {
     }
     public static func notFound(_ what: String) -> Problem {
         Problem(status: 404, errorCode: 10001, title: "Not found.", detail: "\(what) was not found.")
+    }
+    /// A method the path does not take; `Allow` lists those it does.
+    public static func methodNotAllowed(_ method: String, allowed: [String]) -> Problem {
+        let list = allowed.joined(separator: ", ")
+        return Problem(
+            status: 405, errorCode: 10100, title: "Method not allowed.", detail: "This path takes \(list), not \(method).",
+            headers: ["Allow": list])
     }
     public static func trnRequestExists() -> Problem {
         Problem(

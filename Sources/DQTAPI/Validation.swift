@@ -141,8 +141,7 @@ enum JSONText {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-            if let date = try? Date.ISO8601FormatStyle().parse(text) { return date }
+            if let date = try? FlexibleDateTranscoder().decode(text) { return date }
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an ISO 8601 date-time")
         }
         return decoder

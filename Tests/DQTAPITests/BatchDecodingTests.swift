@@ -185,35 +185,4 @@ import Testing
         #expect(WriteRequest.hash(method: "PUT", path: "/v3/persons/1000040", canonicalBody: #"{"a":"é"}"#)
             == "1a01baed64b350be5b22ef1cf5acb706c3ff7467fd5a5553212caddce2a1c501")
     }
-
-    /// The same batches through HTTP: the fast path's responses against the generated handler's (status, and every
-    /// result's status, body, problem and location).
-    @Test func theFastPathAnswersAsTheGeneratedHandler() async throws {
-        try await Harness.with(configure: { $0.batchFastPath = true }) { fast in
-            try await Harness.with(configure: { $0.batchFastPath = false }) { reference in
-                var random = SplitMix64(seed: 0xBA7C4)
-                let seeds: [[UInt8]] = Self.operations.map { Array("{\"operations\":[\($0)]}".utf8) }
-                for round in 0..<800 {
-                    let bytes = Self.input(round, seeds: seeds, &random)
-                    // Alerts and TRN requests answer with fresh identifiers: left out here, compared above.
-                    let text = String(decoding: bytes, as: UTF8.self)
-                    if text.contains("/v3/alerts") || text.contains("/v3/trn-requests") { continue }
-                    let a = try await fast.call(.POST, "/v3/batches", json: text, key: fast.allKey)
-                    let b = try await reference.call(.POST, "/v3/batches", json: text, key: reference.allKey)
-                    #expect(a.status == b.status, "round \(round): \(text)")
-                    #expect(try Self.normalised(a) == Self.normalised(b), "round \(round): \(text)\n\(a.text)\n\(b.text)")
-                }
-            }
-        }
-    }
-
-    /// A reply as comparable JSON: the results of a 200 (both paths write `replayed` only when true), the problem's
-    /// fields otherwise.
-    static func normalised(_ reply: Harness.Reply) throws -> NSObject {
-        let object = try reply.json()
-        if reply.status == 200 {
-            return ((object["results"] as? [[String: Any]]) ?? []).map { $0 as NSDictionary } as NSArray
-        }
-        return object.filter { ["type", "title", "status", "detail", "errorCode", "errors"].contains($0.key) } as NSDictionary
-    }
 }

@@ -111,9 +111,8 @@ struct ReadAndSecurityTests {
         #expect(limiter.check(keyID: 1, limit: 3, now: start + .seconds(119)) == 1)
     }
 
-    @Test(arguments: [true, false])
-    func requestAndBatchSizeLimits(fastPath: Bool) async throws {
-        try await Harness.with(configure: { $0.maxBodyBytes = 2000; $0.maxBatchOperations = 2; $0.batchFastPath = fastPath }) { h in
+    @Test func requestAndBatchSizeLimits() async throws {
+        try await Harness.with(configure: { $0.maxBodyBytes = 2000; $0.maxBatchOperations = 2 }) { h in
             let big = "{\"operations\":[" + String(repeating: " ", count: 3000) + "]}"
             let tooLarge = try await h.call(.POST, "/v3/batches", json: big, key: h.allKey)
             #expect(tooLarge.status == 413)
@@ -125,9 +124,8 @@ struct ReadAndSecurityTests {
         }
     }
 
-    @Test(arguments: [true, false])
-    func getPersonStatusesIncludesAndChecks(fastPath: Bool) async throws {
-        try await Harness.with(configure: { $0.readFastPath = fastPath }) { h in
+    @Test func getPersonStatusesIncludesAndChecks() async throws {
+        try await Harness.with { h in
             let basic = try await h.call(.GET, "/v3/persons/1000001", key: h.allKey)
             #expect(basic.status == 200)
             let person = try basic.json()

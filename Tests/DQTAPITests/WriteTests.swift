@@ -275,9 +275,8 @@ struct WriteTests {
         }
     }
 
-    @Test(arguments: [true, false])
-    func batchAppliesInOrderPerOperationResultsAndRoles(fastPath: Bool) async throws {
-        try await Harness.with(configure: { $0.batchFastPath = fastPath }) { h in
+    @Test func batchAppliesInOrderPerOperationResultsAndRoles() async throws {
+        try await Harness.with { h in
             let batch = """
                 {"operations":[
                  {"method":"PUT","path":"/v3/capita/persons/2200001","idempotencyKey":"b:1","source":{"feed":"capita-import","fileSha256":"ff00","line":1},
