@@ -42,14 +42,14 @@ let package = Package(
 
         // Reader stage: streaming delimited and fixed-width files, encodings, control totals.
         .target(name: "FlatFile", swiftSettings: swiftSettings),
-        // Emailed exchanges: streaming MIME parsing of .eml files and their attachments.
-        .target(name: "MIMEMail", swiftSettings: swiftSettings),
+        // Emailed exchanges: streaming MIME parsing of .eml files, their attachments extracted and hashed.
+        .target(name: "MIMEMail", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
 
         // Mapping stage: one YAML per feed -> typed records -> validated API operations.
         .target(
             name: "FeedMapping",
             dependencies: [
-                "DQTModel", "FlatFile", "MIMEMail",
+                "DQTModel", "FlatFile",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "FileSources",
             dependencies: [
-                "SFTP", "MIMEMail", "FeedMapping", "DQTModel",
+                "SFTP", "MIMEMail", "DQTModel",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -131,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "DQTBridgeCLI",
             dependencies: [
-                "FeedMapping", "BridgeReport", "DQTModel",
+                "FeedMapping", "BridgeReport", "DQTModel", "FileSources",
                 "BridgeRun", "Ledger", "JSONLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -232,7 +232,16 @@ let package = Package(
         // Runs the built dqt-bridge (check, feeds, mappings) against the fixtures and their golden files.
         .testTarget(name: "BridgeCLITests", dependencies: ["DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "FlatFileTests", dependencies: ["FlatFile", "DQTTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "MIMEMailTests", dependencies: ["MIMEMail", "DQTTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MIMEMailTests",
+            dependencies: ["MIMEMail", "DQTTesting", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FileSourcesTests",
+            dependencies: ["FileSources", "DQTModel", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SFTPTests", dependencies: ["SFTP", "DQTTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
@@ -260,7 +269,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HostileFilesTests",
-            dependencies: ["FeedMapping", "BridgeReport", "MIMEMail", "DQTModel", "DQTTesting"],
+            dependencies: ["FeedMapping", "BridgeReport", "MIMEMail", "FileSources", "DQTModel", "DQTTesting"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "SFTPBench", dependencies: ["SFTP"], path: "Benchmarks/SFTPBench", swiftSettings: swiftSettings),

@@ -269,7 +269,7 @@ public final class BridgeRunner {
             if group.isMailDrop {
                 matching = file.name.lowercased().hasSuffix(".eml") ? group.feeds : []
             } else {
-                matching = group.feeds.filter { feed in feed.filePatterns.contains { FeedCatalog.matches(pattern: $0, name: file.name) } }
+                matching = group.feeds.filter { feed in feed.filePatterns.contains { FileNamePattern.matches($0, name: file.name) } }
             }
             if unsafe == nil && matching.isEmpty { continue }  // not a file of these feeds
             let ledgerFeed = group.isMailDrop ? group.pseudoFeed : (matching.first ?? group.feeds[0]).id
@@ -445,7 +445,7 @@ public final class BridgeRunner {
     /// only when complete), removed at the start of the next run, which holds the lock.
     func removeLeftovers() {
         let folder = joinPath(workFolder, "files")
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".") || name.hasPrefix("route-") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(".") {
             try? FileManager.default.removeItem(atPath: joinPath(folder, name))
         }
         for name in (try? FileManager.default.contentsOfDirectory(atPath: workFolder)) ?? [] where name.hasPrefix("replay-") {
@@ -536,14 +536,19 @@ public final class BridgeRunner {
         let local = file.localPath!
         guard let sha256 = file.sha256 else { throw FatalRunError(description: "file \(file.id) is downloaded but has no SHA-256") }
 
-        // A mail drop's email: route it to its feed first.
+        // A mail drop's email: read once, and routed to its feed first.
+        let parts = joinPath(workFolder, "files", "\(file.id).parts")
+        var email: Result<ReceivedEmail, any Error>?
         if file.feed.hasPrefix("mail:") {
-            let routed = await MailRouting.routeOffPool(emlPath: local, workDirectory: joinPath(workFolder, "files"), feeds: emailFeeds)
+            let read = await MailIntake.readOffPool(emlPath: local, into: parts)
+            email = read
+            let routes = emailFeeds.compactMap { feed in feed.email.map { MailRoute(feed: feed.id, rules: $0) } }
+            let routed = MailRouting.route(read, routes: routes)
             switch routed.decision {
             case .feed(let feed):
-                try await ledger.setRouted(id: file.id, feed: feed.id, sender: routed.sender, attachments: routed.attachments)
-                file.feed = feed.id
-                logger.info("email routed", metadata: ["to_feed": "\(feed.id)", "attachments": "\(routed.attachments.count)"])
+                try await ledger.setRouted(id: file.id, feed: feed, sender: routed.sender, attachments: routed.attachments)
+                file.feed = feed
+                logger.info("email routed", metadata: ["to_feed": "\(feed)", "attachments": "\(routed.attachments.count)"])
             case .refused(let code, let message):
                 try await ledger.setRouted(id: file.id, feed: file.feed, sender: routed.sender, attachments: routed.attachments)
                 try await ledger.markQuarantined(id: file.id, runID: runID, code: code, message: message)
@@ -568,16 +573,21 @@ public final class BridgeRunner {
 
         let checker = FeedChecker(feed: feed, context: context)
         let shadow = !publishes(feed)
-        let parts = joinPath(workFolder, "files", "\(file.id).parts")
+        let input: CheckInput
+        if feed.email == nil {
+            input = .file(path: local)
+        } else if let email {
+            input = .email(email)
+        } else {
+            input = .email(await MailIntake.readOffPool(emlPath: local, into: parts))
+        }
         let name = file.name
         let decision = try await metrics.time("check") {
             try await ledger.stage(fileID: file.id, runID: runID) { writer in
                 // Made afresh on every attempt: the ledger retries the whole staging after a lost connection.
                 let errors = SinkErrorBox()
-                try? FileManager.default.removeItem(atPath: parts)
-                try FileManager.default.createDirectory(atPath: parts, withIntermediateDirectories: true)
                 var sink = LedgerSink(writer: writer, shadow: shadow, errors: errors)
-                let result = checker.check(path: local, displayName: name, sha256: sha256, workDirectory: parts, sink: &sink)
+                let result = checker.check(input, name: name, sha256: sha256, sink: &sink)
                 if let error = errors.error { throw error }
                 let summary = MappingReport(result: result, feed: feed).json.serialized
                 return StageDecision(

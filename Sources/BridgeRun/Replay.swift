@@ -166,9 +166,9 @@ extension BridgeRunner {
     func dryRun(feed: FeedDefinition, path: String, name: String, sha256: String, started: ContinuousClock.Instant) async -> RunOutcome {
         var sink = KeyCollector()
         let parts = path + ".parts"
-        try? FileManager.default.createDirectory(atPath: parts, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: parts) }
-        let result = FeedChecker(feed: feed, context: context).check(path: path, displayName: name, sha256: sha256, workDirectory: parts, sink: &sink)
+        let input: CheckInput = feed.email == nil ? .file(path: path) : .email(await MailIntake.readOffPool(emlPath: path, into: parts))
+        let result = FeedChecker(feed: feed, context: context).check(input, name: name, sha256: sha256, sink: &sink)
         let known = (try? await ledger.outcomes(feed: feed.id, sha256: sha256)) ?? [:]
         let acknowledged = sink.keys.filter { key in known[key] == .published || known[key] == .failed }.count
         var lines = ["dqt-bridge replay (dry run) of \(name) as feed \(feed.id) (\(feed.status.rawValue)): sha256 \(sha256)"]

@@ -2,6 +2,7 @@ import ArgumentParser
 import BridgeReport
 import DQTModel
 import FeedMapping
+import FileSources
 import Foundation
 
 /// `dqt-bridge check FILE`: what a legacy file becomes, with no server running.
@@ -66,13 +67,16 @@ struct CheckCommand: ParsableCommand {
         var sha256 = ""
         if records != nil, let digest { sha256 = digestOrFail(digest) }
         let day = today.flatMap { LocalDate(iso: $0) } ?? LocalDate.today()
-        let workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("dqt-bridge-check-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
+        // An emailed exchange's attachments are extracted here, and removed with it.
+        let attachmentFolder = definition.email == nil
+            ? nil : FileManager.default.temporaryDirectory.appendingPathComponent("dqt-bridge-check-\(UUID().uuidString)").path
+        defer { if let attachmentFolder { try? FileManager.default.removeItem(atPath: attachmentFolder) } }
 
         var outputs = try CheckOutputs(recordsPath: records, rejectsPath: rejects, unmasked: unmask)
+        let input: CheckInput = attachmentFolder.map { folder in .email(Result { try MailIntake.read(emlPath: file, into: folder) }) }
+            ?? .file(path: file)
         var result = FeedChecker(feed: definition, context: CheckContext(today: day, countsValues: !report.isEmpty))
-            .check(path: file, sha256: sha256, workDirectory: workDirectory, sink: &outputs)
+            .check(input, name: (file as NSString).lastPathComponent, sha256: sha256, sink: &outputs)
         try outputs.finish()
         if let digest { result.sha256 = digestOrFail(digest) }
 

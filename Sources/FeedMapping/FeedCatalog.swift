@@ -1,3 +1,4 @@
+import DQTModel
 import Foundation
 
 /// Every feed mapping in a folder (`mappings/`), each checked when loaded.
@@ -47,16 +48,8 @@ public struct FeedCatalog: Sendable {
     /// The feeds whose file patterns match a file's name (not its folder).
     public func feeds(matching fileName: String) -> [FeedDefinition] {
         let name = (fileName as NSString).lastPathComponent
-        return feeds.filter { feed in feed.filePatterns.contains { Self.matches(pattern: $0, name: name) } }
+        return feeds.filter { feed in feed.filePatterns.contains { FileNamePattern.matches($0, name: name) } }
     }
-
-    /// Shell-style glob match, case-insensitive (`IND*.csv` matches `ind_2026.CSV`).
-    public static func matches(pattern: String, name: String) -> Bool {
-        fnmatch(pattern, name, caseFold) == 0
-    }
-
-    /// glibc's FNM_CASEFOLD, a GNU extension that Swift does not import.
-    private static let caseFold: Int32 = 1 << 4
 }
 
 public struct MappingErrors: Error, Sendable, CustomStringConvertible {

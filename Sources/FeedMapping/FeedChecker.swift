@@ -1,7 +1,6 @@
 import DQTModel
 import FlatFile
 import Foundation
-import MIMEMail
 
 /// Runs files through one feed's mapping: the reader splits records, each mapped field is converted and checked,
 /// the mapping's rules run, the feed's record type is built, and the record becomes an API call.
@@ -16,59 +15,46 @@ public struct FeedChecker: Sendable {
         self.context = context
     }
 
-    /// Checks one received file: a flat file, or for an emailed exchange an `.eml` whose attachments hold the rows.
+    /// Checks one received file.
     /// - Parameters:
-    ///   - sha256: the file's SHA-256 (hex), part of every record's idempotency key (for an email, each attachment's
-    ///     own SHA-256 is used instead).
-    ///   - workDirectory: where an email's attachments are extracted.
-    public func check<Sink: CheckSink>(
-        path: String, displayName: String? = nil, sha256: String, workDirectory: String, sink: inout Sink
-    ) -> CheckResult {
+    ///   - name: the file's name as received, for the result and the reports.
+    ///   - sha256: the received file's SHA-256 (hex), part of every record's idempotency key; for an email, each
+    ///     attachment's own SHA-256 takes its place in the keys.
+    public func check<Sink: CheckSink>(_ input: CheckInput, name: String, sha256: String, sink: inout Sink) -> CheckResult {
         // One concrete sink type inside: the pipeline is then compiled specialised for each record type and reader.
         // Generic over the caller's sink it ran every row through witness tables and runtime metadata lookups.
         var erased = ErasedSink(base: sink)
         defer { sink = erased.base as! Sink }
-        return check(path: path, displayName: displayName, sha256: sha256, workDirectory: workDirectory, erasedSink: &erased)
+        return check(input, name: name, sha256: sha256, erasedSink: &erased)
     }
 
-    private func check(
-        path: String, displayName: String?, sha256: String, workDirectory: String, erasedSink sink: inout ErasedSink
-    ) -> CheckResult {
-        var result = CheckResult(
-            feed: feed.id, file: printable(displayName ?? (path as NSString).lastPathComponent), sha256: sha256,
-            encoding: feed.format.encoding.rawValue
-        )
-        guard let email = feed.email else {
+    private func check(_ input: CheckInput, name: String, sha256: String, erasedSink sink: inout ErasedSink) -> CheckResult {
+        var result = CheckResult(feed: feed.id, file: printable(name), sha256: sha256, encoding: feed.format.encoding.rawValue)
+        let email: ReceivedEmail
+        switch input {
+        case .file(let path):
             run(path: path, attachmentSHA256: nil, sender: nil, result: &result, sink: &sink)
             return result
-        }
-        let message: MailMessage
-        do {
-            message = try MailReader.read(path: path, extractingAttachmentsTo: workDirectory)
-        } catch {
+        case .email(.failure(let error)):
             result.refusal = Problem(line: nil, code: "mail-error", message: "the email cannot be read: \(error)")
             return result
+        case .email(.success(let received)):
+            email = received
         }
-        result.sender = message.from.map(printable)
-        guard email.allows(sender: message.from) else {
+        result.sender = email.sender.map(printable)
+        // A feed without email settings allows no sender.
+        guard let rules = feed.email, rules.allows(sender: email.sender) else {
             result.refusal = Problem(line: nil, code: "sender-not-allowed", message: "the sender is not on this feed's allow-list")
             return result
         }
-        let attachments = message.attachments.filter { attachment in
-            email.attachments.contains { FeedCatalog.matches(pattern: $0, name: attachment.filename) }
-        }
+        let attachments = email.attachments.filter { rules.takes(attachmentNamed: $0.name) }
         guard !attachments.isEmpty else {
-            result.refusal = Problem(line: nil, code: "no-attachment", message: "the email has no attachment matching \(email.attachments.joined(separator: ", "))")
+            result.refusal = Problem(line: nil, code: "no-attachment", message: "the email has no attachment matching \(rules.attachments.joined(separator: ", "))")
             return result
         }
         for attachment in attachments {
-            result.attachments.append(printable(attachment.filename))
-            let attachmentSHA256: String
-            do { attachmentSHA256 = try FileDigest.sha256(path: attachment.path) } catch {
-                result.refusal = Problem(line: nil, code: "mail-error", message: "the attachment cannot be read back: \(error)")
-                break
-            }
-            run(path: attachment.path, attachmentSHA256: attachmentSHA256, sender: message.from, result: &result, sink: &sink)
+            result.attachments.append(printable(attachment.name))
+            run(path: attachment.path, attachmentSHA256: attachment.sha256, sender: email.sender, result: &result, sink: &sink)
             if result.refusal != nil { break }
         }
         return result
@@ -96,6 +82,14 @@ public struct FeedChecker: Sendable {
             result.refusal = Pipeline.refusal(for: error)
         }
     }
+}
+
+/// What the checker reads: a flat file, or an emailed exchange as the mail intake received it (the caller chooses by
+/// the feed's `email` settings).
+public enum CheckInput: Sendable {
+    case file(path: String)
+    /// The email's sender and extracted attachments, or why the email could not be read (refused as `mail-error`).
+    case email(Result<ReceivedEmail, any Error>)
 }
 
 /// A whole-file refusal found by the mapping stage (e.g. a header without a mapped column).

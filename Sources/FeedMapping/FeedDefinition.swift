@@ -57,22 +57,6 @@ public struct SourceSettings: Sendable, Hashable {
     public init() {}
 }
 
-/// For exchanges that arrive by email: who may send them and which attachments carry the records.
-public struct EmailSettings: Sendable, Hashable {
-    /// Allowed senders: full addresses, or `@domain` for a whole domain.
-    public let senders: [String]
-    /// Globs for the attachment names that hold records.
-    public let attachments: [String]
-
-    public func allows(sender: String?) -> Bool {
-        guard let sender = sender?.lowercased() else { return false }
-        return senders.contains { allowed in
-            let allowed = allowed.lowercased()
-            return allowed.hasPrefix("@") ? sender.hasSuffix(allowed) : sender == allowed
-        }
-    }
-}
-
 public enum FileFormat: Sendable {
     /// A delimited layout; `fieldCounts`, when set, are the only row widths accepted.
     case delimited(DelimitedLayout, fieldCounts: [Int]?)

@@ -1,13 +1,22 @@
-import Dispatch
-import FeedMapping
-import Foundation
-import MIMEMail
+import DQTModel
 
-/// Routes an email from a mail drop to the feed that takes it: the feed whose email settings allow the sender and
-/// whose attachment patterns match one of its attachments.
+/// One email feed's routing rules, as the mail drop needs them.
+public struct MailRoute: Sendable {
+    public let feed: String
+    public let rules: EmailSettings
+
+    public init(feed: String, rules: EmailSettings) {
+        self.feed = feed
+        self.rules = rules
+    }
+}
+
+/// Routes an email from a mail drop to the feed that takes it: the feed whose email rules allow the sender and take
+/// one of its attachments.
 public enum MailRouting {
-    public enum Decision: Sendable {
-        case feed(FeedDefinition)
+    public enum Decision: Sendable, Equatable {
+        /// The id of the feed that takes the email.
+        case feed(String)
         /// No feed takes the email: the code and a message without personal data.
         case refused(code: String, message: String)
     }
@@ -19,51 +28,36 @@ public enum MailRouting {
         public let attachments: [String]
     }
 
-    /// ``route(emlPath:workDirectory:feeds:)`` on a dispatch thread (reading the email blocks).
-    public static func routeOffPool(emlPath: String, workDirectory: String, feeds: [FeedDefinition]) async -> Routed {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(returning: route(emlPath: emlPath, workDirectory: workDirectory, feeds: feeds))
-            }
-        }
-    }
-
-    /// Reads `emlPath` (attachments extracted into a scratch folder below `workDirectory`, removed afterwards).
-    public static func route(emlPath: String, workDirectory: String, feeds: [FeedDefinition]) -> Routed {
-        let scratch = joinPath(workDirectory, "route-\(UUID().uuidString.prefix(8))")
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let message: MailMessage
-        do {
-            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-            message = try MailReader.read(path: emlPath, extractingAttachmentsTo: scratch)
-        } catch {
+    /// Routes an email as ``MailIntake`` read it, among `routes` in order; an email that could not be read is refused.
+    public static func route(_ read: Result<ReceivedEmail, any Error>, routes: [MailRoute]) -> Routed {
+        let email: ReceivedEmail
+        switch read {
+        case .success(let received): email = received
+        case .failure(let error):
             return Routed(decision: .refused(code: "mail-error", message: "the email cannot be read: \(error)"), sender: nil, attachments: [])
         }
-        let names = message.attachments.map(\.filename)
-        let emailFeeds = feeds.filter { $0.email != nil }
-        let allowing = emailFeeds.filter { $0.email!.allows(sender: message.from) }
+        let names = email.attachments.map(\.name)
+        let allowing = routes.filter { $0.rules.allows(sender: email.sender) }
         guard !allowing.isEmpty else {
             return Routed(
                 decision: .refused(code: "sender-not-allowed", message: "no email feed allows this sender"),
-                sender: message.from, attachments: names)
+                sender: email.sender, attachments: names)
         }
-        let taking = allowing.filter { feed in
-            names.contains { name in feed.email!.attachments.contains { FeedCatalog.matches(pattern: $0, name: name) } }
-        }
+        let taking = allowing.filter { route in names.contains { route.rules.takes(attachmentNamed: $0) } }
         switch taking.count {
         case 1:
-            return Routed(decision: .feed(taking[0]), sender: message.from, attachments: names)
+            return Routed(decision: .feed(taking[0].feed), sender: email.sender, attachments: names)
         case 0:
-            let patterns = Set(allowing.flatMap { $0.email!.attachments }).sorted().joined(separator: ", ")
+            let patterns = Set(allowing.flatMap(\.rules.attachments)).sorted().joined(separator: ", ")
             return Routed(
                 decision: .refused(code: "no-attachment", message: "the email has no attachment matching \(patterns)"),
-                sender: message.from, attachments: names)
+                sender: email.sender, attachments: names)
         default:
             return Routed(
                 decision: .refused(
                     code: "ambiguous-feed",
-                    message: "several feeds take this email (\(taking.map(\.id).joined(separator: ", "))): narrow their sender or attachment settings"),
-                sender: message.from, attachments: names)
+                    message: "several feeds take this email (\(taking.map(\.feed).joined(separator: ", "))): narrow their sender or attachment settings"),
+                sender: email.sender, attachments: names)
         }
     }
 }

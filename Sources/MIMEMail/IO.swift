@@ -1,5 +1,7 @@
 // Line-at-a-time reading of the message file and buffered writing of attachments: bounded memory.
 
+import Crypto
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -123,6 +125,7 @@ final class LineReader {
 }
 
 /// Buffered writing to a new file (never an existing one, never through a symlink).
+/// Buffered writes to a new file, hashed on their way to the file: every byte written passes `writeAll` once.
 final class FileWriter {
     let fd: Int32
     let buffer: UnsafeMutablePointer<UInt8>
@@ -130,6 +133,7 @@ final class FileWriter {
     var count = 0
     private(set) var written = 0
     var closed = false
+    private var hasher = SHA256()
 
     init(path: String) throws(MailError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
@@ -172,6 +176,7 @@ final class FileWriter {
     }
 
     private func writeAll(_ p: UnsafePointer<UInt8>, _ n: Int) throws(MailError) {
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(start: p, count: n))
         var done = 0
         while done < n {
             let k = systemWrite(fd, p + done, n - done)
@@ -183,10 +188,12 @@ final class FileWriter {
         }
     }
 
-    func finish() throws(MailError) {
+    /// Flushes and closes the file; returns the SHA-256 of everything written.
+    func finish() throws(MailError) -> [UInt8] {
         try flush()
         closed = true
         if close(fd) != 0 { throw .cannotWrite(errno: errno) }
+        return Array(hasher.finalize())
     }
 }
 

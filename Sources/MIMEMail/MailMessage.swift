@@ -1,4 +1,4 @@
-// What a parsed .eml file gives: the sender and a few headers, and the attachments extracted to files.
+// What a parsed .eml file gives: the sender and a few headers, and the attachments extracted to files and hashed.
 
 /// A parsed email. Header values are decoded (RFC 2047) but otherwise as sent.
 public struct MailMessage: Sendable {
@@ -34,6 +34,8 @@ public struct MailAttachment: Sendable {
     public var contentType: String
     /// Decoded size in bytes.
     public var size: Int
+    /// SHA-256 of the decoded content (32 bytes), computed while it was written: no need to read the file back.
+    public var sha256: [UInt8]
     /// The extracted file (inside the extraction directory).
     public var path: String
     /// The name as sent (decoded) when sanitising changed it; nil when it was kept as is or there was none.
@@ -42,11 +44,12 @@ public struct MailAttachment: Sendable {
     /// True for a part without a file name that was taken as an attachment (a CSV sent inline).
     public var inline: Bool
 
-    public init(filename: String, contentType: String, size: Int, path: String, originalFilename: String? = nil,
+    public init(filename: String, contentType: String, size: Int, sha256: [UInt8], path: String, originalFilename: String? = nil,
                 inline: Bool = false) {
         self.filename = filename
         self.contentType = contentType
         self.size = size
+        self.sha256 = sha256
         self.path = path
         self.originalFilename = originalFilename
         self.inline = inline

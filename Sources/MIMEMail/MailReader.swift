@@ -370,7 +370,7 @@ final class MIMEParser {
         let sink = try PartSink(tempPath: temp)
         openSink = sink
         let term = try decodeBody(encoding: encoding, into: sink, part: partCount)
-        try sink.writer.finish()
+        let sha256 = try sink.writer.finish()
         openSink = nil
         let size = sink.writer.written
         if kind == .maybeInlineCSV && !looksLikeCSV(sink.prefix, complete: size <= PartSink.prefixLimit) {
@@ -382,7 +382,7 @@ final class MIMEParser {
         let filename = name.map { sanitiseFilename($0, fallback: fallback) } ?? fallback
         let path = try place(temp, as: filename)
         let finalName = String(path.dropFirst(directory.count + 1))
-        attachments.append(MailAttachment(filename: finalName, contentType: type, size: size, path: path,
+        attachments.append(MailAttachment(filename: finalName, contentType: type, size: size, sha256: sha256, path: path,
                                           originalFilename: name.flatMap { $0 == finalName ? nil : $0 },
                                           inline: name == nil && dispositionType != "attachment"))
         return term

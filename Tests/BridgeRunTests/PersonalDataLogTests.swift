@@ -120,11 +120,13 @@ enum PersonalData {
         let context = CheckContext(today: LocalDate(iso: BridgeHarness.today)!)
         for (index, file) in files.enumerated() {
             let work = joinPath(scratch, "pii-\(index)")
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            let input: CheckInput = file.feed.email == nil
+                ? .file(path: file.path) : .email(Result { try MailIntake.read(emlPath: file.path, into: work) })
+            let name = (file.path as NSString).lastPathComponent
             var masked = Collector(unmasked: false)
             var plain = Collector(unmasked: true)
-            _ = FeedChecker(feed: file.feed, context: context).check(path: file.path, sha256: "", workDirectory: work, sink: &masked)
-            _ = FeedChecker(feed: file.feed, context: context).check(path: file.path, sha256: "", workDirectory: work, sink: &plain)
+            _ = FeedChecker(feed: file.feed, context: context).check(input, name: name, sha256: "", sink: &masked)
+            _ = FeedChecker(feed: file.feed, context: context).check(input, name: name, sha256: "", sink: &plain)
             for body in plain.bodies { collect(body, into: &values) }
             for (maskedRow, plainRow) in zip(masked.rejected, plain.rejected) {
                 guard let maskedRow, let plainRow else { continue }

@@ -82,6 +82,6 @@ func check(mapping: String, id: String = "test-feed", content: [UInt8], name: St
     try Data(content).write(to: URL(fileURLWithPath: path))
     var sink = CollectingSink()
     let result = FeedChecker(feed: feed, context: testContext)
-        .check(path: path, sha256: String(repeating: "0", count: 64), workDirectory: folder.path, sink: &sink)
+        .check(.file(path: path), name: name, sha256: String(repeating: "0", count: 64), sink: &sink)
     return (result, sink)
 }

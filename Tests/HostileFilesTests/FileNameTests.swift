@@ -79,7 +79,7 @@ struct FileNameTests {
         for (label, name) in Self.names {
             var sink = CountingSink()
             let result = FeedChecker(feed: definition, context: CheckContext(today: LocalDateFor.checkDay))
-                .check(path: Self.good.path, displayName: name, sha256: String(repeating: "0", count: 64), workDirectory: folder.path, sink: &sink)
+                .check(.file(path: Self.good.path), name: name, sha256: String(repeating: "0", count: 64), sink: &sink)
             let report = MappingReport(result: result, feed: definition)
             var bytes: [UInt8] = []
             report.json.write(to: &bytes)

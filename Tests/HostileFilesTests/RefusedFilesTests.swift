@@ -63,7 +63,7 @@ struct RefusedFilesTests {
                 var sink = CountingSink()
                 let definition = try #require(catalog.feed(id: feed))
                 let result = FeedChecker(feed: definition, context: CheckContext(today: LocalDateFor.checkDay))
-                    .check(path: path, sha256: String(repeating: "0", count: 64), workDirectory: folder.path, sink: &sink)
+                    .check(.file(path: path), name: name, sha256: String(repeating: "0", count: 64), sink: &sink)
                 if result.refusal?.code != "binary-file" || sink.calls != 0 || result.exitStatus != 2 {
                     wrong.append("\(feed) \(kind) via FeedChecker: refusal \(String(describing: result.refusal)), \(sink.calls) calls")
                 }

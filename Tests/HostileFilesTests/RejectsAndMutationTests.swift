@@ -131,10 +131,9 @@ struct RejectsAndMutationTests {
             let name = seeds[seed].lastPathComponent
             let path = try folder.write(name, mutated)
             let work = folder.path("work-\(index)")
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             var sink = CountingSink()
             let began = ContinuousClock.now
-            let result = checker.check(path: path, sha256: String(format: "%064x", index), workDirectory: work, sink: &sink)
+            let result = checker.check(checkInput(path, for: definition, attachments: work), name: name, sha256: String(format: "%064x", index), sink: &sink)
             slowest = max(slowest, ContinuousClock.now - began)
             try? FileManager.default.removeItem(atPath: work)
             exits[result.exitStatus, default: 0] += 1

@@ -1,5 +1,6 @@
 import DQTTesting
 import FeedMapping
+import FileSources
 import Foundation
 import Testing
 
@@ -31,6 +32,12 @@ func fixtures(of feed: String) -> [URL] {
         result += names.filter { !$0.hasPrefix(".") }.map { folder.appendingPathComponent($0) }
     }
     return result
+}
+
+/// What `dqt-bridge check` gives the checker: for an email feed, the email as the mail intake read it (its
+/// attachments extracted into `folder`), else the file itself.
+func checkInput(_ path: String, for feed: FeedDefinition, attachments folder: String) -> CheckInput {
+    feed.email == nil ? .file(path: path) : .email(Result { try MailIntake.read(emlPath: path, into: folder) })
 }
 
 /// A sink that counts, checks keys are unique, and keeps the rejected rows' reasons.
