@@ -165,9 +165,8 @@ public struct RunConfiguration: Sendable {
         let file: File
         do {
             file = try YAMLDecoder().decode(File.self, from: text)
-        } catch let error as SourceKind.UnknownWord {
-            throw ConfigurationError(message: "\(path): \(error)")
         } catch {
+            if let unknown = unknownSourceWord(in: error) { throw ConfigurationError(message: "\(path): \(unknown)") }
             throw ConfigurationError(message: "the configuration file \(path) is not valid: \(error)")
         }
         var configuration = RunConfiguration(api: file.api)
@@ -201,6 +200,15 @@ public struct RunConfiguration: Sendable {
         if let batch = api.batchSize, !(1...1000).contains(batch) { throw ConfigurationError(message: "\(path): api.batchSize must be 1...1000") }
         if let concurrency = api.concurrency, !(1...64).contains(concurrency) { throw ConfigurationError(message: "\(path): api.concurrency must be 1...64") }
         guard URL(string: api.baseURL)?.scheme != nil else { throw ConfigurationError(message: "\(path): api.baseURL is not a URL") }
+    }
+
+    /// An unknown source word, which the YAML decoder reports wrapped in the error of the value it was reading.
+    private static func unknownSourceWord(in error: any Error) -> SourceKind.UnknownWord? {
+        if let unknown = error as? SourceKind.UnknownWord { return unknown }
+        if case DecodingError.dataCorrupted(let context) = error, let underlying = context.underlyingError {
+            return unknownSourceWord(in: underlying)
+        }
+        return nil
     }
 
     /// Replaces `${NAME}` with the environment variable's value.
