@@ -53,16 +53,14 @@ public final class BridgeSession: Sendable {
         environment = RunEnvironment(
             configuration: configuration, catalog: catalog, ledger: ledger, transport: transport, logger: logger, metrics: metrics,
             progress: progress, stop: stop,
-            makeSource: { name in
-                switch name {
-                case "sftp":
+            makeSource: { kind in
+                switch kind {
+                case .sftp:
                     guard let sftp else { throw SetupError(description: "no sftp section in the configuration") }
                     return SFTPSource(configuration: sftp, root: sftpRoot, logger: sourceLogger)
-                case "folder":
+                case .folder:
                     guard let folderRoot else { throw SetupError(description: "no folder section in the configuration") }
                     return FolderSource(root: folderRoot)
-                default:
-                    throw SetupError(description: "unknown source \(name)")
                 }
             })
     }

@@ -41,9 +41,12 @@ extension BridgeRunner {
     /// says what would be sent; it writes nothing.
     public func replay(_ request: ReplayRequest) async -> RunOutcome {
         let started = ContinuousClock.now
-        if let today = request.today { context = CheckContext(today: today) }
+        let context = RunContext(environment: environment, today: request.today)
+        let ledger = environment.ledger
         func failed(_ message: String, status: Int32 = 2) -> RunOutcome {
-            RunOutcome(runID: runID > 0 ? runID : nil, exitStatus: status, summary: "dqt-bridge replay: \(message)", tally: tally, lockHeldElsewhere: false)
+            RunOutcome(
+                runID: context.runID > 0 ? context.runID : nil, exitStatus: status, summary: "dqt-bridge replay: \(message)",
+                tally: context.tally, lockHeldElsewhere: false)
         }
         do {
             try await ledger.migrate()
@@ -60,7 +63,7 @@ extension BridgeRunner {
             }
             guard original != nil else { return failed("the ledger has no file \(id)") }
         }
-        let feedID = request.feed ?? original.flatMap { $0.feed.hasPrefix("mail:") ? nil : $0.feed }
+        let feedID = request.feed ?? original.flatMap { MailDropRoute(ledgerFeedName: $0.feed) == nil ? $0.feed : nil }
             ?? request.path.flatMap { path in
                 let matches = environment.catalog.feeds(matching: path)
                 return matches.count == 1 ? matches[0].id : nil
@@ -68,10 +71,10 @@ extension BridgeRunner {
         guard let feedID, let feed = environment.catalog.feed(id: feedID) else {
             return failed("name the feed with --feed (it cannot be found from the file)")
         }
-        polledFeeds = [feed]
+        context.polledFeeds = [feed]
 
         // The content, into a scratch file first.
-        let scratch = joinPath(workFolder, "replay-\(UUID().uuidString.prefix(8)).dat")
+        let scratch = joinPath(context.workFolder, "replay-\(UUID().uuidString.prefix(8)).dat")
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let name: String
         let fetched: FetchedFile
@@ -87,7 +90,7 @@ extension BridgeRunner {
                 name = (path as NSString).lastPathComponent
             } else {
                 let row = original!
-                fetched = try await fetchOriginal(row, to: scratch)
+                fetched = try await fetchOriginal(row, to: scratch, context: context)
                 name = row.name
             }
         } catch {
@@ -99,7 +102,7 @@ extension BridgeRunner {
         }
 
         if request.dryRun {
-            return await dryRun(feed: feed, path: scratch, name: name, sha256: fetched.sha256, started: started)
+            return await dryRun(feed: feed, path: scratch, name: name, sha256: fetched.sha256, context: context)
         }
 
         // A real replay takes the lock like a run.
@@ -107,49 +110,51 @@ extension BridgeRunner {
             guard let lock = try await ledger.acquireRunLock() else {
                 return failed("another run holds the lock; try again when it has finished", status: 3)
             }
-            self.lock = lock
+            context.lock = lock
         } catch {
             return failed("the ledger database cannot be used: \(error)")
         }
         do {
-            runID = try await ledger.startRun(command: "replay", host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), feeds: [feed.id])
-            logger[metadataKey: "run"] = "\(runID)"
+            context.runID = try await ledger.startRun(
+                command: "replay", host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), feeds: [feed.id])
+            context.logger[metadataKey: "run"] = "\(context.runID)"
             let earlier = try await ledger.latestFile(feed: feed.id, sha256: fetched.sha256)
             let replayOf = original?.id ?? earlier?.id
             var row = try await ledger.discover(
-                runID: runID, feed: feed.id, origin: .replay, transport: "folder", path: request.path ?? "ledger file \(original!.id)",
+                runID: context.runID, feed: feed.id, origin: .replay, transport: SourceKind.folder.rawValue, path: request.path ?? "ledger file \(original!.id)",
                 name: name, size: fetched.bytes, mtime: nil,
                 reason: replayOf.map { "replay of file \($0)" } ?? "replay of a file the ledger has not seen", replayOf: replayOf)
-            let local = localPath(row)
+            let local = context.localPath(fileID: row.id)
             try FileManager.default.createDirectory(atPath: parentFolder(local), withIntermediateDirectories: true)
             try? FileManager.default.removeItem(atPath: local)
             try FileManager.default.moveItem(atPath: scratch, toPath: local)
-            try await ledger.setDownloaded(id: row.id, runID: runID, sha256: fetched.sha256, size: fetched.bytes, localPath: local)
+            try await ledger.setDownloaded(id: row.id, runID: context.runID, sha256: fetched.sha256, size: fetched.bytes, localPath: local)
             row.state = .downloaded
             row.sha256 = fetched.sha256
             row.localPath = local
-            logger.info("replaying a file", metadata: ["file_id": "\(row.id)", "replay_of": "\(replayOf.map(String.init) ?? "none")", "feed": "\(feed.id)"])
-            try await advance(row, rawPath: nil)
+            context.logger.info("replaying a file", metadata: ["file_id": "\(row.id)", "replay_of": "\(replayOf.map(String.init) ?? "none")", "feed": "\(feed.id)"])
+            try await FileStateMachine(context: context).advance(row, rawPath: nil)
         } catch {
-            tally.fatal = "\(error)"
+            context.tally.fatal = "\(error)"
         }
-        let elapsed = ContinuousClock.now - started
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = Self.seconds(since: started)
+        let runID = context.runID
+        let tally = context.tally
         let summary = tally.summary(runID: runID, seconds: seconds, command: "replay")
         try? await ledger.finishRun(
             id: runID, status: tally.status, exitStatus: tally.exitStatus, countsJSON: tally.json, summary: summary,
             error: tally.fatal ?? tally.failures.first)
-        await lock?.release()
-        for source in sources.values { await source.close() }
+        await context.lock?.release()
+        await context.closeSources()
         return RunOutcome(runID: runID, exitStatus: tally.exitStatus, summary: summary, tally: tally, lockHeldElsewhere: false)
     }
 
     /// Fetches a ledger file's content: the work copy, else the archived copy, else the copy still in the pickup folder.
-    func fetchOriginal(_ row: FileRow, to scratch: String) async throws -> FetchedFile {
+    func fetchOriginal(_ row: FileRow, to scratch: String, context: RunContext) async throws -> FetchedFile {
         if let local = row.localPath, FileManager.default.fileExists(atPath: local) {
             return try await FolderSource(root: "/").fetch(local, to: scratch, progress: nil)
         }
-        let source = try source(row.transport == "sftp" ? "sftp" : "folder")
+        let source = try context.source(row.sourceKind)
         let progress = environment.progress
         var candidates: [String] = []
         if let archive = row.archivePath, row.archivedAt != nil { candidates.append(archive) }
@@ -163,19 +168,19 @@ extension BridgeRunner {
             "file \(row.id)'s content is neither archived (\(row.archivePath ?? "no archive path")) nor at \(row.sourcePath); pass the file itself")
     }
 
-    func dryRun(feed: FeedDefinition, path: String, name: String, sha256: String, started: ContinuousClock.Instant) async -> RunOutcome {
+    func dryRun(feed: FeedDefinition, path: String, name: String, sha256: String, context: RunContext) async -> RunOutcome {
         var sink = KeyCollector()
         let parts = path + ".parts"
         defer { try? FileManager.default.removeItem(atPath: parts) }
         let input: CheckInput = feed.email == nil ? .file(path: path) : .email(await MailIntake.readOffPool(emlPath: path, into: parts))
-        let result = FeedChecker(feed: feed, context: context).check(input, name: name, sha256: sha256, sink: &sink)
-        let known = (try? await ledger.outcomes(feed: feed.id, sha256: sha256)) ?? [:]
+        let result = FeedChecker(feed: feed, context: context.checkContext).check(input, name: name, sha256: sha256, sink: &sink)
+        let known = (try? await context.ledger.outcomes(feed: feed.id, sha256: sha256)) ?? [:]
         let acknowledged = sink.keys.filter { key in known[key] == .published || known[key] == .failed }.count
         var lines = ["dqt-bridge replay (dry run) of \(name) as feed \(feed.id) (\(feed.status.rawValue)): sha256 \(sha256)"]
         lines.append("  rows \(result.rowsRead), accepted \(result.accepted), rejected \(result.rejected)")
         if let refusal = result.refusal {
             lines.append("  the whole file would be refused: \(refusal.code): \(refusal.message)")
-        } else if !publishes(feed) {
+        } else if !RunContext.publishes(feed) {
             lines.append("  shadow feed: nothing would be published")
         } else {
             lines.append("  \(acknowledged) of \(sink.keys.count) records already acknowledged by the API (same keys: the API returns its stored results for them)")
@@ -184,6 +189,6 @@ extension BridgeRunner {
         lines.append("  nothing was sent and nothing was written")
         return RunOutcome(
             runID: nil, exitStatus: result.refusal != nil ? 2 : (result.rejected > 0 ? 1 : 0), summary: lines.joined(separator: "\n"),
-            tally: tally, lockHeldElsewhere: false)
+            tally: context.tally, lockHeldElsewhere: false)
     }
 }

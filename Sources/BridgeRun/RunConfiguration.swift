@@ -46,7 +46,7 @@ public struct RunConfiguration: Sendable {
     public var api: APISettings
     public var sftp: SFTPSettings?
     public var folder: FolderSettings?
-    public var defaultSource: String?
+    public var defaultSource: SourceKind?
     public var stabilityWaitSeconds: Double = 0
     /// Shadow feeds leave their files where they are (the legacy job owns them) unless this is true.
     public var shadowMovesFiles = false
@@ -111,13 +111,13 @@ public struct RunConfiguration: Sendable {
     }
 
     public struct FeedOverride: Sendable, Codable {
-        public var source: String?
+        public var source: SourceKind?
         public var folder: String?
         public var stableSeconds: Int?
         public var minimumAgeSeconds: Int?
         public var doneMarker: String?
 
-        public init(source: String? = nil, folder: String? = nil, stableSeconds: Int? = nil, minimumAgeSeconds: Int? = nil, doneMarker: String? = nil) {
+        public init(source: SourceKind? = nil, folder: String? = nil, stableSeconds: Int? = nil, minimumAgeSeconds: Int? = nil, doneMarker: String? = nil) {
             self.source = source
             self.folder = folder
             self.stableSeconds = stableSeconds
@@ -127,9 +127,9 @@ public struct RunConfiguration: Sendable {
     }
 
     public struct MailDrop: Sendable, Codable, Hashable {
-        public var source: String?
+        public var source: SourceKind?
         public var folder: String
-        public init(source: String? = nil, folder: String) {
+        public init(source: SourceKind? = nil, folder: String) {
             self.source = source
             self.folder = folder
         }
@@ -144,7 +144,7 @@ public struct RunConfiguration: Sendable {
         var api: APISettings
         var sftp: SFTPSettings?
         var folder: FolderSettings?
-        var defaultSource: String?
+        var defaultSource: SourceKind?
         var stabilityWaitSeconds: Double?
         var shadowMovesFiles: Bool?
         var feeds: [String: FeedOverride]?
@@ -166,6 +166,7 @@ public struct RunConfiguration: Sendable {
         do {
             file = try YAMLDecoder().decode(File.self, from: text)
         } catch {
+            if let unknown = unknownSourceWord(in: error) { throw ConfigurationError(message: "\(path): \(unknown)") }
             throw ConfigurationError(message: "the configuration file \(path) is not valid: \(error)")
         }
         var configuration = RunConfiguration(api: file.api)
@@ -191,17 +192,23 @@ public struct RunConfiguration: Sendable {
     }
 
     func validate() throws {
-        for name in [defaultSource].compactMap({ $0 }) + feeds.values.compactMap(\.source) + mailDrops.compactMap(\.source) {
-            guard name == "sftp" || name == "folder" else {
-                throw ConfigurationError(message: "\(path): source \(name) is neither sftp nor folder")
-            }
-            if name == "sftp", sftp == nil { throw ConfigurationError(message: "\(path): a feed uses the sftp source but there is no sftp section") }
-            if name == "folder", folder == nil { throw ConfigurationError(message: "\(path): a feed uses the folder source but there is no folder section") }
+        for kind in [defaultSource].compactMap({ $0 }) + feeds.values.compactMap(\.source) + mailDrops.compactMap(\.source) {
+            if kind == .sftp, sftp == nil { throw ConfigurationError(message: "\(path): a feed uses the sftp source but there is no sftp section") }
+            if kind == .folder, folder == nil { throw ConfigurationError(message: "\(path): a feed uses the folder source but there is no folder section") }
         }
         if sftp == nil && folder == nil { throw ConfigurationError(message: "\(path): configure an sftp or a folder source") }
         if let batch = api.batchSize, !(1...1000).contains(batch) { throw ConfigurationError(message: "\(path): api.batchSize must be 1...1000") }
         if let concurrency = api.concurrency, !(1...64).contains(concurrency) { throw ConfigurationError(message: "\(path): api.concurrency must be 1...64") }
         guard URL(string: api.baseURL)?.scheme != nil else { throw ConfigurationError(message: "\(path): api.baseURL is not a URL") }
+    }
+
+    /// An unknown source word, which the YAML decoder reports wrapped in the error of the value it was reading.
+    private static func unknownSourceWord(in error: any Error) -> SourceKind.UnknownWord? {
+        if let unknown = error as? SourceKind.UnknownWord { return unknown }
+        if case DecodingError.dataCorrupted(let context) = error, let underlying = context.underlyingError {
+            return unknownSourceWord(in: underlying)
+        }
+        return nil
     }
 
     /// Replaces `${NAME}` with the environment variable's value.
@@ -282,8 +289,13 @@ public struct RunConfiguration: Sendable {
     }
 
     /// Which source a feed is polled from.
-    public func sourceName(for feed: String) -> String {
-        feeds[feed]?.source ?? defaultSource ?? (sftp != nil ? "sftp" : "folder")
+    public func source(for feed: String) -> SourceKind {
+        feeds[feed]?.source ?? defaultSourceKind
+    }
+
+    /// The source of feeds and mail drops that name none: `defaultSource`, else sftp when it is configured.
+    public var defaultSourceKind: SourceKind {
+        defaultSource ?? (sftp != nil ? .sftp : .folder)
     }
 
     /// The feed's pickup folder (the override, else its mapping's).

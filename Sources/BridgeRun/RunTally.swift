@@ -131,11 +131,9 @@ public struct RunTally: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    /// "mail:sftp:mail/inbox" (an email no feed took) reads as "mail drop mail/inbox".
+    /// A mail drop's name (an email no feed took) reads as "mail drop <folder>".
     static func display(_ feed: String) -> String {
-        guard feed.hasPrefix("mail:") else { return feed }
-        let parts = feed.split(separator: ":", maxSplits: 2)
-        return parts.count == 3 ? "mail drop \(parts[2])" : feed
+        MailDropRoute(ledgerFeedName: feed).map { "mail drop \($0.folder)" } ?? feed
     }
 
     private func pad(_ text: String, _ width: Int) -> String {

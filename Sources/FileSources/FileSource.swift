@@ -35,8 +35,7 @@ public typealias TransferProgress = @Sendable (_ bytes: Int64, _ total: Int64?) 
 /// Paths are relative to the source's root (`ewc/pickup/IND.csv`). Every method may block on I/O internally but
 /// never blocks Swift's cooperative threads: implementations run their blocking work on threads of their own.
 public protocol FileSource: AnyObject, Sendable {
-    /// `sftp` or `folder`.
-    var transport: String { get }
+    var kind: SourceKind { get }
     /// For logs and messages: where the source is (no secrets).
     var location: String { get }
     /// Regular files directly in `folder` (not recursive), sorted by name. A missing folder lists as empty.

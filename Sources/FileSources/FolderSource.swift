@@ -24,7 +24,7 @@ struct BlockingQueue: Sendable {
 /// temporary name, never-overwriting renames. For engineers and tests.
 public final class FolderSource: FileSource {
     public let root: String
-    public var transport: String { "folder" }
+    public var kind: SourceKind { .folder }
     public var location: String { "folder \(root)" }
     private let blocking = BlockingQueue(label: "dqt.bridge.folder-source")
 

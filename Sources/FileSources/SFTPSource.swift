@@ -12,7 +12,7 @@ public final class SFTPSource: FileSource, @unchecked Sendable {
     public let configuration: SFTPConfiguration
     /// The folder on the server that relative paths start from ("" for the login folder).
     public let root: String
-    public var transport: String { "sftp" }
+    public var kind: SourceKind { .sftp }
     public var location: String { "sftp://\(configuration.user)@\(configuration.host):\(configuration.port)/\(root)" }
     private let queue = DispatchQueue(label: "dqt.bridge.sftp-source")
     private var connection: SFTPConnection?

@@ -113,7 +113,7 @@ struct BridgeHarness: Sendable {
             user: try TestServices.require(TestServices.sftpUser), keyFile: try TestServices.require(TestServices.sftpEd25519Key),
             knownHosts: try TestServices.require(TestServices.sftpKnownHosts), root: remoteRoot)
         configuration.folder = RunConfiguration.FolderSettings(root: localRoot)
-        configuration.defaultSource = "sftp"
+        configuration.defaultSource = .sftp
         for feed in ["ewc-induction", "ewc-qts", "prohibition-notices", "ab-induction", "tps-workforce", "capita-import", "capita-register"] {
             configuration.feeds[feed] = RunConfiguration.FeedOverride(stableSeconds: 0, minimumAgeSeconds: 0)
         }
@@ -135,8 +135,8 @@ struct BridgeHarness: Sendable {
             ledger: PostgresLedger(conninfo: ledgerURL, maximumConnections: 4, reconnectAttempts: 2),
             transport: transport ?? GeneratedClientTransport(baseURL: apiBaseURL, apiKey: apiKey, httpClient: httpClient),
             logger: logger, stop: stop,
-            makeSource: { name in
-                if name == "sftp" { return SFTPSource(configuration: sftp!, root: root, logger: logger) }
+            makeSource: { kind in
+                if kind == .sftp { return SFTPSource(configuration: sftp!, root: root, logger: logger) }
                 return FolderSource(root: folderRoot)
             })
     }

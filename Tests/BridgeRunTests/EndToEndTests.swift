@@ -305,7 +305,7 @@ struct EndToEndTests {
     func folderSource() async throws {
         try await BridgeHarness.with { h in
             let config = try h.configuration {
-                $0.defaultSource = "folder"
+                $0.defaultSource = .folder
                 $0.feeds["ewc-induction"] = .init(stableSeconds: 3600, minimumAgeSeconds: 3600, doneMarker: ".done")
             }
             try h.place(Synthetic.induction(good: 2), in: "ewc/pickup", as: "IND_marked.csv")

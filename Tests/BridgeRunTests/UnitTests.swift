@@ -20,7 +20,7 @@ struct UnitTests {
         let environment = ["PICKUP": "/srv/pickup", "LEDGER_URL": "postgresql://x@y/z", "API_KEY": "secret-key"]
         let configuration = try RunConfiguration.load(path: path, environment: environment)
         #expect(configuration.folder?.root == "/srv/pickup")
-        #expect(configuration.sourceName(for: "ewc-induction") == "folder")
+        #expect(configuration.source(for: "ewc-induction") == .folder)
         #expect(configuration.publisherSettings.batchSize == 250)
         #expect(try configuration.databaseURL(environment: environment) == "postgresql://x@y/z")
         #expect(try configuration.apiKey(environment: environment) == "secret-key")
