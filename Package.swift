@@ -27,7 +27,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-openapi-async-http-client.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.29.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
@@ -89,8 +88,8 @@ let package = Package(
         // Reports for analysts and operators (mapping report, run report).
         .target(name: "BridgeReport", dependencies: ["FeedMapping", "DQTModel"], swiftSettings: swiftSettings),
 
-        // The unattended run (issue 4): the PostgreSQL ledger, the file sources (SFTP, folder, mail drop), the
-        // publisher (batches through the DQT API) and the orchestration of one run.
+        // The unattended run: the ledger (runs, files, records behind protocols; PostgreSQL in production), the file
+        // sources (SFTP, folder, the mail intake), the publisher (batches through the DQT API) and the run's stages.
         .target(name: "Ledger", dependencies: ["LibPQ"], swiftSettings: swiftSettings),
         .target(
             name: "FileSources",
@@ -112,18 +111,15 @@ let package = Package(
         .target(
             name: "BridgeRun",
             dependencies: [
-                "Ledger", "FileSources", "Publisher", "FeedMapping", "BridgeReport", "SFTP", "MIMEMail", "DQTModel",
+                "Ledger", "FileSources", "Publisher", "FeedMapping", "BridgeReport", "SFTP", "DQTModel",
                 "DQTAPIClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -139,7 +135,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // dqt-api (issue 3): the DQT API server (Hummingbird + OpenAPI server stubs generated from openapi.yaml,
+        // dqt-api: the DQT API server (Hummingbird + OpenAPI server stubs generated from openapi.yaml,
         // PostgreSQL through LibPQ), the bridge's client generated from the same document (a symlink), the command.
         .target(
             name: "DQTAPI",
@@ -150,9 +146,7 @@ let package = Package(
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIHummingbird", package: "swift-openapi-hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -246,7 +240,7 @@ let package = Package(
             name: "SFTPTests", dependencies: ["SFTP", "DQTTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
-        // Proof under faults and hostile input (issue 5).
+        // Proof under faults and hostile input.
         .testTarget(
             name: "FaultProxyTests",
             dependencies: [

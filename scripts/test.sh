@@ -2,8 +2,8 @@
 # The whole test suite, from a fresh Debian 12 machine or a developer's tree:
 #   installs the Debian packages (scripts/setup.sh), starts PostgreSQL and sshd on loopback (scripts/services.sh),
 #   builds with the tests, runs `swift test` with .run/services.env exported, then the contract test
-#   (scripts/contract-test.sh), stops the services it started, and exits non-zero when either failed. Extra arguments
-#   go to `swift test` (e.g. --filter SFTPTests).
+#   (scripts/contract-test.sh) and the formatting check (swift-format lint), stops the services it started, and
+#   exits non-zero when any of them failed. Extra arguments go to `swift test` (e.g. --filter SFTPTests).
 # Environment: DQT_SCRATCH_PATH=DIR builds in DIR instead of .build (several people building in one tree).
 # Works unattended (CI=true, no stdin). Services that were already running before are left running.
 set -euo pipefail
@@ -62,6 +62,12 @@ bash scripts/print-suite-results.sh --since "${start%.*}" || status=1
 contract_start=$(now)
 DQT_API_BIN="$(swift build --show-bin-path "${SWIFT_FLAGS[@]}")/dqt-api" bash scripts/contract-test.sh </dev/null || status=1
 echo "test.sh: contract test took $(elapsed "$contract_start") s"
+# Formatting: the tree as swift-format (.swift-format) leaves it; `swift-format format -r -i -p Sources Tests
+# Benchmarks Package.swift` fixes what this reports.
+if ! swift-format lint --strict -r -p Sources Tests Benchmarks Package.swift; then
+    echo "test.sh: swift-format found unformatted code (see above)" >&2
+    status=1
+fi
 # swift test's own closing line again, last, where CI reads it.
 grep -E '(Test run with|Executed) [0-9]+ test' "$ROOT/.run/swift-test.log" | tail -n 1 || true
 exit "$status"

@@ -1,5 +1,6 @@
 import DQTModel
 import FeedMapping
+import Foundation
 
 /// The sink `dqt-bridge check` uses: accepted records as NDJSON API calls, rejected rows as a CSV for analysts.
 /// Either file is optional; with neither, the check only counts and profiles.
@@ -53,12 +54,13 @@ public struct RejectedRowsCSV {
             try file.write("line,codes,fields,messages,values\r\n")
             wroteHeader = true
         }
-        let cells = [
-            String(row.line),
-            row.problems.map(\.code).joined(separator: "; "),
-            row.problems.compactMap(\.field).joined(separator: "; "),
-            row.problems.map(\.message).joined(separator: "; "),
-        ] + (row.values ?? [row.text ?? "(row not shown: it could not be split into values)"])
+        let cells =
+            [
+                String(row.line),
+                row.problems.map(\.code).joined(separator: "; "),
+                row.problems.compactMap(\.field).joined(separator: "; "),
+                row.problems.map(\.message).joined(separator: "; "),
+            ] + (row.values ?? [row.text ?? "(row not shown: it could not be split into values)"])
         try file.write(cells.map(Self.cell).joined(separator: ",") + "\r\n")
     }
 
@@ -75,5 +77,3 @@ public struct RejectedRowsCSV {
         return text
     }
 }
-
-import Foundation

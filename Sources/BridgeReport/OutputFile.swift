@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A file written through a 64 KiB buffer. Owns its descriptor: `close()` flushes and closes, and reports errors.

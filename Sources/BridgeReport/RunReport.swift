@@ -191,15 +191,18 @@ public struct RunReport: Sendable {
 
     public var html: String {
         var page = HTMLPage(title: "Run \(runID) report")
-        let verdict: (String, String) = switch exitStatus {
-        case 0: ("ok", "All good")
-        case 1: ("partial", "Finished with refused rows or files")
-        case nil: ("partial", "Still running or interrupted")
-        default: ("refused", "The run failed")
-        }
+        let verdict: (String, String) =
+            switch exitStatus {
+            case 0: ("ok", "All good")
+            case 1: ("partial", "Finished with refused rows or files")
+            case nil: ("partial", "Still running or interrupted")
+            default: ("refused", "The run failed")
+            }
         let formatter = ISO8601DateFormatter()
         page.raw("<header><h1>Run \(runID) (\(escape(command)))</h1><p class=\"verdict \(verdict.0)\">\(verdict.1)</p>")
-        page.raw("<p>Started \(formatter.string(from: startedAt))\(finishedAt.map { ", finished \(formatter.string(from: $0))" } ?? "") on \(escape(host)) (pid \(pid)); status <b>\(escape(status))</b>, exit \(exitStatus.map(String.init) ?? "-"). Feeds polled: \(escape(feeds.joined(separator: ", "))).</p></header>")
+        page.raw(
+            "<p>Started \(formatter.string(from: startedAt))\(finishedAt.map { ", finished \(formatter.string(from: $0))" } ?? "") on \(escape(host)) (pid \(pid)); status <b>\(escape(status))</b>, exit \(exitStatus.map(String.init) ?? "-"). Feeds polled: \(escape(feeds.joined(separator: ", "))).</p></header>"
+        )
         if let error { page.raw("<section class=\"refusal\"><h2>What stopped or failed</h2><p>\(escape(error))</p></section>") }
         let rowsRead: Int = files.compactMap(\.rowsRead).reduce(0, +)
         let acceptedTotal: Int = files.compactMap(\.accepted).reduce(0, +)
@@ -207,13 +210,19 @@ public struct RunReport: Sendable {
         let publishedTotal: Int = files.map(\.published).reduce(0, +)
         let failedTotal: Int = files.map(\.failed).reduce(0, +)
         let totals = (rowsRead, acceptedTotal, rejectedTotal, publishedTotal, failedTotal)
-        page.raw("<section><h2>Records</h2><table class=\"counts\"><tr><th>files</th><th>rows read</th><th>accepted</th><th>rejected</th><th>published</th><th>refused by the API</th></tr>")
-        page.raw("<tr><td>\(files.count)</td><td>\(totals.0)</td><td>\(totals.1)</td><td>\(totals.2)</td><td>\(totals.3)</td><td>\(totals.4)</td></tr></table></section>")
+        page.raw(
+            "<section><h2>Records</h2><table class=\"counts\"><tr><th>files</th><th>rows read</th><th>accepted</th><th>rejected</th><th>published</th><th>refused by the API</th></tr>"
+        )
+        page.raw(
+            "<tr><td>\(files.count)</td><td>\(totals.0)</td><td>\(totals.1)</td><td>\(totals.2)</td><td>\(totals.3)</td><td>\(totals.4)</td></tr></table></section>"
+        )
         page.raw("<section><h2>Files</h2>")
         if files.isEmpty {
             page.raw("<p>No file was handled in this run.</p>")
         } else {
-            page.raw("<table><tr><th>id</th><th>feed</th><th>file</th><th>state</th><th>rows</th><th>accepted</th><th>rejected</th><th>published</th><th>failed</th><th>why / where</th></tr>")
+            page.raw(
+                "<table><tr><th>id</th><th>feed</th><th>file</th><th>state</th><th>rows</th><th>accepted</th><th>rejected</th><th>published</th><th>failed</th><th>why / where</th></tr>"
+            )
             for file in files {
                 var notes: [String] = []
                 if let reason = file.reason { notes.append(escape(reason)) }
@@ -221,8 +230,11 @@ public struct RunReport: Sendable {
                 if let archive = file.archivePath { notes.append("archived as <code>\(escape(archive))</code>") }
                 if let sender = file.sender { notes.append("from \(escape(sender))") }
                 if !file.attachments.isEmpty { notes.append("attachments: \(escape(file.attachments.joined(separator: ", ")))") }
-                let rowClass = ["quarantined", "failed"].contains(file.state) ? " class=\"error\"" : (file.state == "left" ? " class=\"warning\"" : "")
-                page.raw("<tr\(rowClass)><td>\(file.id)</td><td>\(escape(file.feed))\(file.feedStatus.map { " <small>(\(escape($0)))</small>" } ?? "")</td><td><code>\(escape(file.sourcePath))</code>\(file.sha256.map { "<br><small>sha256 \($0.prefix(16))...</small>" } ?? "")</td><td>\(escape(file.state))</td><td>\(file.rowsRead.map(String.init) ?? "")</td><td>\(file.accepted.map(String.init) ?? "")</td><td>\(file.rejected.map(String.init) ?? "")</td><td>\(file.published)</td><td>\(file.failed)</td><td>\(notes.joined(separator: "<br>"))</td></tr>")
+                let rowClass =
+                    ["quarantined", "failed"].contains(file.state) ? " class=\"error\"" : (file.state == "left" ? " class=\"warning\"" : "")
+                page.raw(
+                    "<tr\(rowClass)><td>\(file.id)</td><td>\(escape(file.feed))\(file.feedStatus.map { " <small>(\(escape($0)))</small>" } ?? "")</td><td><code>\(escape(file.sourcePath))</code>\(file.sha256.map { "<br><small>sha256 \($0.prefix(16))...</small>" } ?? "")</td><td>\(escape(file.state))</td><td>\(file.rowsRead.map(String.init) ?? "")</td><td>\(file.accepted.map(String.init) ?? "")</td><td>\(file.rejected.map(String.init) ?? "")</td><td>\(file.published)</td><td>\(file.failed)</td><td>\(notes.joined(separator: "<br>"))</td></tr>"
+                )
             }
             page.raw("</table>")
         }
@@ -235,7 +247,9 @@ public struct RunReport: Sendable {
                 let by = row.outcome == "failed" ? "API (\(row.apiStatus.map(String.init) ?? "?"))" : "mapping"
                 for (index, reason) in row.reasons.enumerated() {
                     let lead = index == 0 ? "<td>\(row.fileID)</td><td>\(row.line)</td><td>\(by)</td>" : "<td></td><td></td><td></td>"
-                    page.raw("<tr class=\"error\">\(lead)<td><code>\(escape(reason.code))</code></td><td>\(escape(reason.field ?? ""))</td><td><code>\(escape(reason.column ?? ""))</code></td><td>\(escape(reason.message))</td></tr>")
+                    page.raw(
+                        "<tr class=\"error\">\(lead)<td><code>\(escape(reason.code))</code></td><td>\(escape(reason.field ?? ""))</td><td><code>\(escape(reason.column ?? ""))</code></td><td>\(escape(reason.message))</td></tr>"
+                    )
                 }
             }
             page.raw("</table>")
@@ -243,7 +257,9 @@ public struct RunReport: Sendable {
                 page.raw("<p>File \(fileID): \(more) more refused rows not listed (see <code>dqt-bridge report</code> JSON or the ledger).</p>")
             }
         }
-        page.raw("</section><footer>dqt-bridge run report. No value from any file appears here: refusals name the line, field, column and a code.</footer>")
+        page.raw(
+            "</section><footer>dqt-bridge run report. No value from any file appears here: refusals name the line, field, column and a code.</footer>"
+        )
         return page.finished
     }
 }

@@ -47,12 +47,13 @@ public struct GeneratedClientTransport: BatchTransport {
         case .ok(let ok):
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            return .results(try ok.body.json.results.map { result in
-                OperationResult(
-                    status: result.status, replayed: result.replayed ?? false,
-                    problem: try result.problem.map { String(decoding: try encoder.encode($0), as: UTF8.self) },
-                    location: result.location)
-            })
+            return .results(
+                try ok.body.json.results.map { result in
+                    OperationResult(
+                        status: result.status, replayed: result.replayed ?? false,
+                        problem: try result.problem.map { String(decoding: try encoder.encode($0), as: UTF8.self) },
+                        location: result.location)
+                })
         case .tooManyRequests(let response):
             return .refused(status: 429, retryAfter: response.headers.retryAfter.map(Double.init), problem: Self.text(response.body))
         case .unauthorized(let response):
@@ -81,7 +82,8 @@ public struct GeneratedClientTransport: BatchTransport {
     static func failure(_ error: ClientError) -> TransportFailure {
         let cause = "\(error.underlyingError)"
         let timeout = cause.localizedCaseInsensitiveContains("timeout") || cause.localizedCaseInsensitiveContains("timedOut")
-        return TransportFailure(kind: timeout ? .timeout : .connection, message: String(describing: type(of: error.underlyingError)) + ": " + String(cause.prefix(300)))
+        return TransportFailure(
+            kind: timeout ? .timeout : .connection, message: String(describing: type(of: error.underlyingError)) + ": " + String(cause.prefix(300)))
     }
 }
 

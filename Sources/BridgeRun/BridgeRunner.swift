@@ -34,11 +34,13 @@ public final class BridgeRunner {
             let unknown = wanted.filter { catalog.feed(id: $0) == nil }
             if !unknown.isEmpty {
                 let message = "no feed \(unknown.joined(separator: ", ")); feeds: \(catalog.feeds.map(\.id).joined(separator: ", "))"
-                return RunOutcome(runID: nil, exitStatus: 2, summary: "dqt-bridge \(command): \(message)", tally: context.tally, lockHeldElsewhere: false)
+                return RunOutcome(
+                    runID: nil, exitStatus: 2, summary: "dqt-bridge \(command): \(message)", tally: context.tally, lockHeldElsewhere: false)
             }
             for id in wanted {
                 if let feed = catalog.feed(id: id), !feed.status.isPolled {
-                    context.logger.warning("feed is not polled in its lifecycle status", metadata: ["feed": "\(id)", "status": "\(feed.status.rawValue)"])
+                    context.logger.warning(
+                        "feed is not polled in its lifecycle status", metadata: ["feed": "\(id)", "status": "\(feed.status.rawValue)"])
                 }
             }
             feeds = feeds.filter { wanted.contains($0.id) }
@@ -66,10 +68,12 @@ public final class BridgeRunner {
                 command: command, host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), feeds: feeds.map(\.id))
             context.logger[metadataKey: "run"] = "\(context.runID)"
             context.tally.interruptedRuns = try await ledger.markInterruptedRuns(exceptRun: context.runID)
-            context.logger.info("run started", metadata: [
-                "feeds": .array(feeds.map { .string($0.id) }),
-                "resuming_after": .array(context.tally.interruptedRuns.map { .string(String($0)) }),
-            ])
+            context.logger.info(
+                "run started",
+                metadata: [
+                    "feeds": .array(feeds.map { .string($0.id) }),
+                    "resuming_after": .array(context.tally.interruptedRuns.map { .string(String($0)) }),
+                ])
             context.removeLeftovers()
             for stage in stages where !context.tally.stoppedBySignal {
                 try await stage.run(in: context)
@@ -86,7 +90,8 @@ public final class BridgeRunner {
         let seconds = Self.seconds(since: started)
         let runID = context.runID
         let tally = context.tally
-        let summary = runID > 0 ? tally.summary(runID: runID, seconds: seconds, command: command) : "dqt-bridge \(command): \(tally.fatal ?? "failed")"
+        let summary =
+            runID > 0 ? tally.summary(runID: runID, seconds: seconds, command: command) : "dqt-bridge \(command): \(tally.fatal ?? "failed")"
         if runID > 0 {
             FailPoint.hit("run-finishing")
             do {

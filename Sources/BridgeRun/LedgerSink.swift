@@ -44,15 +44,6 @@ struct LedgerSink: CheckSink {
 
     /// The problems of a row as a JSON array (line, field, column, code, message, severity): never a value.
     static func problemsJSON(_ problems: [Problem]) -> String {
-        JSONValue.array(problems.map { problem in
-            .object([
-                ("line", problem.line.map(JSONValue.int) ?? .null),
-                ("field", JSONValue(problem.field)),
-                ("column", JSONValue(problem.column)),
-                ("code", .string(problem.code)),
-                ("message", .string(problem.message)),
-                ("severity", .string(problem.severity.rawValue)),
-            ])
-        }).serialized
+        JSONValue.array(problems.map { $0.json(withSeverity: true) }).serialized
     }
 }

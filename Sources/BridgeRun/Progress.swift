@@ -48,7 +48,8 @@ public final class ProgressDisplay: Sendable {
                 state.lastDraw = now
                 let width = 30
                 let filled = percent.map { $0 * width / 100 } ?? 0
-                let bar = String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
+                let bar =
+                    String(repeating: "=", count: filled) + (filled < width ? ">" : "") + String(repeating: " ", count: max(0, width - filled - 1))
                 let amount = state.total.map { "\(unit.format(done))/\(unit.format($0))" } ?? unit.format(done)
                 return "\r\(state.label) [\(bar)] \(percent.map { "\($0)%" } ?? "") \(amount)\u{1B}[K"
             case .lines:

@@ -63,7 +63,8 @@ extension BridgeRunner {
             }
             guard original != nil else { return failed("the ledger has no file \(id)") }
         }
-        let feedID = request.feed ?? original.flatMap { MailDropRoute(ledgerFeedName: $0.feed) == nil ? $0.feed : nil }
+        let feedID =
+            request.feed ?? original.flatMap { MailDropRoute(ledgerFeedName: $0.feed) == nil ? $0.feed : nil }
             ?? request.path.flatMap { path in
                 let matches = environment.catalog.feeds(matching: path)
                 return matches.count == 1 ? matches[0].id : nil
@@ -121,7 +122,8 @@ extension BridgeRunner {
             let earlier = try await ledger.latestFile(feed: feed.id, sha256: fetched.sha256)
             let replayOf = original?.id ?? earlier?.id
             var row = try await ledger.discover(
-                runID: context.runID, feed: feed.id, origin: .replay, transport: SourceKind.folder.rawValue, path: request.path ?? "ledger file \(original!.id)",
+                runID: context.runID, feed: feed.id, origin: .replay, transport: SourceKind.folder.rawValue,
+                path: request.path ?? "ledger file \(original!.id)",
                 name: name, size: fetched.bytes, mtime: nil,
                 reason: replayOf.map { "replay of file \($0)" } ?? "replay of a file the ledger has not seen", replayOf: replayOf)
             let local = context.localPath(fileID: row.id)
@@ -132,7 +134,8 @@ extension BridgeRunner {
             row.state = .downloaded
             row.sha256 = fetched.sha256
             row.localPath = local
-            context.logger.info("replaying a file", metadata: ["file_id": "\(row.id)", "replay_of": "\(replayOf.map(String.init) ?? "none")", "feed": "\(feed.id)"])
+            context.logger.info(
+                "replaying a file", metadata: ["file_id": "\(row.id)", "replay_of": "\(replayOf.map(String.init) ?? "none")", "feed": "\(feed.id)"])
             try await FileStateMachine(context: context).advance(row, rawPath: nil)
         } catch {
             context.tally.fatal = "\(error)"
@@ -183,7 +186,9 @@ extension BridgeRunner {
         } else if !RunContext.publishes(feed) {
             lines.append("  shadow feed: nothing would be published")
         } else {
-            lines.append("  \(acknowledged) of \(sink.keys.count) records already acknowledged by the API (same keys: the API returns its stored results for them)")
+            lines.append(
+                "  \(acknowledged) of \(sink.keys.count) records already acknowledged by the API (same keys: the API returns its stored results for them)"
+            )
             lines.append("  \(sink.keys.count - acknowledged) records would be applied for the first time")
         }
         lines.append("  nothing was sent and nothing was written")

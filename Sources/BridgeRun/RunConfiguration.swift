@@ -117,7 +117,9 @@ public struct RunConfiguration: Sendable {
         public var minimumAgeSeconds: Int?
         public var doneMarker: String?
 
-        public init(source: SourceKind? = nil, folder: String? = nil, stableSeconds: Int? = nil, minimumAgeSeconds: Int? = nil, doneMarker: String? = nil) {
+        public init(
+            source: SourceKind? = nil, folder: String? = nil, stableSeconds: Int? = nil, minimumAgeSeconds: Int? = nil, doneMarker: String? = nil
+        ) {
             self.source = source
             self.folder = folder
             self.stableSeconds = stableSeconds
@@ -194,11 +196,15 @@ public struct RunConfiguration: Sendable {
     func validate() throws {
         for kind in [defaultSource].compactMap({ $0 }) + feeds.values.compactMap(\.source) + mailDrops.compactMap(\.source) {
             if kind == .sftp, sftp == nil { throw ConfigurationError(message: "\(path): a feed uses the sftp source but there is no sftp section") }
-            if kind == .folder, folder == nil { throw ConfigurationError(message: "\(path): a feed uses the folder source but there is no folder section") }
+            if kind == .folder, folder == nil {
+                throw ConfigurationError(message: "\(path): a feed uses the folder source but there is no folder section")
+            }
         }
         if sftp == nil && folder == nil { throw ConfigurationError(message: "\(path): configure an sftp or a folder source") }
         if let batch = api.batchSize, !(1...1000).contains(batch) { throw ConfigurationError(message: "\(path): api.batchSize must be 1...1000") }
-        if let concurrency = api.concurrency, !(1...64).contains(concurrency) { throw ConfigurationError(message: "\(path): api.concurrency must be 1...64") }
+        if let concurrency = api.concurrency, !(1...64).contains(concurrency) {
+            throw ConfigurationError(message: "\(path): api.concurrency must be 1...64")
+        }
         guard URL(string: api.baseURL)?.scheme != nil else { throw ConfigurationError(message: "\(path): api.baseURL is not a URL") }
     }
 

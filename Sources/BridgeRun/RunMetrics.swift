@@ -1,5 +1,5 @@
-import Metrics
 import Foundation
+import Metrics
 import Publisher
 import Synchronization
 
@@ -55,7 +55,9 @@ public final class RunMetrics: Sendable, PublisherObserver {
         let start = ContinuousClock.now
         defer {
             let elapsed = ContinuousClock.now - start
-            increment("dqt_bridge_stage_seconds_total", ["stage": stage], by: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            increment(
+                "dqt_bridge_stage_seconds_total", ["stage": stage],
+                by: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
         }
         return try await body()
     }

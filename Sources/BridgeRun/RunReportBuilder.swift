@@ -29,9 +29,10 @@ public struct RunReportBuilder: Sendable {
             let records = try await ledger.records(fileID: file.id, outcomes: [.rejected, .failed], limit: refusedRowsPerFile + 1)
             let total = (file.rejected ?? 0) + file.failed
             for record in records.prefix(refusedRowsPerFile) {
-                refused.append(RunReport.RefusedRow(
-                    fileID: file.id, line: record.line, outcome: record.outcome.rawValue, apiStatus: record.apiStatus, key: record.key,
-                    reasons: Self.reasons(record)))
+                refused.append(
+                    RunReport.RefusedRow(
+                        fileID: file.id, line: record.line, outcome: record.outcome.rawValue, apiStatus: record.apiStatus, key: record.key,
+                        reasons: Self.reasons(record)))
             }
             if total > refusedRowsPerFile { notListed[file.id] = total - refusedRowsPerFile }
         }
@@ -52,7 +53,11 @@ public struct RunReportBuilder: Sendable {
     /// A refused record's reasons: the mapping's problems (an array) or the API's problem document.
     static func reasons(_ record: RecordRow) -> [RunReport.Reason] {
         guard let text = record.problem, let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8)) else {
-            return [RunReport.Reason(code: record.outcome == .failed ? "api-\(record.apiStatus ?? 0)" : "rejected", field: nil, column: nil, message: "no detail recorded")]
+            return [
+                RunReport.Reason(
+                    code: record.outcome == .failed ? "api-\(record.apiStatus ?? 0)" : "rejected", field: nil, column: nil,
+                    message: "no detail recorded")
+            ]
         }
         if let problems = parsed as? [[String: Any]] {
             return problems.filter { ($0["severity"] as? String) != "warning" }.map { problem in

@@ -67,18 +67,25 @@ public struct RunTally: Sendable {
     /// The counts as JSON for the run row.
     public var json: String {
         JSONValue.object([
-            ("feeds", .object(feeds.keys.sorted().map { name in
-                let c = feeds[name]!
-                return (name, .object([
-                    ("filesTaken", .int(c.filesTaken)), ("left", .int(left.values.filter { $0.feed == name }.count)),
-                    ("duplicates", .int(c.duplicates)), ("quarantined", .int(c.quarantined)), ("published", .int(c.published)),
-                    ("shadowed", .int(c.shadowed)), ("gone", .int(c.gone)), ("unfinished", .int(c.unfinished)),
-                    ("rowsRead", .int(c.rowsRead)), ("recordsAccepted", .int(c.recordsAccepted)),
-                    ("recordsRejected", .int(c.recordsRejected)), ("recordsPublished", .int(c.recordsPublished)),
-                    ("recordsFailed", .int(c.recordsFailed)), ("recordsReplayed", .int(c.recordsReplayed)),
-                    ("bytes", .int(Int(c.bytes))),
-                ]))
-            })),
+            (
+                "feeds",
+                .object(
+                    feeds.keys.sorted().map { name in
+                        let c = feeds[name]!
+                        return (
+                            name,
+                            .object([
+                                ("filesTaken", .int(c.filesTaken)), ("left", .int(left.values.filter { $0.feed == name }.count)),
+                                ("duplicates", .int(c.duplicates)), ("quarantined", .int(c.quarantined)), ("published", .int(c.published)),
+                                ("shadowed", .int(c.shadowed)), ("gone", .int(c.gone)), ("unfinished", .int(c.unfinished)),
+                                ("rowsRead", .int(c.rowsRead)), ("recordsAccepted", .int(c.recordsAccepted)),
+                                ("recordsRejected", .int(c.recordsRejected)), ("recordsPublished", .int(c.recordsPublished)),
+                                ("recordsFailed", .int(c.recordsFailed)), ("recordsReplayed", .int(c.recordsReplayed)),
+                                ("bytes", .int(Int(c.bytes))),
+                            ])
+                        )
+                    })
+            ),
             ("failures", .array(failures.map(JSONValue.string))),
             ("fatal", JSONValue(fatal)),
             ("stoppedBySignal", .bool(stoppedBySignal)),
@@ -89,18 +96,20 @@ public struct RunTally: Sendable {
     /// The one-screen summary printed at the end of the run.
     public func summary(runID: Int64, seconds: Double, command: String = "run") -> String {
         var lines: [String] = []
-        let verdict = switch exitStatus {
-        case 0: "all good"
-        case 1: "finished with refused records or files"
-        default: "FAILED"
-        }
+        let verdict =
+            switch exitStatus {
+            case 0: "all good"
+            case 1: "finished with refused records or files"
+            default: "FAILED"
+            }
         lines.append("dqt-bridge \(command) \(runID): \(verdict) (exit \(exitStatus)) in \(String(format: "%.1f", seconds)) s")
         if !interruptedRuns.isEmpty {
             lines.append("  resumed after interrupted run(s) \(interruptedRuns.map(String.init).joined(separator: ", "))")
         }
         if let fatal { lines.append("  stopped: \(fatal)") }
         if stoppedBySignal { lines.append("  stopped early on a signal, after finishing the file in hand") }
-        let header = "  " + pad("feed", 22) + pad("files", 6) + pad("left", 5) + pad("dup", 4) + pad("quar", 5)
+        let header =
+            "  " + pad("feed", 22) + pad("files", 6) + pad("left", 5) + pad("dup", 4) + pad("quar", 5)
             + pad("rows", 8) + pad("accepted", 9) + pad("rejected", 9) + pad("published", 10) + pad("failed", 7) + "shadow"
         if !feeds.isEmpty || !left.isEmpty {
             lines.append(header)
@@ -108,10 +117,11 @@ public struct RunTally: Sendable {
             for name in names {
                 let c = feeds[name] ?? FeedCounts()
                 let leftCount = left.values.filter { $0.feed == name }.count
-                lines.append("  " + pad(Self.display(name), 22) + pad("\(c.filesTaken)", 6) + pad("\(leftCount)", 5) + pad("\(c.duplicates)", 4)
-                    + pad("\(c.quarantined)", 5) + pad("\(c.rowsRead)", 8) + pad("\(c.recordsAccepted)", 9)
-                    + pad("\(c.recordsRejected)", 9) + pad("\(c.recordsPublished)", 10) + pad("\(c.recordsFailed)", 7)
-                    + "\(c.shadowed > 0 ? "\(c.shadowed) file(s)" : "-")")
+                lines.append(
+                    "  " + pad(Self.display(name), 22) + pad("\(c.filesTaken)", 6) + pad("\(leftCount)", 5) + pad("\(c.duplicates)", 4)
+                        + pad("\(c.quarantined)", 5) + pad("\(c.rowsRead)", 8) + pad("\(c.recordsAccepted)", 9)
+                        + pad("\(c.recordsRejected)", 9) + pad("\(c.recordsPublished)", 10) + pad("\(c.recordsFailed)", 7)
+                        + "\(c.shadowed > 0 ? "\(c.shadowed) file(s)" : "-")")
             }
         } else {
             lines.append("  nothing new")

@@ -67,8 +67,9 @@ public enum DQTAPIServer {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: RequestLogMiddleware(logger: logger, metrics: metrics))
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
-        router.add(middleware: AuthMiddleware(
-            authenticator: KeyAuthenticator(pool: pool, cacheSeconds: configuration.keyCacheSeconds), limiter: RateLimiter()))
+        router.add(
+            middleware: AuthMiddleware(
+                authenticator: KeyAuthenticator(pool: pool, cacheSeconds: configuration.keyCacheSeconds), limiter: RateLimiter()))
         let engine = WriteEngine(pool: pool, logger: logger)
         let handler = APIHandler(pool: pool, engine: engine, logger: logger)
         let batch = BatchFastPath(engine: engine, configuration: configuration, metrics: metrics)

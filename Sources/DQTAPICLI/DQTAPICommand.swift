@@ -71,7 +71,9 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let connection = try PGConnection(try database.url())
         let applied = try Migrations.migrate(connection)
-        print(applied.isEmpty ? "schema up to date (\(Migrations.all.count) migrations)" : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
+        print(
+            applied.isEmpty
+                ? "schema up to date (\(Migrations.all.count) migrations)" : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
     }
 }
 
@@ -108,7 +110,8 @@ struct Keys: AsyncParsableCommand {
             guard !parsed.isEmpty else { throw ValidationError("--roles needs at least one role") }
             var expiry: Date?
             if let expires {
-                expiry = (try? Date.ISO8601FormatStyle().parse(expires))
+                expiry =
+                    (try? Date.ISO8601FormatStyle().parse(expires))
                     ?? (try? Date.ISO8601FormatStyle().year().month().day().parse(expires))
                 guard let expiry else { throw ValidationError("--expires must be yyyy-MM-dd or ISO 8601") }
                 guard expiry > Date() else { throw ValidationError("--expires is in the past") }
@@ -116,7 +119,9 @@ struct Keys: AsyncParsableCommand {
             guard rateLimit > 0 else { throw ValidationError("--rate-limit must be positive") }
             let connection = try PGConnection(try database.url())
             let (key, info) = try APIKeys.create(connection, name: name, roles: parsed, expiresAt: expiry, rateLimit: rateLimit)
-            print("created key \(info.name) (id \(info.id)) roles \(info.roles.joined(separator: ",")) rate limit \(info.rateLimit)/min expires \(info.expiresAt.map { $0.formatted(Date.ISO8601FormatStyle()) } ?? "never")")
+            print(
+                "created key \(info.name) (id \(info.id)) roles \(info.roles.joined(separator: ",")) rate limit \(info.rateLimit)/min expires \(info.expiresAt.map { $0.formatted(Date.ISO8601FormatStyle()) } ?? "never")"
+            )
             print("store it now: it is not shown again")
             print(key)
         }
@@ -131,7 +136,9 @@ struct Keys: AsyncParsableCommand {
             print("id\tname\troles\trate/min\texpires\trevoked\tcreated")
             for key in try APIKeys.list(connection) {
                 let format = Date.ISO8601FormatStyle()
-                print("\(key.id)\t\(key.name)\t\(key.roles.joined(separator: ","))\t\(key.rateLimit)\t\(key.expiresAt.map { $0.formatted(format) } ?? "-")\t\(key.revokedAt.map { $0.formatted(format) } ?? "-")\t\(key.createdAt.formatted(format))")
+                print(
+                    "\(key.id)\t\(key.name)\t\(key.roles.joined(separator: ","))\t\(key.rateLimit)\t\(key.expiresAt.map { $0.formatted(format) } ?? "-")\t\(key.revokedAt.map { $0.formatted(format) } ?? "-")\t\(key.createdAt.formatted(format))"
+                )
             }
         }
     }

@@ -11,10 +11,10 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Check a legacy file against its feed's mapping: records, rejected rows and a report.",
         discussion: """
-        Exit status: 0 every record accepted, 1 some rows rejected, 2 the file refused or the call wrong.
-        Without --feed the feed is found from the file's name; with it only that feed's mapping (FEED.yaml, when
-        the folder has one) is read.
-        """
+            Exit status: 0 every record accepted, 1 some rows rejected, 2 the file refused or the call wrong.
+            Without --feed the feed is found from the file's name; with it only that feed's mapping (FEED.yaml, when
+            the folder has one) is read.
+            """
     )
 
     @Argument(help: "The file to check (a flat file, or an .eml for emailed exchanges).")
@@ -68,12 +68,14 @@ struct CheckCommand: ParsableCommand {
         if records != nil, let digest { sha256 = digestOrFail(digest) }
         let day = today.flatMap { LocalDate(iso: $0) } ?? LocalDate.today()
         // An emailed exchange's attachments are extracted here, and removed with it.
-        let attachmentFolder = definition.email == nil
+        let attachmentFolder =
+            definition.email == nil
             ? nil : FileManager.default.temporaryDirectory.appendingPathComponent("dqt-bridge-check-\(UUID().uuidString)").path
         defer { if let attachmentFolder { try? FileManager.default.removeItem(atPath: attachmentFolder) } }
 
         var outputs = try CheckOutputs(recordsPath: records, rejectsPath: rejects, unmasked: unmask)
-        let input: CheckInput = attachmentFolder.map { folder in .email(Result { try MailIntake.read(emlPath: file, into: folder) }) }
+        let input: CheckInput =
+            attachmentFolder.map { folder in .email(Result { try MailIntake.read(emlPath: file, into: folder) }) }
             ?? .file(path: file)
         var result = FeedChecker(feed: definition, context: CheckContext(today: day, countsValues: !report.isEmpty))
             .check(input, name: (file as NSString).lastPathComponent, sha256: sha256, sink: &outputs)
@@ -94,12 +96,14 @@ struct CheckCommand: ParsableCommand {
             try file.close()
         }
 
-        var summary = "\(definition.id) \(result.file): read \(result.rowsRead), accepted \(result.accepted), rejected \(result.rejected), warnings \(result.rowsWithWarnings)"
+        var summary =
+            "\(definition.id) \(result.file): read \(result.rowsRead), accepted \(result.accepted), rejected \(result.rejected), warnings \(result.rowsWithWarnings)"
         if let refusal = result.refusal {
             summary += "\nrefused: \(refusal.code)\(refusal.line.map { " at line \($0)" } ?? ""): \(refusal.message)"
         }
         for group in result.groups.prefix(10) {
-            summary += "\n  \(group.key.severity.rawValue) \(group.key.code) \(group.key.field ?? "(row)"): \(group.count) (lines \(group.lines.prefix(5).map(String.init).joined(separator: ", "))\(group.count > 5 ? ", ..." : ""))"
+            summary +=
+                "\n  \(group.key.severity.rawValue) \(group.key.code) \(group.key.field ?? "(row)"): \(group.count) (lines \(group.lines.prefix(5).map(String.init).joined(separator: ", "))\(group.count > 5 ? ", ..." : ""))"
         }
         print(summary)
         throw ExitCode(result.exitStatus)
@@ -124,9 +128,17 @@ struct CheckCommand: ParsableCommand {
         switch candidates.count {
         case 1: return candidates[0]
         case 0:
-            Self.fail(CommandFailure(message: "no feed's file pattern matches \(printable((file as NSString).lastPathComponent)); name one with --feed (\(catalog.feeds.map(\.id).joined(separator: ", ")))", status: 2))
+            Self.fail(
+                CommandFailure(
+                    message:
+                        "no feed's file pattern matches \(printable((file as NSString).lastPathComponent)); name one with --feed (\(catalog.feeds.map(\.id).joined(separator: ", ")))",
+                    status: 2))
         default:
-            Self.fail(CommandFailure(message: "several feeds match \(printable((file as NSString).lastPathComponent)): \(candidates.map(\.id).joined(separator: ", ")); name one with --feed", status: 2))
+            Self.fail(
+                CommandFailure(
+                    message:
+                        "several feeds match \(printable((file as NSString).lastPathComponent)): \(candidates.map(\.id).joined(separator: ", ")); name one with --feed",
+                    status: 2))
         }
     }
 }

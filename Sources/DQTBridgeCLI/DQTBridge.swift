@@ -7,7 +7,10 @@ struct DQTBridge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dqt-bridge",
         abstract: "Moves the legacy DQT file and email exchanges onto the DQT API.",
-        subcommands: [CheckCommand.self, FeedsCommand.self, MappingsCommand.self, RunCommand.self, WatchCommand.self, ReplayCommand.self, StatusCommand.self, ReportCommand.self, MigrateCommand.self]
+        subcommands: [
+            CheckCommand.self, FeedsCommand.self, MappingsCommand.self, RunCommand.self, WatchCommand.self, ReplayCommand.self, StatusCommand.self,
+            ReportCommand.self, MigrateCommand.self,
+        ]
     )
 
     /// A wrong call exits 2, as a refused file does (ArgumentParser's default would be 64).

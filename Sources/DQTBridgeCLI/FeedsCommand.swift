@@ -1,5 +1,6 @@
 import ArgumentParser
 import FeedMapping
+import Foundation
 
 /// `dqt-bridge feeds`: every feed with its status and partner.
 struct FeedsCommand: ParsableCommand {
@@ -14,14 +15,14 @@ struct FeedsCommand: ParsableCommand {
         } catch {
             Self.fail(CommandFailure(message: "the mappings do not load:\n\(error)", status: 2))
         }
-        let rows = [["FEED", "STATUS", "PARTNER", "FILES", "REPLACES"]] + catalog.feeds.map { feed in
-            [feed.id, feed.status.rawValue, feed.partner, feed.filePatterns.joined(separator: " "), feed.replaces]
-        }
+        let rows =
+            [["FEED", "STATUS", "PARTNER", "FILES", "REPLACES"]]
+            + catalog.feeds.map { feed in
+                [feed.id, feed.status.rawValue, feed.partner, feed.filePatterns.joined(separator: " "), feed.replaces]
+            }
         let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
             print((0..<4).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row[4])
         }
     }
 }
-
-import Foundation

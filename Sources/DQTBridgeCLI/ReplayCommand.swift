@@ -9,12 +9,12 @@ struct ReplayCommand: AsyncParsableCommand {
         commandName: "replay",
         abstract: "Replay a file (a local FILE, or --file-id N from the ledger) through check and publish, with the same keys.",
         discussion: """
-        Every record's idempotency key depends only on the feed, the file's content and the line, so a replay sends
-        the same keys as the first delivery and the API returns its stored result for records it already applied:
-        nothing is applied twice. --file-id fetches the archived copy (processed/ or quarantine/) or the copy still in
-        the pickup folder. --dry-run checks and says how many records the API has already acknowledged, sending and
-        writing nothing. Exit status as for run; 3 when another run holds the lock.
-        """)
+            Every record's idempotency key depends only on the feed, the file's content and the line, so a replay sends
+            the same keys as the first delivery and the API returns its stored result for records it already applied:
+            nothing is applied twice. --file-id fetches the archived copy (processed/ or quarantine/) or the copy still in
+            the pickup folder. --dry-run checks and says how many records the API has already acknowledged, sending and
+            writing nothing. Exit status as for run; 3 when another run holds the lock.
+            """)
 
     @OptionGroup var options: RunConfigOptions
 
@@ -43,8 +43,9 @@ struct ReplayCommand: AsyncParsableCommand {
             let logger = BridgeLogging.logger()
             let stopper = SignalStopper(logger: logger)
             let outcome = try await withSession(options, needsAPI: !dryRun, stop: stopper.flag) { session in
-                await BridgeRunner(environment: session.environment).replay(ReplayRequest(
-                    fileID: fileID, path: file, feed: feed, dryRun: dryRun, today: today.flatMap { LocalDate(iso: $0) }))
+                await BridgeRunner(environment: session.environment).replay(
+                    ReplayRequest(
+                        fileID: fileID, path: file, feed: feed, dryRun: dryRun, today: today.flatMap { LocalDate(iso: $0) }))
             }
             print(outcome.summary)
             if outcome.exitStatus != 0 { throw ExitCode(outcome.exitStatus) }

@@ -97,11 +97,11 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "One pass: take each polled feed's new stable files, check them into the ledger, publish (live feeds), archive.",
         discussion: """
-        Exit status: 0 all good; 1 some records or files refused (rejected rows, records the API refused, quarantined
-        files); 2 or more the run failed (a source or the API unreachable, a refused host key, the ledger unavailable).
-        A second run started while one holds the lock exits 0 saying so. The summary goes to standard output, JSON logs
-        to standard error. SIGTERM finishes the file in hand, then stops.
-        """)
+            Exit status: 0 all good; 1 some records or files refused (rejected rows, records the API refused, quarantined
+            files); 2 or more the run failed (a source or the API unreachable, a refused host key, the ledger unavailable).
+            A second run started while one holds the lock exits 0 saying so. The summary goes to standard output, JSON logs
+            to standard error. SIGTERM finishes the file in hand, then stops.
+            """)
 
     @OptionGroup var options: RunConfigOptions
 

@@ -63,7 +63,9 @@ struct StatusCommand: AsyncParsableCommand {
         if runs.isEmpty { lines.append("  none yet") }
         for run in runs {
             let duration = run.finishedAt.map { String(format: "%.1f s", $0.timeIntervalSince(run.startedAt)) } ?? "-"
-            lines.append("  \(pad("\(run.id)", 6))\(pad(run.command, 8))\(pad(run.status.rawValue, 12))exit \(pad(run.exitStatus.map(String.init) ?? "-", 3))\(formatter.string(from: run.startedAt))  \(pad(duration, 9))\(run.host) pid \(run.pid)")
+            lines.append(
+                "  \(pad("\(run.id)", 6))\(pad(run.command, 8))\(pad(run.status.rawValue, 12))exit \(pad(run.exitStatus.map(String.init) ?? "-", 3))\(formatter.string(from: run.startedAt))  \(pad(duration, 9))\(run.host) pid \(run.pid)"
+            )
             if let error = run.error, run.status != .succeeded { lines.append("        \(error.prefix(160))") }
         }
         lines.append("")
@@ -79,7 +81,9 @@ struct StatusCommand: AsyncParsableCommand {
         lines.append("Each feed's last file:")
         if last.isEmpty { lines.append("  none yet") }
         for file in last {
-            lines.append("  \(pad(file.feed, 22))file \(pad("\(file.id)", 6))\(pad(file.state.rawValue, 12))\(formatter.string(from: file.updatedAt))  \(file.name)")
+            lines.append(
+                "  \(pad(file.feed, 22))file \(pad("\(file.id)", 6))\(pad(file.state.rawValue, 12))\(formatter.string(from: file.updatedAt))  \(file.name)"
+            )
         }
         return lines.joined(separator: "\n")
     }

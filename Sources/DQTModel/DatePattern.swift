@@ -7,7 +7,10 @@
 public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
     @usableFromInline
     enum Token: Sendable, Hashable {
-        case year4, year2, month(flexible: Bool), day(flexible: Bool), hour, minute, second, fraction
+        case year4, year2
+        case month(flexible: Bool)
+        case day(flexible: Bool)
+        case hour, minute, second, fraction
         case literal(UInt8)
     }
 
@@ -62,7 +65,12 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
         _ bytes: UnsafeBufferPointer<UInt8>, pivot: TwoDigitYearPivot?
     ) -> (date: LocalDate, hour: Int, minute: Int, second: Int)? {
         var cursor = 0
-        var year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0
+        var year = 0
+        var month = 0
+        var day = 0
+        var hour = 0
+        var minute = 0
+        var second = 0
         var twoDigitYear = false
 
         @inline(__always) func digits(_ minimum: Int, _ maximum: Int) -> Int? {
@@ -78,13 +86,28 @@ public struct DatePattern: Sendable, Hashable, CustomStringConvertible {
 
         for token in tokens {
             switch token {
-            case .year4: guard let value = digits(4, 4) else { return nil }; year = value
-            case .year2: guard let value = digits(2, 2) else { return nil }; year = value; twoDigitYear = true
-            case .month(let flexible): guard let value = digits(flexible ? 1 : 2, 2) else { return nil }; month = value
-            case .day(let flexible): guard let value = digits(flexible ? 1 : 2, 2) else { return nil }; day = value
-            case .hour: guard let value = digits(2, 2), value < 24 else { return nil }; hour = value
-            case .minute: guard let value = digits(2, 2), value < 60 else { return nil }; minute = value
-            case .second: guard let value = digits(2, 2), value < 60 else { return nil }; second = value
+            case .year4:
+                guard let value = digits(4, 4) else { return nil }
+                year = value
+            case .year2:
+                guard let value = digits(2, 2) else { return nil }
+                year = value
+                twoDigitYear = true
+            case .month(let flexible):
+                guard let value = digits(flexible ? 1 : 2, 2) else { return nil }
+                month = value
+            case .day(let flexible):
+                guard let value = digits(flexible ? 1 : 2, 2) else { return nil }
+                day = value
+            case .hour:
+                guard let value = digits(2, 2), value < 24 else { return nil }
+                hour = value
+            case .minute:
+                guard let value = digits(2, 2), value < 60 else { return nil }
+                minute = value
+            case .second:
+                guard let value = digits(2, 2), value < 60 else { return nil }
+                second = value
             case .fraction: guard digits(3, 3) != nil else { return nil }
             case .literal(let byte):
                 guard cursor < bytes.count, bytes[cursor] == byte else { return nil }

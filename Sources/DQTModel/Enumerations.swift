@@ -1,7 +1,9 @@
 /// The API's enumerations (shared/reference/dqt-api.md), with the legacy codes and texts the exchanges use.
 
 public enum Gender: String, Sendable, Hashable, Codable, CaseIterable {
-    case male = "Male", female = "Female", other = "Other"
+    case male = "Male"
+    case female = "Female"
+    case other = "Other"
 
     /// Files carry 1 (male) and 2 (female); the API adds 3 (other).
     public init?(code: Int) {
@@ -23,8 +25,13 @@ public enum Gender: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 public enum InductionStatus: String, Sendable, Hashable, Codable, CaseIterable {
-    case none = "None", requiredToComplete = "RequiredToComplete", exempt = "Exempt", inProgress = "InProgress"
-    case passed = "Passed", failed = "Failed", failedInWales = "FailedInWales"
+    case none = "None"
+    case requiredToComplete = "RequiredToComplete"
+    case exempt = "Exempt"
+    case inProgress = "InProgress"
+    case passed = "Passed"
+    case failed = "Failed"
+    case failedInWales = "FailedInWales"
 
     /// The text that CPD's v1 endpoint has always returned.
     public var legacyText: String? {
@@ -41,14 +48,21 @@ public enum InductionStatus: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 public enum RouteStatus: String, Sendable, Hashable, Codable, CaseIterable {
-    case inTraining = "InTraining", holds = "Holds", deferred = "Deferred"
-    case deferredForSkillsTest = "DeferredForSkillsTest", failed = "Failed", withdrawn = "Withdrawn"
+    case inTraining = "InTraining"
+    case holds = "Holds"
+    case deferred = "Deferred"
+    case deferredForSkillsTest = "DeferredForSkillsTest"
+    case failed = "Failed"
+    case withdrawn = "Withdrawn"
     case underAssessment = "UnderAssessment"
 }
 
 /// Workforce employment types in the TPS extract.
 public enum EmploymentType: String, Sendable, Hashable, Codable, CaseIterable {
-    case fullTime = "FT", partTimeRegular = "PTR", partTimeIrregular = "PTI", partTime = "PT"
+    case fullTime = "FT"
+    case partTimeRegular = "PTR"
+    case partTimeIrregular = "PTI"
+    case partTime = "PT"
 }
 
 /// Prohibition codes carried by the alert emails.
@@ -66,8 +80,13 @@ public enum AlertTypeCode: String, Sendable, Hashable, Codable, CaseIterable {
 }
 
 public enum TrainingAgeSpecialismType: String, Sendable, Hashable, Codable, CaseIterable {
-    case range = "Range", foundationStage = "FoundationStage", furtherEducation = "FurtherEducation"
-    case keyStage1 = "KeyStage1", keyStage2 = "KeyStage2", keyStage3 = "KeyStage3", keyStage4 = "KeyStage4"
+    case range = "Range"
+    case foundationStage = "FoundationStage"
+    case furtherEducation = "FurtherEducation"
+    case keyStage1 = "KeyStage1"
+    case keyStage2 = "KeyStage2"
+    case keyStage3 = "KeyStage3"
+    case keyStage4 = "KeyStage4"
 }
 
 /// Routes to professional status that the Welsh and cross-border exchanges award.

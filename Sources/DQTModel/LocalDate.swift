@@ -9,7 +9,8 @@ public struct LocalDate: Hashable, Sendable, Comparable, CustomStringConvertible
     /// Nil unless the day exists in that month and year (leap years included).
     public init?(year: Int, month: Int, day: Int) {
         guard (1...9999).contains(year), (1...12).contains(month), day >= 1,
-              day <= LocalDate.daysIn(month: month, year: year) else { return nil }
+            day <= LocalDate.daysIn(month: month, year: year)
+        else { return nil }
         self.year = year
         self.month = month
         self.day = day
@@ -85,7 +86,7 @@ public struct LocalDate: Hashable, Sendable, Comparable, CustomStringConvertible
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

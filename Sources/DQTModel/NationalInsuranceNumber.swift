@@ -30,9 +30,9 @@ public struct NationalInsuranceNumber: Hashable, Sendable, Codable, CustomString
                 count += 1
             }
             guard count == 9,
-                  Rules.firstLetter(out[0]), Rules.secondLetter(out[1]),
-                  out[2...7].allSatisfy(ASCII.isDigit), Rules.suffix(out[8]),
-                  !Rules.refusedPrefix(out[0], out[1])
+                Rules.firstLetter(out[0]), Rules.secondLetter(out[1]),
+                out[2...7].allSatisfy(ASCII.isDigit), Rules.suffix(out[8]),
+                !Rules.refusedPrefix(out[0], out[1])
             else { return false }
             return true
         }

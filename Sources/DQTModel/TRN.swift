@@ -41,7 +41,9 @@ public struct TRN: Hashable, Sendable, Comparable, CustomStringConvertible, Coda
 
     /// Why a legacy field is not a TRN.
     public enum ParseFailure: Error, Sendable, Equatable {
-        case notDigits, wrongLength(Int), badGenderDigit
+        case notDigits
+        case wrongLength(Int)
+        case badGenderDigit
     }
 
     /// Reads a TRN from a field's UTF-8 bytes.

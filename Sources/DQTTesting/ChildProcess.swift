@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A program the tests run as a child process, and the one way they run one: to its end with its output captured
@@ -143,7 +143,8 @@ public final class ChildProcess: Sendable {
     ) throws -> ChildProcessResult {
         let scratch = try TemporaryFolder("child-process")
         let usage = scratch.path("usage")
-        let child = try measuringPeakMemory
+        let child =
+            try measuringPeakMemory
             ? ChildProcess(
                 "/usr/bin/time", ["-o", usage, "-f", "%M", "--", executable] + arguments, in: directory,
                 environment: environment, output: scratch.path("stdout"), errors: scratch.path("stderr"))
@@ -163,7 +164,8 @@ public final class ChildProcess: Sendable {
             }
             peakRSS = kilobytes * 1024
             if let line = lines.first(where: { $0.hasPrefix("Command terminated by signal ") }),
-               let signal = Int32(line.split(separator: " ").last ?? "") {
+                let signal = Int32(line.split(separator: " ").last ?? "")
+            {
                 status = -signal
             }
         }
@@ -177,9 +179,10 @@ public final class ChildProcess: Sendable {
     ) async throws -> ChildProcessResult {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result {
-                    try run(executable, arguments, in: directory, environment: environment, measuringPeakMemory: measuringPeakMemory)
-                })
+                continuation.resume(
+                    with: Result {
+                        try run(executable, arguments, in: directory, environment: environment, measuringPeakMemory: measuringPeakMemory)
+                    })
             }
         }
     }

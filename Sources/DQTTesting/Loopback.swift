@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A free TCP port on 127.0.0.1 (bound and released: the caller binds it again at once), for a service a test

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One line of the fault, crash, hostile-file and security suites' results table.
@@ -47,8 +47,10 @@ public struct SuiteRow: Sendable, Equatable {
             String(text.unicodeScalars.map { $0 == "\t" || $0 == "\n" || $0 == "\r" ? " " : Character($0) })
         }
         let time = String(format: "%.3f", Date().timeIntervalSince1970)
-        return [time, clean(suite), clean(scenario), "\(runs)", "\(expected)", "\(applied)", "\(lost)", "\(duplicated)",
-                "\(refused)", clean(reasons), outcome].joined(separator: "\t")
+        return [
+            time, clean(suite), clean(scenario), "\(runs)", "\(expected)", "\(applied)", "\(lost)", "\(duplicated)",
+            "\(refused)", clean(reasons), outcome,
+        ].joined(separator: "\t")
     }
 }
 
@@ -84,7 +86,9 @@ public enum SuiteTable {
         if fstat(fd, &info) == 0, info.st_size == 0 { line = header + "\n" + line }
         let bytes = Array(line.utf8)
         _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        print("suite-results: \(row.suite) | \(row.scenario) | runs \(row.runs) | expected \(row.expected) | applied \(row.applied) | lost \(row.lost) | duplicated \(row.duplicated) | refused \(row.refused) \(row.reasons) | \(row.outcome)")
+        print(
+            "suite-results: \(row.suite) | \(row.scenario) | runs \(row.runs) | expected \(row.expected) | applied \(row.applied) | lost \(row.lost) | duplicated \(row.duplicated) | refused \(row.refused) \(row.reasons) | \(row.outcome)"
+        )
     }
 
     /// Counts as `code x3, other x1`, most frequent first.

@@ -115,7 +115,8 @@ public struct FaultProxyStats: Sendable, CustomStringConvertible {
 
     public var description: String {
         let actions = byAction.keys.sorted().map { "\($0)=\(byAction[$0]!)" }.joined(separator: " ")
-        return "connections \(connections), requests \(requests), forwarded \(forwarded), answered \(answered), relayed \(relayed), injected \(injected), upstream failures \(upstreamFailures) [\(actions)]"
+        return
+            "connections \(connections), requests \(requests), forwarded \(forwarded), answered \(answered), relayed \(relayed), injected \(injected), upstream failures \(upstreamFailures) [\(actions)]"
     }
 }
 
@@ -289,8 +290,9 @@ final class Core: Sendable {
                 (action, ordinal) = chosen
             } else {
                 ordinal = granularity == .perConnection ? connection : nextOrdinal()
-                action = schedule.action(for: FaultRequest(
-                    ordinal: ordinal, connection: connection, method: method, target: target, headers: head.fields))
+                action = schedule.action(
+                    for: FaultRequest(
+                        ordinal: ordinal, connection: connection, method: method, target: target, headers: head.fields))
                 connectionAction = (action, ordinal)
             }
             count(action)

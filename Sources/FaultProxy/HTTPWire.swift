@@ -37,7 +37,11 @@ struct HTTPHead {
         return firstLine.contains("HTTP/1.0") && !connection.contains("keep-alive")
     }
 
-    enum Framing: Equatable { case none, length(Int), chunked, untilClose }
+    enum Framing: Equatable {
+        case none
+        case length(Int)
+        case chunked, untilClose
+    }
 
     var requestFraming: Framing {
         if isChunked { return .chunked }

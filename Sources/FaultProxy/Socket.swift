@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A blocking TCP socket on loopback, with the few calls the proxy needs. Every wait is a `poll` of at most
@@ -21,14 +21,14 @@ struct Socket: Sendable {
 
     private static func streamSocket() throws -> Int32 {
         #if canImport(Glibc)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
-        let fd = socket(AF_INET, SOCK_STREAM, 0)
+            let fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
         guard fd >= 0 else { throw Failure.system("socket", errno) }
         #if canImport(Darwin)
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
+            var one: Int32 = 1
+            setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
         #endif
         return fd
     }
@@ -96,7 +96,7 @@ struct Socket: Sendable {
         guard client >= 0 else { return nil }
         var one: Int32 = 1
         #if canImport(Darwin)
-        setsockopt(client, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
+            setsockopt(client, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<Int32>.size))
         #endif
         setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         return Socket(fd: client)
@@ -117,9 +117,9 @@ struct Socket: Sendable {
         var offset = 0
         while offset < bytes.count {
             #if canImport(Glibc)
-            let flags = Int32(MSG_NOSIGNAL)
+                let flags = Int32(MSG_NOSIGNAL)
             #else
-            let flags: Int32 = 0
+                let flags: Int32 = 0
             #endif
             let n = bytes[offset...].withUnsafeBytes { Glibc_send(fd, $0.baseAddress, $0.count, flags) }
             if n < 0 {
@@ -149,36 +149,38 @@ struct Socket: Sendable {
 // The C calls whose names Socket's methods shadow.
 @inline(__always) private func Glibc_close(_ fd: Int32) -> Int32 {
     #if canImport(Glibc)
-    Glibc.close(fd)
+        Glibc.close(fd)
     #else
-    Darwin.close(fd)
+        Darwin.close(fd)
     #endif
 }
 @inline(__always) private func Glibc_listen(_ fd: Int32, _ backlog: Int32) -> Int32 {
     #if canImport(Glibc)
-    Glibc.listen(fd, backlog)
+        Glibc.listen(fd, backlog)
     #else
-    Darwin.listen(fd, backlog)
+        Darwin.listen(fd, backlog)
     #endif
 }
 @inline(__always) private func Glibc_connect(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
     #if canImport(Glibc)
-    Glibc.connect(fd, address, length)
+        Glibc.connect(fd, address, length)
     #else
-    Darwin.connect(fd, address, length)
+        Darwin.connect(fd, address, length)
     #endif
 }
-@inline(__always) private func Glibc_accept(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?) -> Int32 {
+@inline(__always) private func Glibc_accept(_ fd: Int32, _ address: UnsafeMutablePointer<sockaddr>?, _ length: UnsafeMutablePointer<socklen_t>?)
+    -> Int32
+{
     #if canImport(Glibc)
-    Glibc.accept(fd, address, length)
+        Glibc.accept(fd, address, length)
     #else
-    Darwin.accept(fd, address, length)
+        Darwin.accept(fd, address, length)
     #endif
 }
 @inline(__always) private func Glibc_send(_ fd: Int32, _ bytes: UnsafeRawPointer?, _ count: Int, _ flags: Int32) -> Int {
     #if canImport(Glibc)
-    Glibc.send(fd, bytes, count, flags)
+        Glibc.send(fd, bytes, count, flags)
     #else
-    Darwin.send(fd, bytes, count, flags)
+        Darwin.send(fd, bytes, count, flags)
     #endif
 }

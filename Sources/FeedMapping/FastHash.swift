@@ -57,7 +57,7 @@ struct FastHash {
 /// first time. Once `limit` distinct values are seen the field is not a coded one (TRNs, dates, e-mails) and
 /// counting stops: its top values would mean nothing, and counting them would cost every row.
 struct ValueCounter {
-    private var slots: [Int32]          // index into entries, or -1
+    private var slots: [Int32]  // index into entries, or -1
     private var hashes: [UInt64] = []
     private(set) var values: [String] = []
     private(set) var counts: [Int] = []

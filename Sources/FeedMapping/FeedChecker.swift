@@ -49,7 +49,8 @@ public struct FeedChecker: Sendable {
         }
         let attachments = email.attachments.filter { rules.takes(attachmentNamed: $0.name) }
         guard !attachments.isEmpty else {
-            result.refusal = Problem(line: nil, code: "no-attachment", message: "the email has no attachment matching \(rules.attachments.joined(separator: ", "))")
+            result.refusal = Problem(
+                line: nil, code: "no-attachment", message: "the email has no attachment matching \(rules.attachments.joined(separator: ", "))")
             return result
         }
         for attachment in attachments {
@@ -67,11 +68,14 @@ public struct FeedChecker: Sendable {
             switch feed.format {
             case .delimited(let layout, let counts):
                 let reader = try DelimitedReader(source: source, layout: layout)
-                var run = PipelineRun(pipeline: pipeline, fieldCounts: counts, headerLine: reader.headerLine, reader: reader, result: result, sink: sink)
+                var run = PipelineRun(
+                    pipeline: pipeline, fieldCounts: counts, headerLine: reader.headerLine, reader: reader, result: result, sink: sink)
                 try feed.record.accept(&run)
                 (result, sink) = (run.result, run.sink)
             case .fixedWidth(let layout):
-                var run = PipelineRun(pipeline: pipeline, fieldCounts: nil, headerLine: nil, reader: try FixedWidthReader(source: source, layout: layout), result: result, sink: sink)
+                var run = PipelineRun(
+                    pipeline: pipeline, fieldCounts: nil, headerLine: nil, reader: try FixedWidthReader(source: source, layout: layout),
+                    result: result, sink: sink)
                 try feed.record.accept(&run)
                 (result, sink) = (run.result, run.sink)
                 if let totals = layout.controlTotals, result.refusal == nil {

@@ -1,5 +1,6 @@
 import DQTModel
 import FlatFile
+import Foundation
 
 /// Where a feed stands in the move off the legacy servers. Moving on is a one-line change in its mapping.
 public enum FeedStatus: String, Sendable, CaseIterable {
@@ -163,5 +164,3 @@ func percentEncodePathSegment(_ text: String) -> String {
     }
     return String(decoding: out, as: UTF8.self)
 }
-
-import Foundation

@@ -164,8 +164,9 @@ public struct RecordSchema: Sendable {
         kinds = Dictionary(uniqueKeysWithValues: Record.Field.allCases.map { ($0.name, Record.kind(of: $0)) })
         pathParameters = Record.pathParameters
         mandatory = Record.mandatoryFields.map(\.name)
-        allowedCodes = Dictionary(uniqueKeysWithValues: Record.Field.allCases.compactMap { field in
-            Record.allowedCodes(for: field).map { (field.name, $0) }
-        })
+        allowedCodes = Dictionary(
+            uniqueKeysWithValues: Record.Field.allCases.compactMap { field in
+                Record.allowedCodes(for: field).map { (field.name, $0) }
+            })
     }
 }

@@ -66,7 +66,8 @@ public struct LookupTable: Sendable, Hashable {
     public init(name: String, entries: [String: String], caseInsensitive: Bool) {
         self.name = name
         self.caseInsensitive = caseInsensitive
-        self.entries = caseInsensitive
+        self.entries =
+            caseInsensitive
             ? Dictionary(entries.map { ($0.key.uppercased(), $0.value) }, uniquingKeysWith: { first, _ in first })
             : entries
     }
@@ -252,9 +253,12 @@ struct FieldTables: Sendable {
         case .lookup(let table):
             let entries = Dictionary(uniqueKeysWithValues: table.entries.map { (fresh($0.key), fresh($0.value)) })
             codes.append(CodeTable(entries: entries, caseInsensitive: table.caseInsensitive))
-            return FieldCheck(kind: .lookup, table: add(LookupTable(name: table.name, entries: entries, caseInsensitive: table.caseInsensitive), to: &lookups))
+            return FieldCheck(
+                kind: .lookup, table: add(LookupTable(name: table.name, entries: entries, caseInsensitive: table.caseInsensitive), to: &lookups))
         case .boolean(let booleanWords):
-            return FieldCheck(kind: .boolean, table: add(BooleanWords(trueWords: fresh(booleanWords.trueWords), falseWords: fresh(booleanWords.falseWords)), to: &words))
+            return FieldCheck(
+                kind: .boolean,
+                table: add(BooleanWords(trueWords: fresh(booleanWords.trueWords), falseWords: fresh(booleanWords.falseWords)), to: &words))
         case .integer(let minimum, let maximum):
             return FieldCheck(kind: .integer(minimum: minimum, maximum: maximum), table: -1)
         case .decimal(let impliedDecimals):

@@ -138,10 +138,12 @@ private struct NodeReader {
     }
 
     mutating func definition(_ root: Node) throws(MappingError) -> FeedDefinition {
-        let top = try entries(root, allowed: [
-            "id", "title", "partner", "replaces", "status", "record", "files", "source", "email", "format", "fields",
-            "lookups", "rules", "unique", "operation", "notes",
-        ], what: "the mapping")
+        let top = try entries(
+            root,
+            allowed: [
+                "id", "title", "partner", "replaces", "status", "record", "files", "source", "email", "format", "fields",
+                "lookups", "rules", "unique", "operation", "notes",
+            ], what: "the mapping")
 
         let id = try string(required(top, "id", in: "the mapping", at: root), "id")
         let expectedID = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
@@ -165,7 +167,8 @@ private struct NodeReader {
         let format = try self.format(formatNode, schema: schema, lookups: lookups, fields: &fields)
         if case .delimited(let layout, _) = format {
             let fieldsNode = try required(top, "fields", in: "the mapping", at: root)
-            fields = try fieldSpecs(fieldsNode, schema: schema, lookups: lookups, recordType: nil, sourceKind: layout.hasHeader ? .headerOrPosition : .position)
+            fields = try fieldSpecs(
+                fieldsNode, schema: schema, lookups: lookups, recordType: nil, sourceKind: layout.hasHeader ? .headerOrPosition : .position)
         } else if top["fields"] != nil {
             throw fail(top["fields"], "a fixed-width mapping declares its fields under each of format.recordTypes")
         }
@@ -190,7 +193,9 @@ private struct NodeReader {
             throw fail(operationNode, "operation needs a method (GET, PUT, POST, PATCH, DELETE) and a path starting with /")
         }
         for placeholder in operation.placeholders where !schema.pathParameters.contains(placeholder) {
-            throw fail(operationEntries["path"], "record \(schema.name) cannot fill '{\(placeholder)}' (it fills: \(schema.pathParameters.sorted().joined(separator: ", ")))")
+            throw fail(
+                operationEntries["path"],
+                "record \(schema.name) cannot fill '{\(placeholder)}' (it fills: \(schema.pathParameters.sorted().joined(separator: ", ")))")
         }
 
         let filesNode = try required(top, "files", in: "the mapping", at: root)
@@ -273,17 +278,23 @@ private struct NodeReader {
                 throw fail(key, "unknown field '\(name)' for record \(schema.name) (known: \(schema.fieldNames.joined(separator: ", ")))")
             }
             guard !specs.contains(where: { $0.name == name }) else { throw fail(key, "field '\(name)' is mapped twice") }
-            let options = try entries(value, allowed: [
-                "column", "position", "columns", "type", "format", "required", "pii", "onInvalid", "lookup", "genderDigit",
-                "padZeros", "past", "notFuture", "min", "max", "minLength", "maxLength", "length", "charset", "values",
-                "true", "false", "impliedDecimals",
-            ], what: "field \(name)")
+            let options = try entries(
+                value,
+                allowed: [
+                    "column", "position", "columns", "type", "format", "required", "pii", "onInvalid", "lookup", "genderDigit",
+                    "padZeros", "past", "notFuture", "min", "max", "minLength", "maxLength", "length", "charset", "values",
+                    "true", "false", "impliedDecimals",
+                ], what: "field \(name)")
 
             let source: FieldSource
             switch sourceKind {
             case .columns:
-                guard options["column"] == nil, options["position"] == nil else { throw fail(value, "field \(name): fixed-width fields use 'columns'") }
-                source = .columns(try columns(required(options, "columns", in: "field \(name)", at: value), "field \(name) columns"), index: firstIndex + specs.count)
+                guard options["column"] == nil, options["position"] == nil else {
+                    throw fail(value, "field \(name): fixed-width fields use 'columns'")
+                }
+                source = .columns(
+                    try columns(required(options, "columns", in: "field \(name)", at: value), "field \(name) columns"),
+                    index: firstIndex + specs.count)
             case .headerOrPosition, .position:
                 guard options["columns"] == nil else { throw fail(value, "field \(name): delimited fields use 'column' or 'position'") }
                 if let column = options["column"] {
@@ -303,12 +314,18 @@ private struct NodeReader {
             let type = try fieldType(try string(typeNode, "type"), node: typeNode, options: options, field: name, lookups: lookups)
             let expected = kind
             guard type.kind == expected else {
-                throw fail(typeNode, "field \(name) of record \(schema.name) holds a \(expected.rawValue) value, which type '\(try string(typeNode, "type"))' does not give")
+                throw fail(
+                    typeNode,
+                    "field \(name) of record \(schema.name) holds a \(expected.rawValue) value, which type '\(try string(typeNode, "type"))' does not give"
+                )
             }
             if case .lookup(let table) = type, let allowed = schema.allowedCodes[name] {
                 let unknown = table.outputs.subtracting(allowed)
                 guard unknown.isEmpty else {
-                    throw fail(options["lookup"], "lookup \(table.name) gives \(unknown.sorted().joined(separator: ", ")), which field \(name) does not accept (it accepts: \(allowed.sorted().joined(separator: ", ")))")
+                    throw fail(
+                        options["lookup"],
+                        "lookup \(table.name) gives \(unknown.sorted().joined(separator: ", ")), which field \(name) does not accept (it accepts: \(allowed.sorted().joined(separator: ", ")))"
+                    )
                 }
             }
             let onInvalid: Severity
@@ -318,12 +335,13 @@ private struct NodeReader {
             } else {
                 onInvalid = .error
             }
-            specs.append(FieldSpec(
-                name: name, source: source, recordType: recordType, type: type,
-                required: try options["required"].map { node throws(MappingError) in try bool(node, "required") } ?? false,
-                pii: try options["pii"].map { node throws(MappingError) in try bool(node, "pii") } ?? false,
-                onInvalid: onInvalid, line: key.mark?.line ?? 0
-            ))
+            specs.append(
+                FieldSpec(
+                    name: name, source: source, recordType: recordType, type: type,
+                    required: try options["required"].map { node throws(MappingError) in try bool(node, "required") } ?? false,
+                    pii: try options["pii"].map { node throws(MappingError) in try bool(node, "pii") } ?? false,
+                    onInvalid: onInvalid, line: key.mark?.line ?? 0
+                ))
         }
         return specs
     }
@@ -378,7 +396,8 @@ private struct NodeReader {
             return .lookup(table)
         case "boolean":
             if options["true"] != nil || options["false"] != nil {
-                return .boolean(BooleanWords(trueWords: Set(try strings(options["true"], "true")), falseWords: Set(try strings(options["false"], "false"))))
+                return .boolean(
+                    BooleanWords(trueWords: Set(try strings(options["true"], "true")), falseWords: Set(try strings(options["false"], "false"))))
             }
             return .boolean(.standard)
         case "integer":
@@ -387,7 +406,8 @@ private struct NodeReader {
                 maximum: try options["max"].map { node throws(MappingError) in try int(node, "max") }
             )
         case "decimal":
-            return .decimal(impliedDecimals: try options["impliedDecimals"].map { node throws(MappingError) in try int(node, "impliedDecimals") } ?? 0)
+            return .decimal(
+                impliedDecimals: try options["impliedDecimals"].map { node throws(MappingError) in try int(node, "impliedDecimals") } ?? 0)
         default:
             throw fail(node, "unknown type '\(name)' (known: trn, nino, date, timestamp, text, enum, boolean, integer, decimal)")
         }
@@ -486,14 +506,19 @@ private struct NodeReader {
     mutating func format(
         _ node: Node, schema: RecordSchema, lookups: [String: (table: LookupTable, line: Int)], fields: inout [FieldSpec]
     ) throws(MappingError) -> FileFormat {
-        let kindNode = try required(try entries(node, allowed: [
-            "kind", "encoding", "delimiter", "quote", "header", "preamble", "null", "trim", "blankLines", "fieldCounts", "trailer",
-            "lineLength", "ragged", "discriminator", "recordTypes", "controlTotals",
-        ], what: "format"), "kind", in: "format", at: node)
-        let options = try entries(node, allowed: [
-            "kind", "encoding", "delimiter", "quote", "header", "preamble", "null", "trim", "blankLines", "fieldCounts", "trailer",
-            "lineLength", "ragged", "discriminator", "recordTypes", "controlTotals",
-        ], what: "format")
+        let kindNode = try required(
+            try entries(
+                node,
+                allowed: [
+                    "kind", "encoding", "delimiter", "quote", "header", "preamble", "null", "trim", "blankLines", "fieldCounts", "trailer",
+                    "lineLength", "ragged", "discriminator", "recordTypes", "controlTotals",
+                ], what: "format"), "kind", in: "format", at: node)
+        let options = try entries(
+            node,
+            allowed: [
+                "kind", "encoding", "delimiter", "quote", "header", "preamble", "null", "trim", "blankLines", "fieldCounts", "trailer",
+                "lineLength", "ragged", "discriminator", "recordTypes", "controlTotals",
+            ], what: "format")
         switch try string(kindNode, "format.kind") {
         case "delimited":
             for key in ["lineLength", "ragged", "discriminator", "recordTypes", "controlTotals"] where options[key] != nil {
@@ -506,9 +531,13 @@ private struct NodeReader {
             if let header = options["header"] { layout.hasHeader = try bool(header, "header") }
             if let preamble = options["preamble"] {
                 let spec = try entries(preamble, allowed: ["lines", "matching"], what: "preamble")
-                if let lines = spec["lines"] { layout.preamble = .lines(try int(lines, "preamble.lines")) }
-                else if let text = spec["matching"] { layout.preamble = .matching(try string(text, "preamble.matching")) }
-                else { throw fail(preamble, "preamble needs lines or matching") }
+                if let lines = spec["lines"] {
+                    layout.preamble = .lines(try int(lines, "preamble.lines"))
+                } else if let text = spec["matching"] {
+                    layout.preamble = .matching(try string(text, "preamble.matching"))
+                } else {
+                    throw fail(preamble, "preamble needs lines or matching")
+                }
             }
             if let null = options["null"] { layout.nullLiteral = try string(null, "null") }
             if let trim = options["trim"] { layout.trim = try bool(trim, "trim") }
@@ -571,7 +600,9 @@ private struct NodeReader {
                 }
                 for field in typeFields {
                     if case .columns(let range, _) = field.source, let length = layout.lineLength, range.last > length {
-                        throw fail(fieldsNode(spec), "field \(field.name) of record type '\(code)' ends at column \(range.last), past the line length \(length)")
+                        throw fail(
+                            fieldsNode(spec),
+                            "field \(field.name) of record type '\(code)' ends at column \(range.last), past the line length \(length)")
                     }
                 }
                 fieldsByType[code] = typeFields
@@ -585,10 +616,13 @@ private struct NodeReader {
                         continuation
                     )
                 }
-                types.append(FixedWidthRecordType(code: code, role: role, fields: typeFields.map { field in
-                    guard case .columns(let range, _) = field.source else { preconditionFailure("fixed-width fields have columns") }
-                    return FixedWidthField(name: field.name, columns: range)
-                }, continuation: nil))
+                types.append(
+                    FixedWidthRecordType(
+                        code: code, role: role,
+                        fields: typeFields.map { field in
+                            guard case .columns(let range, _) = field.source else { preconditionFailure("fixed-width fields have columns") }
+                            return FixedWidthField(name: field.name, columns: range)
+                        }, continuation: nil))
             }
             // Continuations: a data type's record is its own fields followed by its continuation type's.
             for index in types.indices {
@@ -597,15 +631,17 @@ private struct NodeReader {
                 guard let target = types.first(where: { $0.code == link.type }), target.role == .continuation else {
                     throw fail(link.node, "record type '\(code)' continues with '\(link.type)', which is not a record type with role continuation")
                 }
-                for name in link.match where !types[index].fields.contains(where: { $0.name == name }) || !target.fields.contains(where: { $0.name == name }) {
+                for name in link.match
+                where !types[index].fields.contains(where: { $0.name == name }) || !target.fields.contains(where: { $0.name == name }) {
                     throw fail(link.node, "continuation match field '\(name)' must be a field of both '\(code)' and '\(link.type)'")
                 }
                 types[index].continuation = Continuation(flag: link.flag, flagValue: link.value, typeCode: link.type, matchFields: link.match)
                 let own = fieldsByType[code] ?? []
                 let joined = (fieldsByType[link.type] ?? []).enumerated().compactMap { offset, field -> FieldSpec? in
                     guard !own.contains(where: { $0.name == field.name }), case .columns(let range, _) = field.source else { return nil }
-                    var joinedField = FieldSpec(name: field.name, source: .columns(range, index: own.count + offset), recordType: code,
-                                                type: field.type, required: field.required, pii: field.pii, onInvalid: field.onInvalid, line: field.line)
+                    var joinedField = FieldSpec(
+                        name: field.name, source: .columns(range, index: own.count + offset), recordType: code,
+                        type: field.type, required: field.required, pii: field.pii, onInvalid: field.onInvalid, line: field.line)
                     joinedField.fromContinuation = true
                     return joinedField
                 }
@@ -636,8 +672,10 @@ private struct NodeReader {
         for (key, value) in mapping {
             let name = try string(key, "a field name")
             let range = try columns(value.mapping?["columns"] ?? value, "field \(name) columns")
-            specs.append(FieldSpec(name: name, source: .columns(range, index: specs.count), recordType: recordType,
-                                   type: .text(TextConstraints()), required: false, pii: false, onInvalid: .error, line: key.mark?.line ?? 0))
+            specs.append(
+                FieldSpec(
+                    name: name, source: .columns(range, index: specs.count), recordType: recordType,
+                    type: .text(TextConstraints()), required: false, pii: false, onInvalid: .error, line: key.mark?.line ?? 0))
         }
         return specs
     }

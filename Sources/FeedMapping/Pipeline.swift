@@ -184,7 +184,9 @@ struct Pipeline: Sendable {
                         withUnsafeMutablePointer(to: &merger) { merger in
                             withUnsafeMutablePointer(to: &read) { read in
                                 withUnsafeMutablePointer(to: &merged) { merged in
-                                    nonisolated(unsafe) let (reader, sink, result, merger, read, merged) = (reader, sink, result, merger, read, merged)
+                                    nonisolated(unsafe) let (reader, sink, result, merger, read, merged) = (
+                                        reader, sink, result, merger, read, merged
+                                    )
                                     nonisolated(unsafe) let (counters, batches, outcomes) = (counters, batches, outcomes)
                                     let (processing, merging) = (processing, merging)
                                     // Tasks in the order threads take them: the read, the merge, then the batch's chunks. A
@@ -198,15 +200,18 @@ struct Pipeline: Sendable {
                                             if task == 0, let slot = readSlot {
                                                 batches[slot].removeAll()
                                                 do throws(FileRefusal) {
-                                                    read.pointee = .success(try reader.pointee.read(into: &batches[slot], maxItems: Self.batchSize, maxBytes: Self.batchBytes))
+                                                    read.pointee = .success(
+                                                        try reader.pointee.read(
+                                                            into: &batches[slot], maxItems: Self.batchSize, maxBytes: Self.batchBytes))
                                                 } catch {
                                                     read.pointee = .failure(error)
                                                 }
                                             } else if task == 1, let slot = merging {
                                                 do {
                                                     try batches[slot].withView { view in
-                                                        try merge(view, outcomes: outcomes.baseAddress! + slot * Self.batchSize, plan: mergePlan,
-                                                                  merger: &merger.pointee, result: &result.pointee, sink: &sink.pointee)
+                                                        try merge(
+                                                            view, outcomes: outcomes.baseAddress! + slot * Self.batchSize, plan: mergePlan,
+                                                            merger: &merger.pointee, result: &result.pointee, sink: &sink.pointee)
                                                     }
                                                 } catch {
                                                     merged.pointee = .failure(error)
@@ -217,7 +222,8 @@ struct Pipeline: Sendable {
                                                     let start = (task - 2) * Self.chunkSize
                                                     for index in start..<min(view.count, start + Self.chunkSize) {
                                                         guard let record = view.record(index) else { continue }
-                                                        out[index] = plan.process(record, typeCode: view.typeCode(record), counters: &counters[thread])
+                                                        out[index] = plan.process(
+                                                            record, typeCode: view.typeCode(record), counters: &counters[thread])
                                                     }
                                                 }
                                             } else if task >= 2 {
@@ -270,13 +276,19 @@ struct Pipeline: Sendable {
                 case .present:
                     outcome.built = false
                     outcome.call = nil
-                    outcome.problems.append(Problem(
-                        line: record.line, code: "duplicate-row",
-                        message: feed.uniqueKey.map { "another row earlier in the file has the same \($0.joined(separator: ", "))" } ?? "the same row appears earlier in the file"
-                    ))
+                    outcome.problems.append(
+                        Problem(
+                            line: record.line, code: "duplicate-row",
+                            message: feed.uniqueKey.map { "another row earlier in the file has the same \($0.joined(separator: ", "))" }
+                                ?? "the same row appears earlier in the file"
+                        ))
                 case .full:
                     merger.duplicateCheckStopped = true
-                    result.record(Problem(line: record.line, code: "duplicate-check-stopped", message: "duplicate rows are not looked for beyond this line (\(FingerprintSet.defaultCapacity) rows remembered)", severity: .warning))
+                    result.record(
+                        Problem(
+                            line: record.line, code: "duplicate-check-stopped",
+                            message: "duplicate rows are not looked for beyond this line (\(FingerprintSet.defaultCapacity) rows remembered)",
+                            severity: .warning))
                 }
             }
             for problem in outcome.problems { result.record(problem) }
@@ -328,19 +340,22 @@ struct Pipeline: Sendable {
             case .column(let name):
                 let matches = (header ?? []).indices.filter { header?[$0] == name }
                 guard matches.count == 1 else {
-                    throw Refusal(problem: Problem(
-                        line: headerLine ?? 1, field: spec.name, column: name, code: matches.isEmpty ? "missing-label" : "duplicate-label",
-                        message: matches.isEmpty ? "the header has no column named \(name)" : "the header names \(name) \(matches.count) times: map it by position"
-                    ))
+                    throw Refusal(
+                        problem: Problem(
+                            line: headerLine ?? 1, field: spec.name, column: name, code: matches.isEmpty ? "missing-label" : "duplicate-label",
+                            message: matches.isEmpty
+                                ? "the header has no column named \(name)" : "the header names \(name) \(matches.count) times: map it by position"
+                        ))
                 }
                 index = matches[0]
             }
             guard let slot = slotByName[spec.name] else { preconditionFailure("the loader checked field names") }
-            bound[spec.recordType ?? "", default: []].append(BoundField(
-                slot: slot, index: index, profile: profile, required: spec.required, warnOnly: spec.onInvalid == .warning, pii: spec.pii,
-                countsValues: !spec.pii && context.countsValues,
-                fromContinuation: spec.fromContinuation
-            ))
+            bound[spec.recordType ?? "", default: []].append(
+                BoundField(
+                    slot: slot, index: index, profile: profile, required: spec.required, warnOnly: spec.onInvalid == .warning, pii: spec.pii,
+                    countsValues: !spec.pii && context.countsValues,
+                    fromContinuation: spec.fromContinuation
+                ))
         }
         let expectedCounts = fieldCounts ?? header.map { [$0.count] }
         let uniqueIndexes = feed.uniqueKey.map { names in
@@ -382,16 +397,20 @@ extension Pipeline.Plan {
 
         if let expectedCounts, !expectedCounts.contains(record.count) {
             let missing = record.count < (expectedCounts.min() ?? 0)
-            let column = header.flatMap { header in record.count < header.count ? header[record.count] : nil } ?? "#\(min(record.count, expectedCounts.max() ?? 0) + 1)"
-            outcome.problems.append(Problem(
-                line: record.line, column: column, code: missing ? "missing-cell" : "extra-cell",
-                message: "the row has \(record.count) cells; the layout has \(expectedCounts.map(String.init).joined(separator: " or "))"
-            ))
+            let column =
+                header.flatMap { header in record.count < header.count ? header[record.count] : nil }
+                ?? "#\(min(record.count, expectedCounts.max() ?? 0) + 1)"
+            outcome.problems.append(
+                Problem(
+                    line: record.line, column: column, code: missing ? "missing-cell" : "extra-cell",
+                    message: "the row has \(record.count) cells; the layout has \(expectedCounts.map(String.init).joined(separator: " or "))"
+                ))
         } else if expectedCounts == nil, record.count < minimumCount {
-            outcome.problems.append(Problem(
-                line: record.line, column: "#\(record.count + 1)", code: "missing-cell",
-                message: "the row has \(record.count) cells; the mapping reads \(minimumCount)"
-            ))
+            outcome.problems.append(
+                Problem(
+                    line: record.line, column: "#\(record.count + 1)", code: "missing-cell",
+                    message: "the row has \(record.count) cells; the mapping reads \(minimumCount)"
+                ))
         }
 
         // The counters' storage is lent once per row, not checked for sharing at every field.
@@ -404,7 +423,8 @@ extension Pipeline.Plan {
                     let bytes = record.bytes(field.index)
                     if bytes.isEmpty || record.isNull(field.index) {
                         if field.required {
-                            outcome.problems.append(problem(record.line, specs[field.profile], code: "constraint-error", message: "a value is required"))
+                            outcome.problems.append(
+                                problem(record.line, specs[field.profile], code: "constraint-error", message: "a value is required"))
                         }
                         continue
                     }
@@ -416,12 +436,16 @@ extension Pipeline.Plan {
                         if let digit { genderDigit = digit }
                     case .failure(let code, let message):
                         tallies[field.profile].invalid += 1
-                        outcome.problems.append(problem(record.line, specs[field.profile], code: code, message: message, severity: field.warnOnly ? .warning : .error))
+                        outcome.problems.append(
+                            problem(record.line, specs[field.profile], code: code, message: message, severity: field.warnOnly ? .warning : .error))
                     case .unmapped(let code):
                         tallies[field.profile].invalid += 1
                         unmapped[field.profile][code, default: 0] += 1
                         let table = tables.lookups[checks[field.profile].table]
-                        outcome.problems.append(problem(record.line, specs[field.profile], code: "constraint-error", message: "the code has no entry in lookup \(table.name)", severity: field.warnOnly ? .warning : .error))
+                        outcome.problems.append(
+                            problem(
+                                record.line, specs[field.profile], code: "constraint-error", message: "the code has no entry in lookup \(table.name)",
+                                severity: field.warnOnly ? .warning : .error))
                     }
                 }
             }
@@ -435,7 +459,8 @@ extension Pipeline.Plan {
                     if bound.pointee.rule.holds({ counters.row[bound.pointee.slots[$0]] }) { continue }
                     let rule = bound.pointee.rule
                     let column = fields.first { specs[$0.profile].name == rule.field }.map { specs[$0.profile].source.description }
-                    outcome.problems.append(Problem(line: record.line, field: rule.field, column: column, code: "rule-error", message: "\(rule.id): \(rule.message)"))
+                    outcome.problems.append(
+                        Problem(line: record.line, field: rule.field, column: column, code: "rule-error", message: "\(rule.id): \(rule.message)"))
                 }
             }
         }
@@ -444,7 +469,8 @@ extension Pipeline.Plan {
         do {
             let built = try Record(MappedRow(values: counters.row, recordType: typeCode, trnGenderDigit: genderDigit, sender: pipeline.sender))
             for warning in built.warnings {
-                outcome.problems.append(Problem(line: record.line, field: warning.field, code: warning.code, message: warning.message, severity: .warning))
+                outcome.problems.append(
+                    Problem(line: record.line, field: warning.field, code: warning.code, message: warning.message, severity: .warning))
             }
             outcome.built = true
             if wantsCalls {

@@ -1,3 +1,5 @@
+import DQTModel
+
 /// One finding about a file or a row: where it is, which field, a code and a plain message without personal data.
 public struct Problem: Sendable, Hashable {
     /// 1-based physical line; nil for a finding about the whole file.
@@ -81,4 +83,18 @@ public protocol CheckSink {
     mutating func rejected(_ row: RejectedRow) throws
 }
 
-import DQTModel
+extension Problem {
+    /// The problem as reports and the ledger keep it: where and which code, never a value from the file.
+    /// `severity` is left out where the document groups problems by severity already.
+    public func json(withSeverity: Bool) -> JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("line", line.map(JSONValue.int) ?? .null),
+            ("field", JSONValue(field)),
+            ("column", JSONValue(column)),
+            ("code", .string(code)),
+            ("message", .string(message)),
+        ]
+        if withSeverity { members.append(("severity", .string(severity.rawValue))) }
+        return .object(members)
+    }
+}

@@ -52,7 +52,10 @@ public struct Rule: Sendable {
 /// `{F: present}` or `{F: absent}`.
 public struct Condition: Sendable {
     public enum Test: Sendable {
-        case oneOf(Set<String>), onOrAfter(LocalDate), before(LocalDate), present, absent
+        case oneOf(Set<String>)
+        case onOrAfter(LocalDate)
+        case before(LocalDate)
+        case present, absent
     }
     public let field: String
     public let test: Test

@@ -4,7 +4,7 @@ import Dispatch
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs blocking work on a dispatch queue instead of Swift's cooperative threads.
@@ -53,9 +53,10 @@ public final class FolderSource: FileSource {
                 var info = Glibc.stat()
                 // lstat: links are not followed, so a link cannot make the bridge read outside the pickup folder.
                 guard lstat(joinPath(directory, name), &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
-                files.append(RemoteFile(
-                    path: joinPath(folder, name), name: name, size: Int64(info.st_size),
-                    mtime: Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))))
+                files.append(
+                    RemoteFile(
+                        path: joinPath(folder, name), name: name, size: Int64(info.st_size),
+                        mtime: Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))))
             }
             return files.sorted { $0.name < $1.name }
         }

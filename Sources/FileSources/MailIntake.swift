@@ -1,5 +1,5 @@
-import Dispatch
 import DQTModel
+import Dispatch
 import Foundation
 import MIMEMail
 
@@ -16,7 +16,7 @@ public enum MailIntake {
         let message = try MailReader.read(path: emlPath, extractingAttachmentsTo: directory)
         return ReceivedEmail(
             sender: message.from,
-            attachments: message.attachments.map { ReceivedEmail.Attachment(name: $0.filename, path: $0.path, sha256: hex($0.sha256)) })
+            attachments: message.attachments.map { ReceivedEmail.Attachment(name: $0.filename, path: $0.path, sha256: Hex.lowercase($0.sha256)) })
     }
 
     /// ``read(emlPath:into:)`` on a dispatch thread (reading the email blocks), its failure kept as the result.

@@ -56,7 +56,8 @@ public enum MailRouting {
             return Routed(
                 decision: .refused(
                     code: "ambiguous-feed",
-                    message: "several feeds take this email (\(taking.map(\.feed).joined(separator: ", "))): narrow their sender or attachment settings"),
+                    message:
+                        "several feeds take this email (\(taking.map(\.feed).joined(separator: ", "))): narrow their sender or attachment settings"),
                 sender: email.sender, attachments: names)
         }
     }

@@ -79,10 +79,10 @@ public final class SFTPSource: FileSource, @unchecked Sendable {
     static func map(_ error: SFTPError) -> FileSourceError {
         switch error {
         case .hostKeyUnknown, .hostKeyMismatch, .hostKeyRevoked, .knownHostsUnreadable, .privateKeyUnusable,
-             .authenticationFailed, .invalidConfiguration, .secretUnavailable, .negotiationFailed, .libraryInitializationFailed:
+            .authenticationFailed, .invalidConfiguration, .secretUnavailable, .negotiationFailed, .libraryInitializationFailed:
             return .fatal(error.description)
         case .hostResolutionFailed, .connectFailed, .connectTimedOut, .handshakeFailed, .subsystemFailed, .timedOut,
-             .sessionFailed, .connectionClosed, .fileShrank:
+            .sessionFailed, .connectionClosed, .fileShrank:
             return .transient(error.description)
         case .operationFailed(_, let path, let status) where status.isNotFound:
             return .notFound(path)

@@ -54,7 +54,9 @@ public enum Stability {
             waits.append(Double(rule.stableSeconds) - unchanged)
         }
         if reasons.isEmpty {
-            return .take("size and mtime unchanged for \(Int(unchanged)) s (at least \(rule.stableSeconds) s), age \(Int(age)) s (at least \(rule.minimumAgeSeconds) s)")
+            return .take(
+                "size and mtime unchanged for \(Int(unchanged)) s (at least \(rule.stableSeconds) s), age \(Int(age)) s (at least \(rule.minimumAgeSeconds) s)"
+            )
         }
         return .leave(reasons.joined(separator: "; "), readyIn: waits.max())
     }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where a reader's bytes come from.
@@ -37,9 +37,9 @@ public struct FileByteSource: ByteSource {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         while true {
             #if canImport(Glibc)
-            let n = Glibc.read(descriptor.fd, base, buffer.count)
+                let n = Glibc.read(descriptor.fd, base, buffer.count)
             #else
-            let n = Darwin.read(descriptor.fd, base, buffer.count)
+                let n = Darwin.read(descriptor.fd, base, buffer.count)
             #endif
             if n >= 0 { return n }
             if errno == EINTR { continue }

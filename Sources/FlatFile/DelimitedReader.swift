@@ -1,9 +1,9 @@
 // Streaming delimited (CSV-like) reader.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 // Flag bits on a field's start offset in the scan scratch.
@@ -95,7 +95,8 @@ struct DelimitedCore {
         self.space1 = layout.delimiter == 32 ? 9 : 32
         self.space2 = layout.delimiter == 9 ? 32 : 9
         if layout.delimiter == 10 || layout.delimiter == 13 || (layout.quote != nil && layout.quote == layout.delimiter)
-            || layout.quote == 10 || layout.quote == 13 {
+            || layout.quote == 10 || layout.quote == 13
+        {
             throw FileRefusal(code: .layoutError, message: "the delimiter and quote must differ and must not be line ends")
         }
         self.nullBytes = layout.nullLiteral.map { encodeLiteral($0, layout.encoding) }
@@ -254,8 +255,10 @@ struct DelimitedCore {
     func item(_ raw: RawItem) -> ReadItem {
         switch raw {
         case .record(let r):
-            .record(FlatRecord(line: r.line, lineCount: r.lineCount, byteOffset: r.byteOffset, typeCode: nil, count: r.count,
-                               bytes: bytes, spans: spans, textLength: r.textLength))
+            .record(
+                FlatRecord(
+                    line: r.line, lineCount: r.lineCount, byteOffset: r.byteOffset, typeCode: nil, count: r.count,
+                    bytes: bytes, spans: spans, textLength: r.textLength))
         case .issue(let issue): .issue(issue)
         }
     }
@@ -272,8 +275,9 @@ struct DelimitedCore {
             if rawIsData { dataRecordCount &+= 1 }
             switch raw {
             case .record(let r) where r.inPlace != nil:
-                batch.append(line: r.line, typeCode: nil, bytes: UnsafeBufferPointer(start: r.inPlace, count: r.textLength),
-                             spans: UnsafeBufferPointer(start: scratch.pointer, count: 2 * r.count))
+                batch.append(
+                    line: r.line, typeCode: nil, bytes: UnsafeBufferPointer(start: r.inPlace, count: r.textLength),
+                    spans: UnsafeBufferPointer(start: scratch.pointer, count: 2 * r.count))
             case .record(let r):
                 bytes.withUnsafeBufferPointer { bytes in
                     spans.withUnsafeBufferPointer { spans in
@@ -301,27 +305,32 @@ struct DelimitedCore {
     mutating func checkTrailer() throws(FileRefusal) {
         guard let t = layout.trailer else { return }
         guard let tr = trailerRecord else {
-            throw FileRefusal(code: .missingTrailer, line: nil,
-                              message: "no trailer line starting with the configured prefix was found")
+            throw FileRefusal(
+                code: .missingTrailer, line: nil,
+                message: "no trailer line starting with the configured prefix was found")
         }
         // Records counted when yielded; the pending trailer was never counted.
         let count = dataRecordCount
         guard let declared = tr.withBytes(t.countField, { parseCount(trimmed($0)) }) else {
-            throw FileRefusal(code: .controlTotalMismatch, line: tr.line,
-                              message: "the trailer's record count (field \(t.countField + 1)) is not a whole number")
+            throw FileRefusal(
+                code: .controlTotalMismatch, line: tr.line,
+                message: "the trailer's record count (field \(t.countField + 1)) is not a whole number")
         }
         if declared != count {
-            throw FileRefusal(code: .controlTotalMismatch, line: tr.line,
-                              message: "the trailer declares \(declared) data records but the file has \(count)")
+            throw FileRefusal(
+                code: .controlTotalMismatch, line: tr.line,
+                message: "the trailer declares \(declared) data records but the file has \(count)")
         }
         if let sf = t.sumField, t.sumOfField != nil {
             guard let declaredSum = tr.withBytes(sf, { ControlSum.parse(trimmed($0)) }) else {
-                throw FileRefusal(code: .controlTotalMismatch, line: tr.line,
-                                  message: "the trailer's control sum (field \(sf + 1)) is not a number")
+                throw FileRefusal(
+                    code: .controlTotalMismatch, line: tr.line,
+                    message: "the trailer's control sum (field \(sf + 1)) is not a number")
             }
             if sum.overflow || declaredSum != sum.scaled {
-                throw FileRefusal(code: .controlTotalMismatch, line: tr.line,
-                                  message: "the trailer declares a control sum of \(ControlSum.format(declaredSum)) but the data sums to \(sum)")
+                throw FileRefusal(
+                    code: .controlTotalMismatch, line: tr.line,
+                    message: "the trailer declares a control sum of \(ControlSum.format(declaredSum)) but the data sums to \(sum)")
             }
         }
     }
@@ -477,10 +486,11 @@ struct DelimitedCore {
                 continue
             case .unclosedQuote:
                 if input.available > maxRecordBytes { return tooLong() }
-                let issue = RowIssue(line: line, byteOffset: input.fileOffset(input.start), field: nil, column: nil,
-                                     code: .unclosedQuote,
-                                     message: "a quoted field opened on this line is never closed before the end of the file; reading resumes on the next line",
-                                     text: lossyText(input.pointer + input.start, min(input.available, 4096), encoding: layout.encoding))
+                let issue = RowIssue(
+                    line: line, byteOffset: input.fileOffset(input.start), field: nil, column: nil,
+                    code: .unclosedQuote,
+                    message: "a quoted field opened on this line is never closed before the end of the file; reading resumes on the next line",
+                    text: lossyText(input.pointer + input.start, min(input.available, 4096), encoding: layout.encoding))
                 // Resume on the next physical line.
                 skipRestOfLine = true
                 rawIsData = true
@@ -500,10 +510,11 @@ struct DelimitedCore {
     }
 
     mutating func tooLong() -> RawItem {
-        let issue = RowIssue(line: line, byteOffset: input.fileOffset(input.start), field: nil, column: nil,
-                             code: .recordTooLong,
-                             message: "the record is longer than the limit of \(maxRecordBytes) bytes; the rest of its line was skipped",
-                             text: nil)
+        let issue = RowIssue(
+            line: line, byteOffset: input.fileOffset(input.start), field: nil, column: nil,
+            code: .recordTooLong,
+            message: "the record is longer than the limit of \(maxRecordBytes) bytes; the rest of its line was skipped",
+            text: nil)
         skipRestOfLine = true
         rawIsData = true
         return .issue(issue)
@@ -520,8 +531,10 @@ struct DelimitedCore {
         if nf == 1 && sp[0] & spanQuoted == 0 && sp[0] == sp[1] && (trim || length == 0) {
             if layout.blankLines == .skip { return nil }
             rawIsData = false
-            return .issue(RowIssue(line: recordLine, byteOffset: offset, field: nil, column: nil, code: .blankRow,
-                                   message: "the row is blank", text: nil))
+            return .issue(
+                RowIssue(
+                    line: recordLine, byteOffset: offset, field: nil, column: nil, code: .blankRow,
+                    message: "the row is blank", text: nil))
         }
 
         rawIsData = true
@@ -530,13 +543,17 @@ struct DelimitedCore {
         var needsTranscoding = false
         if encoding == .utf8 {
             if let bad = firstInvalidUTF8(raw, length) {
-                return .issue(encodingIssue(raw, length, bad: bad, fields: nf, line: recordLine, offset: offset,
-                                            what: "bytes that are not valid UTF-8"))
+                return .issue(
+                    encodingIssue(
+                        raw, length, bad: bad, fields: nf, line: recordLine, offset: offset,
+                        what: "bytes that are not valid UTF-8"))
             }
         } else if firstNonASCII(raw, length) < length {
             if let bad = firstUndefinedByte(raw, length, encoding: encoding) {
-                return .issue(encodingIssue(raw, length, bad: bad, fields: nf, line: recordLine, offset: offset,
-                                            what: "a byte that is undefined in \(encoding.rawValue)"))
+                return .issue(
+                    encodingIssue(
+                        raw, length, bad: bad, fields: nf, line: recordLine, offset: offset,
+                        what: "a byte that is undefined in \(encoding.rawValue)"))
             }
             needsTranscoding = true
         }
@@ -553,7 +570,8 @@ struct DelimitedCore {
                 var s = sp[i &* 2]
                 if s & (spanCopy | spanQuoted) == 0 {
                     if let nb = nullBytes, Int(sp[i &* 2 &+ 1] &- s) == nb.count,
-                       nb.isEmpty || nb.withUnsafeBufferPointer({ memcmp(raw + Int(s), $0.baseAddress!, nb.count) == 0 }) {
+                        nb.isEmpty || nb.withUnsafeBufferPointer({ memcmp(raw + Int(s), $0.baseAddress!, nb.count) == 0 })
+                    {
                         sp[i &* 2] = ~s
                     }
                 } else if s & spanCopy != 0 {
@@ -622,8 +640,10 @@ struct DelimitedCore {
         }
     }
 
-    func encodingIssue(_ raw: UnsafePointer<UInt8>, _ length: Int, bad: Int, fields nf: Int, line recordLine: Int,
-                       offset: Int, what: String) -> RowIssue {
+    func encodingIssue(
+        _ raw: UnsafePointer<UInt8>, _ length: Int, bad: Int, fields nf: Int, line recordLine: Int,
+        offset: Int, what: String
+    ) -> RowIssue {
         // Physical line and character column of the bad byte.
         var l = recordLine
         var lineStart = 0
@@ -648,9 +668,10 @@ struct DelimitedCore {
             let s = Int(sp[f * 2] & spanMask) - (sp[f * 2] & spanQuoted != 0 ? 1 : 0)
             if s <= bad { field = f } else { break }
         }
-        return RowIssue(line: l, byteOffset: offset + bad, field: field, column: column, code: .encodingError,
-                        message: "field \(field + 1) has \(what) at byte offset \(offset + bad)",
-                        text: lossyText(raw, length, encoding: layout.encoding))
+        return RowIssue(
+            line: l, byteOffset: offset + bad, field: field, column: column, code: .encodingError,
+            message: "field \(field + 1) has \(what) at byte offset \(offset + bad)",
+            text: lossyText(raw, length, encoding: layout.encoding))
     }
 }
 
@@ -689,7 +710,10 @@ func encodeLiteral(_ text: String, _ encoding: TextEncoding) -> [UInt8] {
     if encoding == .utf8 { return Array(text.utf8) }
     var out: [UInt8] = []
     for s in text.unicodeScalars {
-        if s.value < 0x80 { out.append(UInt8(s.value)); continue }
+        if s.value < 0x80 {
+            out.append(UInt8(s.value))
+            continue
+        }
         var found: UInt8? = nil
         for b in 0x80...0xFF where singleByteScalar(UInt8(b), windows1252: encoding == .windows1252) == s.value {
             found = UInt8(b)

@@ -1,9 +1,9 @@
 // Streaming fixed-width reader: character columns, record types, continuation lines, control totals.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 public struct FixedWidthReader<Source: ByteSource>: RecordReader {
@@ -35,8 +35,8 @@ public struct FixedWidthReader<Source: ByteSource>: RecordReader {
 }
 
 struct ResolvedContinuation {
-    var flagFirst: Int   // 0-based character index
-    var flagLast: Int    // exclusive
+    var flagFirst: Int  // 0-based character index
+    var flagLast: Int  // exclusive
     var flagValue: [UInt8]
     var typeIndex: Int
     /// (field index in the first type, field index in the continuation type)
@@ -118,8 +118,10 @@ struct FixedWidthCore {
             if let d = layout.discriminator, t.code.unicodeScalars.count != d.width {
                 throw refuse("record type code '\(t.code)' is not \(d.width) characters wide")
             }
-            resolved.append(ResolvedType(code: t.code, codeBytes: Array(t.code.utf8), role: t.role, fields: t.fields,
-                                         continuation: nil, sumIndex: nil))
+            resolved.append(
+                ResolvedType(
+                    code: t.code, codeBytes: Array(t.code.utf8), role: t.role, fields: t.fields,
+                    continuation: nil, sumIndex: nil))
         }
         for (i, t) in layout.recordTypes.enumerated() {
             if layout.recordTypes[..<i].contains(where: { $0.code == t.code }) {
@@ -128,20 +130,23 @@ struct FixedWidthCore {
             guard let c = t.continuation else { continue }
             guard t.role == .data else { throw refuse("only data record types can have a continuation") }
             guard let ci = layout.recordTypes.firstIndex(where: { $0.code == c.typeCode }),
-                  layout.recordTypes[ci].role == .continuation else {
+                layout.recordTypes[ci].role == .continuation
+            else {
                 throw refuse("continuation type '\(c.typeCode)' is not a record type with the continuation role")
             }
             var match: [(Int, Int)] = []
             for name in c.matchFields {
                 guard let a = t.fields.firstIndex(where: { $0.name == name }),
-                      let b = layout.recordTypes[ci].fields.firstIndex(where: { $0.name == name }) else {
+                    let b = layout.recordTypes[ci].fields.firstIndex(where: { $0.name == name })
+                else {
                     throw refuse("match field '\(name)' is not in both record types")
                 }
                 match.append((a, b))
             }
-            resolved[i].continuation = ResolvedContinuation(flagFirst: c.flag.first - 1, flagLast: c.flag.last,
-                                                            flagValue: Array(c.flagValue.utf8), typeIndex: ci,
-                                                            match: match)
+            resolved[i].continuation = ResolvedContinuation(
+                flagFirst: c.flag.first - 1, flagLast: c.flag.last,
+                flagValue: Array(c.flagValue.utf8), typeIndex: ci,
+                match: match)
         }
         expectHeader = layout.recordTypes.contains { $0.role == .header }
         let trailerIndex = layout.recordTypes.firstIndex { $0.role == .trailer }
@@ -246,8 +251,13 @@ struct FixedWidthCore {
             if current.badByte == nil {
                 var blank = true
                 if length > 0 {
-                    if !layout.trim { blank = false } else {
-                        for i in 0..<length where p[i] != 32 && p[i] != 9 { blank = false; break }
+                    if !layout.trim {
+                        blank = false
+                    } else {
+                        for i in 0..<length where p[i] != 32 && p[i] != 9 {
+                            blank = false
+                            break
+                        }
                     }
                 }
                 if blank { return .blank }
@@ -326,8 +336,16 @@ struct FixedWidthCore {
                 let cb = ty.codeBytes
                 guard cb.count == (bb - ba) + pad else { continue }
                 var equal = true
-                for k in 0..<(bb - ba) where t[ba + k] != cb[k] { equal = false; break }
-                if equal { for k in (bb - ba)..<cb.count where cb[k] != 32 { equal = false; break } }
+                for k in 0..<(bb - ba) where t[ba + k] != cb[k] {
+                    equal = false
+                    break
+                }
+                if equal {
+                    for k in (bb - ba)..<cb.count where cb[k] != 32 {
+                        equal = false
+                        break
+                    }
+                }
                 if equal { return i }
             }
             return nil
@@ -411,8 +429,9 @@ struct FixedWidthCore {
         bytes.append(contentsOf: s.text)
         let textLength = bytes.count
         appendFields(s, type: type, base: 0)
-        return FlatRecord(line: s.line, lineCount: 1, byteOffset: s.offset, typeCode: types[type].code,
-                          count: types[type].fields.count, bytes: bytes, spans: spans, textLength: textLength)
+        return FlatRecord(
+            line: s.line, lineCount: 1, byteOffset: s.offset, typeCode: types[type].code,
+            count: types[type].fields.count, bytes: bytes, spans: spans, textLength: textLength)
     }
 
     mutating func makeCombined(first: LineState, firstType: Int, second: LineState, secondType: Int) -> FlatRecord {
@@ -425,10 +444,11 @@ struct FixedWidthCore {
         let textLength = bytes.count
         appendFields(first, type: firstType, base: 0)
         appendFields(second, type: secondType, base: secondBase)
-        return FlatRecord(line: first.line, lineCount: second.line - first.line + 1, byteOffset: first.offset,
-                          typeCode: types[firstType].code,
-                          count: types[firstType].fields.count + types[secondType].fields.count,
-                          bytes: bytes, spans: spans, textLength: textLength)
+        return FlatRecord(
+            line: first.line, lineCount: second.line - first.line + 1, byteOffset: first.offset,
+            typeCode: types[firstType].code,
+            count: types[firstType].fields.count + types[secondType].fields.count,
+            bytes: bytes, spans: spans, textLength: textLength)
     }
 
     mutating func addToSum(_ r: FlatRecord, type: Int) {
@@ -439,8 +459,10 @@ struct FixedWidthCore {
     }
 
     func issue(_ s: LineState, _ code: IssueCode, _ message: String, field: Int? = nil, column: Int? = nil) -> ReadItem {
-        .issue(RowIssue(line: s.line, byteOffset: s.offset, field: field, column: column, code: code, message: message,
-                        text: s.tooLong ? nil : String(decoding: s.text, as: UTF8.self)))
+        .issue(
+            RowIssue(
+                line: s.line, byteOffset: s.offset, field: field, column: column, code: code, message: message,
+                text: s.tooLong ? nil : String(decoding: s.text, as: UTF8.self)))
     }
 
     /// Whether a problem line counts as a data record (data or unknown type).
@@ -485,7 +507,8 @@ struct FixedWidthCore {
             if let pt = pendingType {
                 let c = types[pt].continuation!
                 if let t = type, t == c.typeIndex, lengthOK,
-                   c.match.allSatisfy({ fieldBytes(pending, types[pt].fields[$0.0]) == fieldBytes(current, types[t].fields[$0.1]) }) {
+                    c.match.allSatisfy({ fieldBytes(pending, types[pt].fields[$0.0]) == fieldBytes(current, types[t].fields[$0.1]) })
+                {
                     pendingType = nil
                     haveCurrent = false
                     let r = makeCombined(first: pending, firstType: pt, second: current, secondType: t)
@@ -502,28 +525,35 @@ struct FixedWidthCore {
 
             if current.tooLong {
                 dataCount += 1
-                return issue(current, .recordTooLong,
-                             "the line is longer than the limit of \(maxRecordBytes) bytes; it was skipped")
+                return issue(
+                    current, .recordTooLong,
+                    "the line is longer than the limit of \(maxRecordBytes) bytes; it was skipped")
             }
             let guessedType = type ?? (current.badByte != nil ? typeIndex(of: current) : nil)
             if expectHeader && !processedAny && (guessedType == nil || types[guessedType!].role != .header) {
-                throw FileRefusal(code: .missingHeader, line: current.line,
-                                  message: "the first line is not a header record")
+                throw FileRefusal(
+                    code: .missingHeader, line: current.line,
+                    message: "the first line is not a header record")
             }
             processedAny = true
             if let bad = current.badByte {
                 if countsAsData(guessedType) { dataCount += 1 }
-                let what = layout.encoding == .utf8 ? "bytes that are not valid UTF-8"
+                let what =
+                    layout.encoding == .utf8
+                    ? "bytes that are not valid UTF-8"
                     : "a byte that is undefined in \(layout.encoding.rawValue)"
-                return .issue(RowIssue(line: current.line, byteOffset: current.offset + bad, field: nil,
-                                       column: current.badColumn, code: .encodingError,
-                                       message: "the line has \(what) at byte offset \(current.offset + bad) (column \(current.badColumn))",
-                                       text: String(decoding: current.text, as: UTF8.self)))
+                return .issue(
+                    RowIssue(
+                        line: current.line, byteOffset: current.offset + bad, field: nil,
+                        column: current.badColumn, code: .encodingError,
+                        message: "the line has \(what) at byte offset \(current.offset + bad) (column \(current.badColumn))",
+                        text: String(decoding: current.text, as: UTF8.self)))
             }
             if !lengthOK {
                 if countsAsData(type) { dataCount += 1 }
-                return issue(current, .lineLengthError,
-                             "the line has \(current.charCount) characters; the layout expects \(layout.lineLength!)")
+                return issue(
+                    current, .lineLengthError,
+                    "the line has \(current.charCount) characters; the layout expects \(layout.lineLength!)")
             }
             guard let t = type else {
                 dataCount += 1
@@ -541,8 +571,9 @@ struct FixedWidthCore {
                 trailerRecord = makeRecord(current, type: t)
                 continue
             case .continuation:
-                return issue(current, .orphanContinuation,
-                             "a continuation line (type '\(types[t].code)') that follows no flagged line for the same record")
+                return issue(
+                    current, .orphanContinuation,
+                    "a continuation line (type '\(types[t].code)') that follows no flagged line for the same record")
             case .data:
                 if let c = types[t].continuation, flagged(current, c) {
                     swap(&pending, &current)
@@ -559,10 +590,12 @@ struct FixedWidthCore {
 
     func missingContinuation(_ pt: Int) -> ReadItem {
         let c = types[pt].continuation!
-        return .issue(RowIssue(line: pending.line, byteOffset: pending.offset, field: nil, column: c.flagFirst + 1,
-                               code: .missingContinuation,
-                               message: "the line announces a continuation line (type '\(types[c.typeIndex].code)') that does not follow it",
-                               text: String(decoding: pending.text, as: UTF8.self)))
+        return .issue(
+            RowIssue(
+                line: pending.line, byteOffset: pending.offset, field: nil, column: c.flagFirst + 1,
+                code: .missingContinuation,
+                message: "the line announces a continuation line (type '\(types[c.typeIndex].code)') that does not follow it",
+                text: String(decoding: pending.text, as: UTF8.self)))
     }
 
     mutating func checkTotals() throws(FileRefusal) {
@@ -572,21 +605,25 @@ struct FixedWidthCore {
         }
         guard let ci = countIndex else { return }
         guard let declared = tr.withBytes(ci, { parseCount(trimmed($0)) }) else {
-            throw FileRefusal(code: .controlTotalMismatch, line: tr.line,
-                              message: "the trailer's record count is not a whole number")
+            throw FileRefusal(
+                code: .controlTotalMismatch, line: tr.line,
+                message: "the trailer's record count is not a whole number")
         }
         if declared != dataCount {
-            throw FileRefusal(code: .controlTotalMismatch, line: tr.line,
-                              message: "the trailer declares \(declared) data records but the file has \(dataCount)")
+            throw FileRefusal(
+                code: .controlTotalMismatch, line: tr.line,
+                message: "the trailer declares \(declared) data records but the file has \(dataCount)")
         }
         if let si = sumIndex {
             guard let declaredSum = tr.withBytes(si, { ControlSum.parse(trimmed($0)) }) else {
-                throw FileRefusal(code: .controlTotalMismatch, line: tr.line,
-                                  message: "the trailer's control sum is not a number")
+                throw FileRefusal(
+                    code: .controlTotalMismatch, line: tr.line,
+                    message: "the trailer's control sum is not a number")
             }
             if sum.overflow || declaredSum != sum.scaled {
-                throw FileRefusal(code: .controlTotalMismatch, line: tr.line,
-                                  message: "the trailer declares a control sum of \(ControlSum.format(declaredSum)) but the data sums to \(sum)")
+                throw FileRefusal(
+                    code: .controlTotalMismatch, line: tr.line,
+                    message: "the trailer declares a control sum of \(ControlSum.format(declaredSum)) but the data sums to \(sum)")
             }
         }
     }

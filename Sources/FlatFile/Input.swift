@@ -1,9 +1,9 @@
 // The reader's input window: one growable byte buffer filled from a ByteSource in chunks.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Raw memory owned by a class so that it is freed with the reader.
@@ -91,7 +91,7 @@ struct InputWindow {
             memory.grow(to: min(maxCapacity, max(memory.capacity * 2, end + chunkSize)), keep: end)
         }
         let space = memory.capacity - end
-        guard space > 0 else { return false } // callers check the record limit before this can happen
+        guard space > 0 else { return false }  // callers check the record limit before this can happen
         let n: Int
         do {
             n = try source.read(into: UnsafeMutableRawBufferPointer(start: memory.pointer + end, count: space))

@@ -29,10 +29,12 @@ public struct ColumnRange: Sendable, Hashable, CustomStringConvertible {
         switch parts.count {
         case 1:
             guard let n = number(parts[0]), n >= 1 else { return nil }
-            self.first = n; self.last = n
+            self.first = n
+            self.last = n
         case 2:
             guard let a = number(parts[0]), let b = number(parts[1]), a >= 1, b >= a else { return nil }
-            self.first = a; self.last = b
+            self.first = a
+            self.last = b
         default:
             return nil
         }

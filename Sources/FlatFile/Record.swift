@@ -25,8 +25,10 @@ public struct FlatRecord: Sendable {
     @usableFromInline var _textLength: Int
 
     @inlinable
-    init(line: Int, lineCount: Int, byteOffset: Int, typeCode: String?, count: Int,
-         bytes: [UInt8], spans: [Int32], textLength: Int) {
+    init(
+        line: Int, lineCount: Int, byteOffset: Int, typeCode: String?, count: Int,
+        bytes: [UInt8], spans: [Int32], textLength: Int
+    ) {
         self.line = line
         self.lineCount = lineCount
         self.byteOffset = byteOffset
@@ -130,8 +132,10 @@ public struct RowIssue: Error, Sendable, CustomStringConvertible {
     /// The raw row as UTF-8 (lossy), for the analyst's report only: may hold personal data.
     public var text: String?
 
-    public init(line: Int, byteOffset: Int, field: Int? = nil, column: Int? = nil, code: IssueCode,
-                message: String, text: String? = nil) {
+    public init(
+        line: Int, byteOffset: Int, field: Int? = nil, column: Int? = nil, code: IssueCode,
+        message: String, text: String? = nil
+    ) {
         self.line = line
         self.byteOffset = byteOffset
         self.field = field

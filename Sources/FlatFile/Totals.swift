@@ -24,7 +24,10 @@ struct ControlSum: Equatable, CustomStringConvertible {
                 fraction = 0
             } else if c >= 0x30 && c <= 0x39 {
                 if fraction >= 0 {
-                    if fraction >= scaleDigits { i += 1; continue } // beyond the scale: ignored
+                    if fraction >= scaleDigits {
+                        i += 1
+                        continue
+                    }  // beyond the scale: ignored
                     fraction += 1
                 }
                 digits += 1
@@ -37,7 +40,10 @@ struct ControlSum: Equatable, CustomStringConvertible {
         }
         guard digits > 0 else { return nil }
         var f = max(fraction, 0)
-        while f < scaleDigits { value *= 10; f += 1 }
+        while f < scaleDigits {
+            value *= 10
+            f += 1
+        }
         return negative ? -value : value
     }
 

@@ -6,113 +6,119 @@ import LibPQ
 /// Append new migrations at the end; never edit one that has shipped.
 public enum LedgerMigrations {
     public static let all: [Migration] = [
-        Migration(version: 1, name: "runs, files, records, listing observations", sql: """
-            CREATE TABLE bridge.runs (
-                id bigserial PRIMARY KEY,
-                started_at timestamptz NOT NULL DEFAULT now(),
-                finished_at timestamptz,
-                status text NOT NULL DEFAULT 'running'
-                    CHECK (status IN ('running', 'succeeded', 'refusals', 'failed', 'interrupted')),
-                exit_status int,
-                command text NOT NULL DEFAULT 'run',
-                host text NOT NULL,
-                pid int NOT NULL,
-                feeds text[] NOT NULL DEFAULT '{}',
-                counts jsonb NOT NULL DEFAULT '{}',
-                summary text,
-                error text
-            );
+        Migration(
+            version: 1, name: "runs, files, records, listing observations",
+            sql: """
+                CREATE TABLE bridge.runs (
+                    id bigserial PRIMARY KEY,
+                    started_at timestamptz NOT NULL DEFAULT now(),
+                    finished_at timestamptz,
+                    status text NOT NULL DEFAULT 'running'
+                        CHECK (status IN ('running', 'succeeded', 'refusals', 'failed', 'interrupted')),
+                    exit_status int,
+                    command text NOT NULL DEFAULT 'run',
+                    host text NOT NULL,
+                    pid int NOT NULL,
+                    feeds text[] NOT NULL DEFAULT '{}',
+                    counts jsonb NOT NULL DEFAULT '{}',
+                    summary text,
+                    error text
+                );
 
-            CREATE TABLE bridge.files (
-                id bigserial PRIMARY KEY,
-                run_id bigint NOT NULL REFERENCES bridge.runs(id),
-                last_run_id bigint NOT NULL REFERENCES bridge.runs(id),
-                feed text NOT NULL,
-                source text NOT NULL CHECK (source IN ('sftp', 'folder', 'mail', 'replay')),
-                transport text NOT NULL,
-                source_path text NOT NULL,
-                name text NOT NULL,
-                size bigint,
-                mtime timestamptz,
-                sha256 text,
-                state text NOT NULL CHECK (state IN (
-                    'left', 'discovered', 'downloaded', 'parsed', 'publishing',
-                    'published', 'shadowed', 'quarantined', 'duplicate', 'gone')),
-                reason text,
-                duplicate_of bigint REFERENCES bridge.files(id),
-                replay_of bigint REFERENCES bridge.files(id),
-                local_path text,
-                archive_path text,
-                archived_at timestamptz,
-                error_code text,
-                error_message text,
-                sender text,
-                attachments text[],
-                rows_read int,
-                accepted int,
-                rejected int,
-                warnings int,
-                published int NOT NULL DEFAULT 0,
-                failed int NOT NULL DEFAULT 0,
-                check_summary jsonb,
-                created_at timestamptz NOT NULL DEFAULT now(),
-                updated_at timestamptz NOT NULL DEFAULT now()
-            );
-            -- The same content is handled once per feed: a second file with it is a duplicate.
-            CREATE UNIQUE INDEX files_content_once ON bridge.files (feed, sha256)
-                WHERE state IN ('parsed', 'publishing', 'published', 'shadowed') AND replay_of IS NULL;
-            -- One 'left' row per pickup path, updated on every listing until the file is taken.
-            CREATE UNIQUE INDEX files_left_once ON bridge.files (feed, source_path) WHERE state = 'left';
-            CREATE INDEX files_by_listing ON bridge.files (feed, source_path, size, mtime);
-            CREATE INDEX files_by_run ON bridge.files (last_run_id);
-            CREATE INDEX files_unfinished ON bridge.files (state)
-                WHERE state IN ('discovered', 'downloaded', 'parsed', 'publishing') OR archived_at IS NULL;
+                CREATE TABLE bridge.files (
+                    id bigserial PRIMARY KEY,
+                    run_id bigint NOT NULL REFERENCES bridge.runs(id),
+                    last_run_id bigint NOT NULL REFERENCES bridge.runs(id),
+                    feed text NOT NULL,
+                    source text NOT NULL CHECK (source IN ('sftp', 'folder', 'mail', 'replay')),
+                    transport text NOT NULL,
+                    source_path text NOT NULL,
+                    name text NOT NULL,
+                    size bigint,
+                    mtime timestamptz,
+                    sha256 text,
+                    state text NOT NULL CHECK (state IN (
+                        'left', 'discovered', 'downloaded', 'parsed', 'publishing',
+                        'published', 'shadowed', 'quarantined', 'duplicate', 'gone')),
+                    reason text,
+                    duplicate_of bigint REFERENCES bridge.files(id),
+                    replay_of bigint REFERENCES bridge.files(id),
+                    local_path text,
+                    archive_path text,
+                    archived_at timestamptz,
+                    error_code text,
+                    error_message text,
+                    sender text,
+                    attachments text[],
+                    rows_read int,
+                    accepted int,
+                    rejected int,
+                    warnings int,
+                    published int NOT NULL DEFAULT 0,
+                    failed int NOT NULL DEFAULT 0,
+                    check_summary jsonb,
+                    created_at timestamptz NOT NULL DEFAULT now(),
+                    updated_at timestamptz NOT NULL DEFAULT now()
+                );
+                -- The same content is handled once per feed: a second file with it is a duplicate.
+                CREATE UNIQUE INDEX files_content_once ON bridge.files (feed, sha256)
+                    WHERE state IN ('parsed', 'publishing', 'published', 'shadowed') AND replay_of IS NULL;
+                -- One 'left' row per pickup path, updated on every listing until the file is taken.
+                CREATE UNIQUE INDEX files_left_once ON bridge.files (feed, source_path) WHERE state = 'left';
+                CREATE INDEX files_by_listing ON bridge.files (feed, source_path, size, mtime);
+                CREATE INDEX files_by_run ON bridge.files (last_run_id);
+                CREATE INDEX files_unfinished ON bridge.files (state)
+                    WHERE state IN ('discovered', 'downloaded', 'parsed', 'publishing') OR archived_at IS NULL;
 
-            -- One row per record of a file, in file order (seq). Line numbers restart in each attachment of an
-            -- email, so the key is (file, seq); for flat files (file, line) is unique too.
-            CREATE TABLE bridge.records (
-                file_id bigint NOT NULL REFERENCES bridge.files(id) ON DELETE CASCADE,
-                seq int NOT NULL,
-                line int NOT NULL,
-                key text,
-                outcome text NOT NULL CHECK (outcome IN ('accepted', 'rejected', 'published', 'failed', 'shadow')),
-                method text,
-                path text,
-                -- The request body, kept only until the API has acknowledged the record (personal data).
-                body text,
-                api_status int,
-                replayed boolean,
-                problem jsonb,
-                updated_at timestamptz NOT NULL DEFAULT now(),
-                PRIMARY KEY (file_id, seq)
-            );
-            CREATE INDEX records_by_key ON bridge.records (key) WHERE key IS NOT NULL;
+                -- One row per record of a file, in file order (seq). Line numbers restart in each attachment of an
+                -- email, so the key is (file, seq); for flat files (file, line) is unique too.
+                CREATE TABLE bridge.records (
+                    file_id bigint NOT NULL REFERENCES bridge.files(id) ON DELETE CASCADE,
+                    seq int NOT NULL,
+                    line int NOT NULL,
+                    key text,
+                    outcome text NOT NULL CHECK (outcome IN ('accepted', 'rejected', 'published', 'failed', 'shadow')),
+                    method text,
+                    path text,
+                    -- The request body, kept only until the API has acknowledged the record (personal data).
+                    body text,
+                    api_status int,
+                    replayed boolean,
+                    problem jsonb,
+                    updated_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (file_id, seq)
+                );
+                CREATE INDEX records_by_key ON bridge.records (key) WHERE key IS NOT NULL;
 
-            -- What each listing saw, to judge stability across runs: first_seen is when this size and mtime were
-            -- first seen at this path.
-            CREATE TABLE bridge.listing_observations (
-                feed text NOT NULL,
-                path text NOT NULL,
-                size bigint NOT NULL,
-                mtime timestamptz NOT NULL,
-                first_seen timestamptz NOT NULL,
-                last_seen timestamptz NOT NULL,
-                listings int NOT NULL DEFAULT 1,
-                decision text,
-                PRIMARY KEY (feed, path)
-            );
-            """),
-        Migration(version: 2, name: "records: room for in-place outcome updates, no key index", sql: """
-            -- Acknowledging a record rewrites its row (outcome, status, body dropped): with free space on the page the
-            -- update stays on the page and touches no index (a HOT update). Keys are looked up per file instead.
-            DROP INDEX IF EXISTS bridge.records_by_key;
-            ALTER TABLE bridge.records SET (fillfactor = 70);
-            """),
-        Migration(version: 3, name: "records: no per-row foreign key check", sql: """
-            -- The foreign key's trigger ran once per staged row and tripled the cost of COPY; records are only ever
-            -- written by staging, in the transaction that updates the file's row, and files are never deleted.
-            ALTER TABLE bridge.records DROP CONSTRAINT IF EXISTS records_file_id_fkey;
-            """),
+                -- What each listing saw, to judge stability across runs: first_seen is when this size and mtime were
+                -- first seen at this path.
+                CREATE TABLE bridge.listing_observations (
+                    feed text NOT NULL,
+                    path text NOT NULL,
+                    size bigint NOT NULL,
+                    mtime timestamptz NOT NULL,
+                    first_seen timestamptz NOT NULL,
+                    last_seen timestamptz NOT NULL,
+                    listings int NOT NULL DEFAULT 1,
+                    decision text,
+                    PRIMARY KEY (feed, path)
+                );
+                """),
+        Migration(
+            version: 2, name: "records: room for in-place outcome updates, no key index",
+            sql: """
+                -- Acknowledging a record rewrites its row (outcome, status, body dropped): with free space on the page the
+                -- update stays on the page and touches no index (a HOT update). Keys are looked up per file instead.
+                DROP INDEX IF EXISTS bridge.records_by_key;
+                ALTER TABLE bridge.records SET (fillfactor = 70);
+                """),
+        Migration(
+            version: 3, name: "records: no per-row foreign key check",
+            sql: """
+                -- The foreign key's trigger ran once per staged row and tripled the cost of COPY; records are only ever
+                -- written by staging, in the transaction that updates the file's row, and files are never deleted.
+                ALTER TABLE bridge.records DROP CONSTRAINT IF EXISTS records_file_id_fkey;
+                """),
     ]
 
     /// Recorded in `bridge.schema_migrations`, under an advisory lock of the ledger's own.

@@ -64,7 +64,8 @@ public struct MigrationRunner: Sendable {
     private func applyLowestPending(_ connection: PGConnection) throws -> Int? {
         try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", [.int64(lockKey)])
         if let schema { try connection.execute("CREATE SCHEMA IF NOT EXISTS \(schema)") }
-        try connection.execute("""
+        try connection.execute(
+            """
             CREATE TABLE IF NOT EXISTS \(qualifiedVersionTable) (
                 version int PRIMARY KEY,
                 name text NOT NULL,

@@ -194,7 +194,8 @@ public final class PGConnection {
         } catch {
             failure = error
         }
-        let endResult = failure == nil
+        let endResult =
+            failure == nil
             ? PQputCopyEnd(handle, nil)
             : PQputCopyEnd(handle, "aborted by the client")
         if endResult != 1, failure == nil { failure = connectionError() }
@@ -306,7 +307,10 @@ public final class PGCopyWriter {
     public func writeRow(_ fields: [String?]) throws {
         for (index, field) in fields.enumerated() {
             if index > 0 { buffer.append(0x09) }
-            guard let field else { buffer.append(contentsOf: [0x5C, 0x4E]); continue }
+            guard let field else {
+                buffer.append(contentsOf: [0x5C, 0x4E])
+                continue
+            }
             for byte in field.utf8 {
                 switch byte {
                 case 0x5C: buffer.append(contentsOf: [0x5C, 0x5C])

@@ -132,7 +132,6 @@ public final class PGPool: Sendable {
             state.idle.append(slot)
             return nil
         }
-        if let waiter { waiter.resume(returning: slot) }
-        else if state.withLock({ $0.closed }) { slot.queue.async { slot.connection = nil } }
+        if let waiter { waiter.resume(returning: slot) } else if state.withLock({ $0.closed }) { slot.queue.async { slot.connection = nil } }
     }
 }

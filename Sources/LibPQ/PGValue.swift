@@ -120,7 +120,10 @@ public struct PGValue: Sendable, Hashable, CustomStringConvertible {
 struct PGBinaryArray {
     /// Element types by OID (`pg_type.oid`).
     enum Element: UInt32 {
-        case bool = 16, int4 = 23, text = 25, date = 1082
+        case bool = 16
+        case int4 = 23
+        case text = 25
+        case date = 1082
     }
 
     private(set) var bytes: [UInt8] = []

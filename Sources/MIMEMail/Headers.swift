@@ -17,14 +17,26 @@ struct HeaderValue {
             func skipSpace(_ k: Int) -> Int {
                 var k = k
                 while k < n {
-                    if isSpace(r[k]) { k += 1; continue }
+                    if isSpace(r[k]) {
+                        k += 1
+                        continue
+                    }
                     if r[k] == UInt8(ascii: "(") {
                         var depth = 0
                         while k < n {
                             let c = r[k]
-                            if c == UInt8(ascii: "\\") { k += 2; continue }
+                            if c == UInt8(ascii: "\\") {
+                                k += 2
+                                continue
+                            }
                             if c == UInt8(ascii: "(") { depth += 1 }
-                            if c == UInt8(ascii: ")") { depth -= 1; if depth == 0 { k += 1; break } }
+                            if c == UInt8(ascii: ")") {
+                                depth -= 1
+                                if depth == 0 {
+                                    k += 1
+                                    break
+                                }
+                            }
                             k += 1
                         }
                         continue
@@ -154,7 +166,7 @@ let windows1252High: [UInt16] = [
 /// Bytes in a named charset as a String (UTF-8, ASCII, ISO-8859-1/-15, Windows-1252; anything else as lossy UTF-8).
 func decodeCharset(_ bytes: [UInt8], _ charset: String) -> String {
     var cs = charset.lowercased()
-    if let star = cs.firstIndex(of: "*") { cs = String(cs[..<star]) } // RFC 2231 language suffix
+    if let star = cs.firstIndex(of: "*") { cs = String(cs[..<star]) }  // RFC 2231 language suffix
     switch cs {
     case "iso-8859-1", "iso_8859-1", "latin1", "l1", "iso8859-1", "iso-8859-15", "latin-9", "iso8859-15":
         var s = String.UnicodeScalarView()
@@ -183,7 +195,7 @@ func decodeEncodedWords(_ s: [UInt8]) -> String {
     if !hasWord { return String(decoding: s, as: UTF8.self) }
     var out: [UInt8] = []
     out.reserveCapacity(s.count)
-    var spaceStart = -1   // start of pending whitespace in `s`
+    var spaceStart = -1  // start of pending whitespace in `s`
     var lastEncoded = false
     var i = 0
     let n = s.count
@@ -324,10 +336,16 @@ func sanitiseFilename(_ name: String, fallback: String) -> String {
     var scalars = String.UnicodeScalarView()
     for u in s.unicodeScalars {
         let v = u.value
-        if v < 0x20 || (v >= 0x7F && v < 0xA0) { continue }                        // control characters
+        if v < 0x20 || (v >= 0x7F && v < 0xA0) { continue }  // control characters
         if (0x200B...0x200F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
-            || v == 0xFEFF || v == 0xFFFD { continue }                                // invisible and bidi overrides
-        if ":*?\"<>|".unicodeScalars.contains(u) { scalars.append("_"); continue }
+            || v == 0xFEFF || v == 0xFFFD
+        {
+            continue
+        }  // invisible and bidi overrides
+        if ":*?\"<>|".unicodeScalars.contains(u) {
+            scalars.append("_")
+            continue
+        }
         scalars.append(u)
     }
     var out = Substring(String(scalars))

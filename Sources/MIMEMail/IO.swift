@@ -3,9 +3,9 @@
 import Crypto
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One line (or piece of an over-long line). The bytes are valid until the next call.
@@ -89,9 +89,10 @@ final class LineReader {
                 let i = UnsafeMutablePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - p
                 if i <= maxPiece {
                     let crlf = i > 0 && p[i - 1] == 13
-                    let line = Line(bytes: UnsafeBufferPointer(start: p, count: crlf ? i - 1 : i),
-                                    ending: crlf ? .crlf : .lf, partial: false, number: lineNumber,
-                                    first: !continuing)
+                    let line = Line(
+                        bytes: UnsafeBufferPointer(start: p, count: crlf ? i - 1 : i),
+                        ending: crlf ? .crlf : .lf, partial: false, number: lineNumber,
+                        first: !continuing)
                     start += i + 1
                     lineNumber += 1
                     continuing = false
@@ -103,8 +104,9 @@ final class LineReader {
                 // An over-long line: hand out a piece, never splitting a CR from its LF.
                 var k = maxPiece
                 if p[k - 1] == 13 { k -= 1 }
-                let line = Line(bytes: UnsafeBufferPointer(start: p, count: k), ending: .none, partial: true,
-                                number: lineNumber, first: !continuing)
+                let line = Line(
+                    bytes: UnsafeBufferPointer(start: p, count: k), ending: .none, partial: true,
+                    number: lineNumber, first: !continuing)
                 start += k
                 continuing = true
                 return line
@@ -112,8 +114,9 @@ final class LineReader {
             if !(try fill()) {
                 let n = end - start
                 if n == 0 { return nil }
-                let line = Line(bytes: UnsafeBufferPointer(start: buffer + start, count: n), ending: .none,
-                                partial: false, number: lineNumber, first: !continuing)
+                let line = Line(
+                    bytes: UnsafeBufferPointer(start: buffer + start, count: n), ending: .none,
+                    partial: false, number: lineNumber, first: !continuing)
                 start = end
                 continuing = false
                 lineNumber += 1
@@ -200,8 +203,8 @@ final class FileWriter {
 @inline(__always)
 func systemWrite(_ fd: Int32, _ p: UnsafePointer<UInt8>, _ n: Int) -> Int {
     #if canImport(Glibc)
-    return Glibc.write(fd, p, n)
+        return Glibc.write(fd, p, n)
     #else
-    return Darwin.write(fd, p, n)
+        return Darwin.write(fd, p, n)
     #endif
 }

@@ -14,8 +14,10 @@ public struct MailMessage: Sendable {
     public var messageID: String?
     public var attachments: [MailAttachment]
 
-    public init(from: String? = nil, fromHeader: String? = nil, to: String? = nil, subject: String? = nil,
-                date: String? = nil, messageID: String? = nil, attachments: [MailAttachment] = []) {
+    public init(
+        from: String? = nil, fromHeader: String? = nil, to: String? = nil, subject: String? = nil,
+        date: String? = nil, messageID: String? = nil, attachments: [MailAttachment] = []
+    ) {
         self.from = from
         self.fromHeader = fromHeader
         self.to = to
@@ -44,8 +46,10 @@ public struct MailAttachment: Sendable {
     /// True for a part without a file name that was taken as an attachment (a CSV sent inline).
     public var inline: Bool
 
-    public init(filename: String, contentType: String, size: Int, sha256: [UInt8], path: String, originalFilename: String? = nil,
-                inline: Bool = false) {
+    public init(
+        filename: String, contentType: String, size: Int, sha256: [UInt8], path: String, originalFilename: String? = nil,
+        inline: Bool = false
+    ) {
         self.filename = filename
         self.contentType = contentType
         self.size = size

@@ -1,9 +1,9 @@
 // Streaming MIME parsing: headers line by line, multipart by boundaries, bodies decoded straight to files.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 public enum MailReader {
@@ -122,7 +122,10 @@ struct Base64Decoder {
                             continue
                         } else if v == 65 {
                             // Padding: after two or three characters of a group, or a second '=' after two.
-                            guard c >= 2 || (c == 0 && pad == 1) else { valid = false; return }
+                            guard c >= 2 || (c == 0 && pad == 1) else {
+                                valid = false
+                                return
+                            }
                             pad += 1
                             if c >= 2 {
                                 let w = q << (6 * UInt32(4 - c))
@@ -179,8 +182,10 @@ struct Base64Decoder {
 }
 
 final class MIMEParser {
-    static let csvTypes: Set<String> = ["text/csv", "application/csv", "text/comma-separated-values", "text/x-csv",
-                                        "application/x-csv"]
+    static let csvTypes: Set<String> = [
+        "text/csv", "application/csv", "text/comma-separated-values", "text/x-csv",
+        "application/x-csv",
+    ]
     let reader: LineReader
     let directory: String
     var boundaries: [[UInt8]] = []
@@ -203,7 +208,8 @@ final class MIMEParser {
     func parse() throws(MailError) -> MailMessage {
         let head = try reader.peek(8)
         if head.contains(0) || head.starts(with: [0x50, 0x4B, 0x03, 0x04]) || head.starts(with: [0x1F, 0x8B])
-            || head.starts(with: Array("%PDF-".utf8)) {
+            || head.starts(with: Array("%PDF-".utf8))
+        {
             throw .notAMessage
         }
         let (headers, _) = try readHeaders(topLevel: true)
@@ -232,7 +238,7 @@ final class MIMEParser {
         var total = 0
         var startLine = reader.lineNumber
         var first = true
-        var inHeader = false       // the last line was a header field that may continue
+        var inHeader = false  // the last line was a header field that may continue
         var skippingPiece = false  // the rest of an over-long line that is not a header
         while let line = try reader.next() {
             if first { startLine = line.number }
@@ -265,7 +271,7 @@ final class MIMEParser {
                 continue
             }
             if topLevel && headers.isEmpty && first && b.starts(with: Array("From ".utf8)) {
-                skippingPiece = true // an mbox separator line
+                skippingPiece = true  // an mbox separator line
                 continue
             }
             if topLevel && headers.isEmpty { throw .notAMessage }
@@ -289,7 +295,8 @@ final class MIMEParser {
             let bd = boundaries[level]
             if rest.count == bd.count && rest.elementsEqual(bd) { return .delimiter(level) }
             if rest.count == bd.count + 2 && rest.prefix(bd.count).elementsEqual(bd)
-                && rest[bd.count] == UInt8(ascii: "-") && rest[bd.count + 1] == UInt8(ascii: "-") {
+                && rest[bd.count] == UInt8(ascii: "-") && rest[bd.count + 1] == UInt8(ascii: "-")
+            {
                 return .close(level)
             }
         }
@@ -341,7 +348,7 @@ final class MIMEParser {
                     return try skipToBoundary()
                 default:
                     boundaries.removeLast()
-                    return term // the end, or a boundary of an enclosing multipart
+                    return term  // the end, or a boundary of an enclosing multipart
                 }
             }
         }
@@ -351,7 +358,9 @@ final class MIMEParser {
         let dispositionType = disposition?.main.lowercased() ?? ""
         let name = disposition?.parameter("filename") ?? contentType?.parameter("name")
         let encodingName = header("content-transfer-encoding").map { String(decoding: $0, as: UTF8.self).trimmed.lowercased() } ?? "7bit"
-        let encoding: TransferEncoding = encodingName == "base64" ? .base64
+        let encoding: TransferEncoding =
+            encodingName == "base64"
+            ? .base64
             : encodingName == "quoted-printable" ? .quotedPrintable : .identity
         enum Kind { case attachment, maybeInlineCSV, skip }
         let kind: Kind
@@ -382,9 +391,11 @@ final class MIMEParser {
         let filename = name.map { sanitiseFilename($0, fallback: fallback) } ?? fallback
         let path = try place(temp, as: filename)
         let finalName = String(path.dropFirst(directory.count + 1))
-        attachments.append(MailAttachment(filename: finalName, contentType: type, size: size, sha256: sha256, path: path,
-                                          originalFilename: name.flatMap { $0 == finalName ? nil : $0 },
-                                          inline: name == nil && dispositionType != "attachment"))
+        attachments.append(
+            MailAttachment(
+                filename: finalName, contentType: type, size: size, sha256: sha256, path: path,
+                originalFilename: name.flatMap { $0 == finalName ? nil : $0 },
+                inline: name == nil && dispositionType != "attachment"))
         return term
     }
 
@@ -438,7 +449,7 @@ final class MIMEParser {
     func decodeBody(encoding: TransferEncoding, into sink: PartSink, part: Int) throws(MailError) -> Termination {
         var pendingEnd: Line.Ending = .none
         var base64 = Base64Decoder()
-        var carry: [UInt8] = []   // quoted-printable: an '=' sequence cut by a line piece
+        var carry: [UInt8] = []  // quoted-printable: an '=' sequence cut by a line piece
         var lastLine = reader.lineNumber
         func writeEnding(_ e: Line.Ending) throws(MailError) {
             switch e {
@@ -538,12 +549,19 @@ func looksLikeCSV(_ prefix: [UInt8], complete: Bool) -> Bool {
                 if c == UInt8(ascii: "\"") {
                     inQuotes.toggle()
                 } else if !inQuotes {
-                    if c == delimiters[0] { counts.0 += 1 } else if c == delimiters[1] { counts.1 += 1 }
-                    else if c == delimiters[2] { counts.2 += 1 } else if c == delimiters[3] { counts.3 += 1 }
+                    if c == delimiters[0] {
+                        counts.0 += 1
+                    } else if c == delimiters[1] {
+                        counts.1 += 1
+                    } else if c == delimiters[2] {
+                        counts.2 += 1
+                    } else if c == delimiters[3] {
+                        counts.3 += 1
+                    }
                 }
                 i += 1
             }
-            let cut = i >= p.count && !complete && start > 0 // the last line of a cut prefix
+            let cut = i >= p.count && !complete && start > 0  // the last line of a cut prefix
             i += 1
             if blank || cut { continue }
             lines += 1

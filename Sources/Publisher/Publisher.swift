@@ -170,8 +170,9 @@ public struct Publisher: Sendable {
                 for (index, result) in zip(piece, results) {
                     switch result.status {
                     case 200..<300:
-                        acknowledgements.append(RecordAcknowledgement(
-                            seq: seqs[index], outcome: .published, apiStatus: result.status, replayed: result.replayed, problem: nil))
+                        acknowledgements.append(
+                            RecordAcknowledgement(
+                                seq: seqs[index], outcome: .published, apiStatus: result.status, replayed: result.replayed, problem: nil))
                         stats.published += 1
                         if result.replayed { stats.replayed += 1 }
                     case 408, 429, 500...599:
@@ -182,9 +183,10 @@ public struct Publisher: Sendable {
                         if problem == nil, let location = result.location {
                             problem = #"{"status":\#(result.status),"location":"\#(location)"}"#
                         }
-                        acknowledgements.append(RecordAcknowledgement(
-                            seq: seqs[index], outcome: .failed, apiStatus: result.status, replayed: result.replayed,
-                            problem: problem ?? #"{"status":\#(result.status)}"#))
+                        acknowledgements.append(
+                            RecordAcknowledgement(
+                                seq: seqs[index], outcome: .failed, apiStatus: result.status, replayed: result.replayed,
+                                problem: problem ?? #"{"status":\#(result.status)}"#))
                         stats.failed += 1
                     }
                 }
@@ -212,12 +214,15 @@ public struct Publisher: Sendable {
                     attempt += 1
                     stats.retries += 1
                     if let retryAfter, retryAfter > settings.maxRetryAfter {
-                        throw PublishError.retriesExhausted("\(lastProblem); Retry-After \(Int(retryAfter)) s is longer than the \(Int(settings.maxRetryAfter)) s allowed")
+                        throw PublishError.retriesExhausted(
+                            "\(lastProblem); Retry-After \(Int(retryAfter)) s is longer than the \(Int(settings.maxRetryAfter)) s allowed")
                     }
                     try await backoff(attempt: attempt, retryAfter: status == 429 ? retryAfter : nil, reason: "HTTP \(status)")
                 case 413 where piece.count > 1:
                     splitSize = max(1, piece.count / 2)
-                    logger.warning("the API refused a batch as too large; sending it in smaller pieces", metadata: ["operations": "\(piece.count)", "piece": "\(splitSize!)"])
+                    logger.warning(
+                        "the API refused a batch as too large; sending it in smaller pieces",
+                        metadata: ["operations": "\(piece.count)", "piece": "\(splitSize!)"])
                 default:
                     throw PublishError.refused(status: status, message: problem.map { String($0.prefix(500)) } ?? "no detail")
                 }

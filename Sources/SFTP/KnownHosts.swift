@@ -71,8 +71,7 @@ struct KnownHosts {
         self.path = path
         var entries: [Entry] = []
         var lineNumber = 0
-        for rawLine in contents.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        {
+        for rawLine in contents.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             if let entry = Self.parse(line: rawLine, number: lineNumber) {
                 entries.append(entry)

@@ -5,11 +5,11 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One authenticated SFTP session over libssh2: it owns the TCP socket, the libssh2 session and its SFTP channel,
@@ -942,7 +942,8 @@ func privateKeyType(atPath path: String) -> String? {
     var offset = magic.count
     func readString() -> [UInt8]? {
         guard offset + 4 <= bytes.count else { return nil }
-        let length = Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
+        let length =
+            Int(bytes[offset]) << 24 | Int(bytes[offset + 1]) << 16 | Int(bytes[offset + 2]) << 8
             | Int(bytes[offset + 3])
         guard length >= 0, offset + 4 + length <= bytes.count else { return nil }
         defer { offset += 4 + length }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Opens a blocking TCP connection for libssh2: tries each resolved address with a non-blocking connect bounded by
@@ -17,9 +17,9 @@ func openTCPConnection(host: String, port: Int, timeout: Duration) throws -> Int
     var hints = addrinfo()
     hints.ai_family = AF_UNSPEC
     #if canImport(Darwin)
-    hints.ai_socktype = SOCK_STREAM
+        hints.ai_socktype = SOCK_STREAM
     #else
-    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
     #endif
     hints.ai_flags = AI_ADDRCONFIG
     var result: UnsafeMutablePointer<addrinfo>?

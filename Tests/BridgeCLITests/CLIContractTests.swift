@@ -43,7 +43,9 @@ struct CLIContractTests {
 
     @Test("a name several feeds match exits 2 naming them")
     func severalFeedsMatch() throws {
-        let mappings = try mappingsCopy(editing: "ewc-qts.yaml") { $0.replacingOccurrences(of: #"files: ["QTS*.csv"]"#, with: #"files: ["QTS*.csv", "IND_*.csv"]"#) }
+        let mappings = try mappingsCopy(editing: "ewc-qts.yaml") {
+            $0.replacingOccurrences(of: #"files: ["QTS*.csv"]"#, with: #"files: ["QTS*.csv", "IND_*.csv"]"#)
+        }
         let run = try runBridge(["check", goodInduction.path, "--today", checkDay, "--mappings", mappings.url.path])
         #expect(run.status == 2)
         #expect(run.stderr.contains("several feeds"), "\(run.stderr)")
@@ -108,11 +110,17 @@ struct CLIContractTests {
     /// One mistake each; lint must exit 1 and name the file and the mistake's line.
     /// (what, text replaced, replacement, the text on the line the error must name: nil for the replaced line)
     static let lintMistakes: [(name: String, original: String, mistake: String, located: String?)] = [
-        ("unknown field", "  trn: {column: REFERENCE_NO, type: trn, required: true}", "  teacherNumber: {column: REFERENCE_NO, type: trn, required: true}", nil),
+        (
+            "unknown field", "  trn: {column: REFERENCE_NO, type: trn, required: true}",
+            "  teacherNumber: {column: REFERENCE_NO, type: trn, required: true}", nil
+        ),
         ("unknown type", "  startDate: {column: START_DATE, type: date,", "  startDate: {column: START_DATE, type: calendar-date,", nil),
         ("unknown lookup", "type: enum, lookup: inductionStatus, required: true}", "type: enum, lookup: inductionStatuses, required: true}", nil),
         // A rule's mistake is located at the rule (its `- id:` line).
-        ("unknown rule field", "requiredWhen: {field: passDate, when: {status: Pass}}", "requiredWhen: {field: passedOn, when: {status: Pass}}", "- id: pass-date-for-pass"),
+        (
+            "unknown rule field", "requiredWhen: {field: passDate, when: {status: Pass}}", "requiredWhen: {field: passedOn, when: {status: Pass}}",
+            "- id: pass-date-for-pass"
+        ),
     ]
 
     @Test("mappings lint exits 1 naming file:line", arguments: 0..<4)
@@ -185,9 +193,11 @@ struct CLIContractTests {
         let end = try #require(text.range(of: "--=_bnd_1--"))
         let attachment = String(text[part.lowerBound..<end.lowerBound])
         let twice = folder.path("ewc-notices-twice.eml")
-        try text.replacingCharacters(in: end.lowerBound..<end.lowerBound,
-                                     with: attachment.replacingOccurrences(of: "prohibitions.csv", with: "prohibitions-copy.csv"))
-            .write(toFile: twice, atomically: true, encoding: .utf8)
+        try text.replacingCharacters(
+            in: end.lowerBound..<end.lowerBound,
+            with: attachment.replacingOccurrences(of: "prohibitions.csv", with: "prohibitions-copy.csv")
+        )
+        .write(toFile: twice, atomically: true, encoding: .utf8)
         let doubled = keys(try checkFixture(twice).records)
         #expect(doubled == first + first)
     }

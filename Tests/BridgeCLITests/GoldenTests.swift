@@ -53,8 +53,9 @@ struct GoldenTests {
                 #expect(record[member] != nil, "\(fixture): a record without '\(member)'")
             }
             let key = record["key"] as? String ?? ""
-            #expect(key.count <= 100 && !key.isEmpty && key.allSatisfy { ("0"..."9").contains($0) || ("a"..."z").contains($0) || $0 == "-" },
-                    "\(fixture): key '\(key)' is not at most 100 characters of [0-9a-z-]")
+            #expect(
+                key.count <= 100 && !key.isEmpty && key.allSatisfy { ("0"..."9").contains($0) || ("a"..."z").contains($0) || $0 == "-" },
+                "\(fixture): key '\(key)' is not at most 100 characters of [0-9a-z-]")
             #expect(record["feed"] as? String == fixture.feed)
         }
 
@@ -71,7 +72,8 @@ struct GoldenTests {
         for feed in feedIDs {
             let folder = repositoryRoot.appendingPathComponent("fixtures/\(feed)/expected").path
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
-            let known = Set(allFixtures.filter { $0.feed == feed }.flatMap { f in ["exit", "records.ndjson", "report.json"].map { "\(f.name).\($0)" } })
+            let known = Set(
+                allFixtures.filter { $0.feed == feed }.flatMap { f in ["exit", "records.ndjson", "report.json"].map { "\(f.name).\($0)" } })
             for name in names where !known.contains(name) {
                 Issue.record("fixtures/\(feed)/expected/\(name) belongs to no fixture")
             }

@@ -16,11 +16,13 @@ struct HTMLReportBrowserTests {
         let binary = try #require(chromiumBinary, "chromium is not installed: run scripts/setup.sh")
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = home.url.path  // a fresh profile; nothing from the user's
-        return try ChildProcess.run(binary, [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9", "--disable-background-networking",
-            "--user-data-dir=\(home.path("profile"))",
-        ] + arguments, environment: environment)
+        return try ChildProcess.run(
+            binary,
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9", "--disable-background-networking",
+                "--user-data-dir=\(home.path("profile"))",
+            ] + arguments, environment: environment)
     }
 
     @Test("the DOM has the counts, codes and fields, and no personal data; the screenshot is not blank")
@@ -41,7 +43,9 @@ struct HTMLReportBrowserTests {
         // The counts row: read 8, accepted 0, rejected 8, with warnings 0.
         #expect(text.contains("<td>8</td><td>0</td><td>8</td><td>0</td>"), "the counts are not shown")
         for code in ["type-error", "constraint-error"] { #expect(text.contains(code), "code \(code) missing") }
-        for field in ["nationalInsuranceNumber", "localAuthorityCode", "establishmentCode", "employmentType", "withdrawn", "gender", "dateOfBirth", "trn"] {
+        for field in [
+            "nationalInsuranceNumber", "localAuthorityCode", "establishmentCode", "employmentType", "withdrawn", "gender", "dateOfBirth", "trn",
+        ] {
             #expect(text.contains(field), "field \(field) missing")
         }
         for column in ["Local Authority Code", "Full Time / Part Time Indicator"] { #expect(text.contains(column)) }

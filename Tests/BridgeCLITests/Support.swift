@@ -53,11 +53,12 @@ struct CheckRun {
 /// `dqt-bridge check FILE --today ... --records --report json --report html --rejects` into a temp folder.
 func checkFixture(_ path: String, extra: [String] = []) throws -> CheckRun {
     let folder = try TemporaryFolder()
-    let run = try runBridge([
-        "check", path, "--today", checkDay,
-        "--records", folder.path("R.ndjson"), "--report", folder.path("R.json"), "--report", folder.path("R.html"),
-        "--rejects", folder.path("R.csv"),
-    ] + extra)
+    let run = try runBridge(
+        [
+            "check", path, "--today", checkDay,
+            "--records", folder.path("R.ndjson"), "--report", folder.path("R.json"), "--report", folder.path("R.html"),
+            "--rejects", folder.path("R.csv"),
+        ] + extra)
     func read(_ name: String) -> String {
         (try? String(contentsOfFile: folder.path(name), encoding: .utf8)) ?? ""
     }
@@ -83,7 +84,7 @@ let personalData: [String] = {
         if let dob = object["dateOfBirth"] as? String {
             let p = dob.split(separator: "-").map(String.init)
             values.insert("\(p[2])/\(p[1])/\(p[0])")  // dd/MM/yyyy
-            values.insert("\(p[0])\(p[1])\(p[2])")    // yyyyMMdd
+            values.insert("\(p[0])\(p[1])\(p[2])")  // yyyyMMdd
             values.insert("\(p[2])\(p[1])\(p[0].suffix(2))")  // ddMMyy
         }
     }
@@ -111,8 +112,9 @@ func expectGolden(_ actual: String, _ url: URL, _ fixture: Fixture, sourceLocati
         return
     }
     guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
-        Issue.record("\(fixture): no golden file \(url.lastPathComponent); run DQT_UPDATE_GOLDEN=1 swift test --filter BridgeCLITests and review it",
-                     sourceLocation: sourceLocation)
+        Issue.record(
+            "\(fixture): no golden file \(url.lastPathComponent); run DQT_UPDATE_GOLDEN=1 swift test --filter BridgeCLITests and review it",
+            sourceLocation: sourceLocation)
         return
     }
     if expected != actual {
@@ -121,7 +123,8 @@ func expectGolden(_ actual: String, _ url: URL, _ fixture: Fixture, sourceLocati
         let first = zip(e, a).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(e.count, a.count)
         let shownExpected = first < e.count ? String(e[first]) : "(end of file)"
         let shownActual = first < a.count ? String(a[first]) : "(end of file)"
-        Issue.record("""
+        Issue.record(
+            """
             \(fixture): \(url.lastPathComponent) differs from the golden file at line \(first + 1)
               expected: \(shownExpected.prefix(600))
               actual:   \(shownActual.prefix(600))
@@ -148,16 +151,27 @@ func indentedJSON(_ text: String) -> String {
             continue
         }
         switch c {
-        case "\"": inString = true; out.append(c)
+        case "\"":
+            inString = true
+            out.append(c)
         case "{", "[":
             let closer: Character = c == "{" ? "}" : "]"
             if index + 1 < characters.count, characters[index + 1] == closer {
-                out.append(c); out.append(closer); index += 1
+                out.append(c)
+                out.append(closer)
+                index += 1
             } else {
-                out.append(c); depth += 1; newline()
+                out.append(c)
+                depth += 1
+                newline()
             }
-        case "}", "]": depth -= 1; newline(); out.append(c)
-        case ",": out.append(c); newline()
+        case "}", "]":
+            depth -= 1
+            newline()
+            out.append(c)
+        case ",":
+            out.append(c)
+            newline()
         case ":": out += ": "
         case " ", "\n", "\r", "\t": break
         default: out.append(c)

@@ -33,25 +33,26 @@ struct RunReportTests {
             refused: refused ?? [
                 RunReport.RefusedRow(
                     fileID: 7, line: 3, outcome: "rejected", apiStatus: nil, key: nil,
-                    reasons: [RunReport.Reason(code: "rule-error", field: "passDate", column: "PASS_DATE", message: "pass-after-start")]),
+                    reasons: [RunReport.Reason(code: "rule-error", field: "passDate", column: "PASS_DATE", message: "pass-after-start")])
             ],
             refusedNotListed: notListed)
     }
 
     @Test("the JSON document: the run, the totals, every file and the refused rows with their reasons, in this order")
     func jsonDocument() {
-        #expect(Self.report().json.serialized == """
-            {"run":{"id":42,"command":"run","status":"refusals","exitStatus":1,"startedAt":"2026-11-18T11:06:40Z",\
-            "finishedAt":"2026-11-18T11:08:45Z","host":"bridge-1","pid":4242,"feeds":["ewc-induction"],"error":null,\
-            "summary":"1 file, 1 row refused"},\
-            "totals":{"files":1,"rowsRead":3,"accepted":2,"rejected":1,"published":2,"failed":0},\
-            "files":[{"id":7,"feed":"ewc-induction","feedStatus":"live","name":"ind_2026.csv","sourcePath":"in/ind_2026.csv",\
-            "origin":"sftp","state":"published","sha256":"\(Self.sha256)","size":120,"rowsRead":3,"accepted":2,"rejected":1,\
-            "published":2,"failed":0,"reason":null,"error":null,"archivePath":"archive/20261118110640-01234567-ind_2026.csv",\
-            "duplicateOf":null,"sender":null,"attachments":[],"refusedRowsNotListed":0}],\
-            "refusedRows":[{"fileId":7,"line":3,"outcome":"rejected","apiStatus":null,"key":null,\
-            "reasons":[{"code":"rule-error","field":"passDate","column":"PASS_DATE","message":"pass-after-start"}]}]}
-            """)
+        #expect(
+            Self.report().json.serialized == """
+                {"run":{"id":42,"command":"run","status":"refusals","exitStatus":1,"startedAt":"2026-11-18T11:06:40Z",\
+                "finishedAt":"2026-11-18T11:08:45Z","host":"bridge-1","pid":4242,"feeds":["ewc-induction"],"error":null,\
+                "summary":"1 file, 1 row refused"},\
+                "totals":{"files":1,"rowsRead":3,"accepted":2,"rejected":1,"published":2,"failed":0},\
+                "files":[{"id":7,"feed":"ewc-induction","feedStatus":"live","name":"ind_2026.csv","sourcePath":"in/ind_2026.csv",\
+                "origin":"sftp","state":"published","sha256":"\(Self.sha256)","size":120,"rowsRead":3,"accepted":2,"rejected":1,\
+                "published":2,"failed":0,"reason":null,"error":null,"archivePath":"archive/20261118110640-01234567-ind_2026.csv",\
+                "duplicateOf":null,"sender":null,"attachments":[],"refusedRowsNotListed":0}],\
+                "refusedRows":[{"fileId":7,"line":3,"outcome":"rejected","apiStatus":null,"key":null,\
+                "reasons":[{"code":"rule-error","field":"passDate","column":"PASS_DATE","message":"pass-after-start"}]}]}
+                """)
     }
 
     @Test("a refused row names its line, outcome, status, key and reasons, and nothing else")
@@ -65,10 +66,11 @@ struct RunReportTests {
             return
         }
         #expect(members.map(\.0) == ["fileId", "line", "outcome", "apiStatus", "key", "reasons"])
-        #expect(json["refusedRows"]?.serialized == """
-            [{"fileId":7,"line":9,"outcome":"failed","apiStatus":422,"key":"ewc-induction-00ff",\
-            "reasons":[{"code":"invalid","field":null,"column":null,"message":"trn is not known"}]}]
-            """)
+        #expect(
+            json["refusedRows"]?.serialized == """
+                [{"fileId":7,"line":9,"outcome":"failed","apiStatus":422,"key":"ewc-induction-00ff",\
+                "reasons":[{"code":"invalid","field":null,"column":null,"message":"trn is not known"}]}]
+                """)
     }
 
     @Test("HTML escapes every text taken from a file or the ledger")
@@ -102,12 +104,14 @@ struct RunReportTests {
         #expect(report.html.contains("File 7: 120 more refused rows not listed"))
     }
 
-    @Test("the verdict follows the exit status", arguments: [
-        (0 as Int?, "verdict ok\">All good"),
-        (1, "verdict partial\">Finished with refused rows or files"),
-        (nil, "verdict partial\">Still running or interrupted"),
-        (2, "verdict refused\">The run failed"),
-    ])
+    @Test(
+        "the verdict follows the exit status",
+        arguments: [
+            (0 as Int?, "verdict ok\">All good"),
+            (1, "verdict partial\">Finished with refused rows or files"),
+            (nil, "verdict partial\">Still running or interrupted"),
+            (2, "verdict refused\">The run failed"),
+        ])
     func verdict(_ exitStatus: Int?, _ expected: String) {
         #expect(Self.report(exitStatus: exitStatus).html.contains(expected))
     }

@@ -48,9 +48,12 @@ struct BridgeHarness: Sendable {
     static func with(_ body: @Sendable (BridgeHarness) async throws -> Void) async throws {
         let sftpHome = try TestServices.require(TestServices.sftpRoot)
         try await TemporaryDatabase.with(prefix: "bridge_ledger_test") { ledgerDatabase in
-            try await InProcessAPI.with(databasePrefix: "bridge_api_test", keys: { connection in
-                try APIKeys.create(connection, name: "bridge-test", roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
-            }) { api, key in
+            try await InProcessAPI.with(
+                databasePrefix: "bridge_api_test",
+                keys: { connection in
+                    try APIKeys.create(connection, name: "bridge-test", roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
+                }
+            ) { api, key in
                 let suffix = "\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000_000)"
                 let remoteRoot = "bridge-tests/\(suffix)"
                 let localRoot = joinPath(sftpHome, remoteRoot)
@@ -273,8 +276,10 @@ enum Synthetic {
     /// An EWC induction file passing the induction of these persons (TRN 1000001... with their dates of birth from
     /// fixtures/api/persons.ndjson; the first 10 have QTS and an induction still to complete).
     static func induction(persons: ClosedRange<Int>) -> String {
-        let births = ["04/02/1967", "07/03/1974", "10/04/1981", "13/05/1988", "16/06/1960", "19/07/1967", "22/08/1974",
-                      "25/09/1981", "28/10/1988", "03/11/1960"]
+        let births = [
+            "04/02/1967", "07/03/1974", "10/04/1981", "13/05/1988", "16/06/1960", "19/07/1967", "22/08/1974",
+            "25/09/1981", "28/10/1988", "03/11/1960",
+        ]
         var text = inductionHeader
         for number in persons {
             text += "\(1_000_000 + number),Ffug,Enw,\(births[(number - 1) % births.count]),01/09/2024,18/07/2025,,Ysgol Ffug,6612001,Pass\r\n"

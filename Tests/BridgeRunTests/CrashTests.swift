@@ -16,12 +16,16 @@ struct CrashTests {
     /// appropriate bodies' file; with batches of 2, about a dozen publishing batches.
     static let files: [PlacedFile] = [
         PlacedFile(feed: "ewc-induction", folder: "ewc/pickup", name: "IND_crash_a.csv", content: Data(Synthetic.induction(persons: 1...3).utf8)),
-        PlacedFile(feed: "ewc-induction", folder: "ewc/pickup", name: "IND_crash_b.csv",
-                   content: Data((Synthetic.induction(persons: 4...6) + "10000X2,Bad,Row,31/02/1974,01/09/2024,18/07/2025,,Ysgol,6612001,Maybe\r\n").utf8)),
-        PlacedFile(feed: "ewc-induction", folder: "ewc/pickup", name: "IND_crash_c.csv",
-                   content: Data("REFERENCE_NO,FIRST_NAME\r\n1000001,Ffug\r\n".utf8)),
-        PlacedFile(feed: "ab-induction", folder: "ab/pickup", name: "AB_Induction_crash.csv",
-                   content: FileManager.default.contents(atPath: joinPath(BridgeHarness.repository, "fixtures/ab-induction/good/AB_Induction_20261120.csv")) ?? Data()),
+        PlacedFile(
+            feed: "ewc-induction", folder: "ewc/pickup", name: "IND_crash_b.csv",
+            content: Data((Synthetic.induction(persons: 4...6) + "10000X2,Bad,Row,31/02/1974,01/09/2024,18/07/2025,,Ysgol,6612001,Maybe\r\n").utf8)),
+        PlacedFile(
+            feed: "ewc-induction", folder: "ewc/pickup", name: "IND_crash_c.csv",
+            content: Data("REFERENCE_NO,FIRST_NAME\r\n1000001,Ffug\r\n".utf8)),
+        PlacedFile(
+            feed: "ab-induction", folder: "ab/pickup", name: "AB_Induction_crash.csv",
+            content: FileManager.default.contents(atPath: joinPath(BridgeHarness.repository, "fixtures/ab-induction/good/AB_Induction_20261120.csv"))
+                ?? Data()),
     ]
     static let publishedFiles = 3
     static let quarantinedFiles = 1
@@ -45,12 +49,17 @@ struct CrashTests {
     }
 
     static func configurationFile(_ h: BridgeHarness) throws -> String {
-        try h.writeConfigurationFile(try h.configuration { $0.api.batchSize = 2; $0.api.concurrency = 1 })
+        try h.writeConfigurationFile(
+            try h.configuration {
+                $0.api.batchSize = 2
+                $0.api.concurrency = 1
+            })
     }
 
     static func run(_ h: BridgeHarness, _ config: String, environment: [String: String] = [:], log: String) throws -> ChildProcess {
-        try bridgeProcess(["run", "--config", config, "--today", BridgeHarness.today], harness: h, environment: environment,
-                          output: joinPath(h.scratch, log))
+        try bridgeProcess(
+            ["run", "--config", config, "--today", BridgeHarness.today], harness: h, environment: environment,
+            output: joinPath(h.scratch, log))
     }
 
     /// The clean run: what it passes (the kill points), the writes it must make and the API's state after it.
@@ -70,11 +79,12 @@ struct CrashTests {
             let state = try await h.apiState()
             reference.withLock { $0 = Reference(expected: expected, state: state, points: choose(from: passed)) }
             let refused = try h.refusals()
-            SuiteTable.append(SuiteRow(
-                suite: "crash", scenario: "clean run (reference): \(files.count) files, 2 feeds, batches of 2", runs: 1,
-                expected: verdict.expected, applied: verdict.applied, lost: verdict.lost, duplicated: verdict.duplicated,
-                refused: refused.rows, reasons: SuiteTable.reasons(refused.reasons) + "; \(passed.count) fail points passed",
-                ok: verdict.exact))
+            SuiteTable.append(
+                SuiteRow(
+                    suite: "crash", scenario: "clean run (reference): \(files.count) files, 2 feeds, batches of 2", runs: 1,
+                    expected: verdict.expected, applied: verdict.applied, lost: verdict.lost, duplicated: verdict.duplicated,
+                    refused: refused.rows, reasons: SuiteTable.reasons(refused.reasons) + "; \(passed.count) fail points passed",
+                    ok: verdict.exact))
         }
         return try #require(reference.withLock { $0 })
     }
@@ -124,11 +134,12 @@ struct CrashTests {
             let interrupted = try h.ledgerInt("SELECT count(*) FROM bridge.runs WHERE status = 'interrupted'")
             #expect(interrupted == 1, "kill at \(point): \(interrupted) runs marked interrupted")
             let refused = try h.refusals()
-            SuiteTable.append(SuiteRow(
-                suite: "crash", scenario: "kill -9 at \(point)", runs: runs, expected: verdict.expected, applied: verdict.applied,
-                lost: verdict.lost, duplicated: verdict.duplicated, refused: refused.rows,
-                reasons: SuiteTable.reasons(refused.reasons) + (verdict.exact ? "" : "; \(verdict)"),
-                ok: killed == -9 && done && verdict.exact && filesOK && interrupted == 1))
+            SuiteTable.append(
+                SuiteRow(
+                    suite: "crash", scenario: "kill -9 at \(point)", runs: runs, expected: verdict.expected, applied: verdict.applied,
+                    lost: verdict.lost, duplicated: verdict.duplicated, refused: refused.rows,
+                    reasons: SuiteTable.reasons(refused.reasons) + (verdict.exact ? "" : "; \(verdict)"),
+                    ok: killed == -9 && done && verdict.exact && filesOK && interrupted == 1))
         }
     }
 
@@ -146,9 +157,12 @@ struct CrashTests {
         let pickups = h.files(in: "ewc/pickup") + h.files(in: "ab/pickup")
         let processed = h.files(in: "ewc/processed").count + h.files(in: "ab/processed").count
         let quarantine = h.files(in: "ewc/quarantine").count + h.files(in: "ab/quarantine").count
-        let ok = taken == files.count && published == publishedFiles && quarantined == quarantinedFiles && pickups.isEmpty
+        let ok =
+            taken == files.count && published == publishedFiles && quarantined == quarantinedFiles && pickups.isEmpty
             && processed == publishedFiles && quarantine == quarantinedFiles
-        #expect(ok, """
+        #expect(
+            ok,
+            """
             kill at \(point): \(taken) files taken, \(published) published, \(quarantined) quarantined; \
             left in pickup \(pickups), \(processed) processed, \(quarantine) in quarantine
             """)

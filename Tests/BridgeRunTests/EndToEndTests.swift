@@ -225,7 +225,11 @@ struct EndToEndTests {
     @Test("An answer lost after the API applied a batch: the next run resends, nothing is applied twice")
     func lostAcknowledgementResumes() async throws {
         try await BridgeHarness.with { h in
-            let config = try h.configuration { $0.api.batchSize = 2; $0.api.concurrency = 1; $0.api.maxAttempts = 1 }
+            let config = try h.configuration {
+                $0.api.batchSize = 2
+                $0.api.concurrency = 1
+                $0.api.maxAttempts = 1
+            }
             try h.place(Synthetic.induction(good: 5), in: "ewc/pickup", as: "IND_lost.csv")
             let real = GeneratedClientTransport(baseURL: h.apiBaseURL, apiKey: h.apiKey, httpClient: h.httpClient)
             let lossy = LosingTransport(real: real, deliverAndLoseAfter: 1)
@@ -292,7 +296,9 @@ struct EndToEndTests {
             try h.place(Synthetic.notices(from: "someone@elsewhere.example", rows: 1), in: "mail/inbox", as: "notice-2.eml")
             let outcome = try await h.run(config, feeds: ["prohibition-notices"])
             #expect(outcome.exitStatus == 1, "\(outcome.summary)")
-            #expect(try h.ledgerInt("SELECT count(*) FROM bridge.files WHERE feed = 'prohibition-notices' AND state = 'published' AND sender IS NOT NULL") == 1)
+            #expect(
+                try h.ledgerInt("SELECT count(*) FROM bridge.files WHERE feed = 'prohibition-notices' AND state = 'published' AND sender IS NOT NULL")
+                    == 1)
             #expect(try h.ledgerInt("SELECT count(*) FROM bridge.files WHERE state = 'quarantined' AND error_code = 'sender-not-allowed'") == 1)
             #expect(try await h.appliedWrites() == 2)
             #expect(h.files(in: "mail/processed").count == 1)

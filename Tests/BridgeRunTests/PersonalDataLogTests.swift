@@ -10,8 +10,9 @@ import Testing
 /// output, the API's JSON logs) is scanned for every name, date of birth (in every layout the inputs use, and ISO)
 /// and NI number found in the input files, and the names, employer name and dates of birth of a synthetic file whose
 /// mapping sends them nowhere.
-@Suite("security: no personal data in a full run's logs", .serialized,
-       .enabled(if: BridgeHarness.binaryAndServicesAvailable))
+@Suite(
+    "security: no personal data in a full run's logs", .serialized,
+    .enabled(if: BridgeHarness.binaryAndServicesAvailable))
 struct PersonalDataLogTests {
     @Test("a run over every live and shadow feed's fixtures logs no name, date of birth or NI number from them")
     func fullRunLogsNoPersonalData() async throws {
@@ -59,8 +60,9 @@ struct PersonalDataLogTests {
             configuration.api.baseURL = api.baseURL
             let config = try h.writeConfigurationFile(configuration)
             let trace = ["DQT_BRIDGE_LOG_LEVEL": "trace"]
-            let run = try bridgeProcess(["run", "--config", config, "--today", BridgeHarness.today], harness: h, environment: trace,
-                                        output: joinPath(h.scratch, "run.log"))
+            let run = try bridgeProcess(
+                ["run", "--config", config, "--today", BridgeHarness.today], harness: h, environment: trace,
+                output: joinPath(h.scratch, "run.log"))
             let status = await run.wait()
             var outputs = [("dqt-bridge run", run.output)]
             for command in [["status", "--config", config], ["report", "last", "--config", config]] {
@@ -73,8 +75,9 @@ struct PersonalDataLogTests {
             #expect(status == 1, "the run ends with refusals (malformed fixtures): \(run.output.suffix(2000))")
 
             let live = placed.filter { $0.feed.status.publishes }.map { file in
-                PlacedFile(feed: file.feed.id, folder: "", name: (file.path as NSString).lastPathComponent,
-                           content: FileManager.default.contents(atPath: file.path) ?? Data())
+                PlacedFile(
+                    feed: file.feed.id, folder: "", name: (file.path as NSString).lastPathComponent,
+                    content: FileManager.default.contents(atPath: file.path) ?? Data())
             }
             let verdict = try await h.verdict(expected: try await BridgeHarness.expectedWrites(live, scratch: h.scratch), reference: nil)
             #expect(verdict.exact && verdict.applied > 0, "\(verdict)")
@@ -91,12 +94,15 @@ struct PersonalDataLogTests {
             #expect(lines > 100, "too few log lines captured: \(lines)")
             #expect(found.isEmpty, "\(found.count) personal values in the logs:\n\(found.prefix(20).joined(separator: "\n"))")
             let refused = try h.refusals()
-            SuiteTable.append(SuiteRow(
-                suite: "security", scenario: "full run's logs scanned for personal data (\(placed.count) fixture files, \(Set(placed.map(\.feed.id)).count) feeds)",
-                runs: 1, expected: verdict.expected, applied: verdict.applied, lost: verdict.lost, duplicated: verdict.duplicated,
-                refused: refused.rows,
-                reasons: "\(lines) log lines x \(personal.count) names/DOBs/NI numbers: \(found.count) found; " + SuiteTable.reasons(refused.reasons, limit: 4),
-                ok: found.isEmpty && lines > 100 && verdict.exact && verdict.applied > 0))
+            SuiteTable.append(
+                SuiteRow(
+                    suite: "security",
+                    scenario: "full run's logs scanned for personal data (\(placed.count) fixture files, \(Set(placed.map(\.feed.id)).count) feeds)",
+                    runs: 1, expected: verdict.expected, applied: verdict.applied, lost: verdict.lost, duplicated: verdict.duplicated,
+                    refused: refused.rows,
+                    reasons: "\(lines) log lines x \(personal.count) names/DOBs/NI numbers: \(found.count) found; "
+                        + SuiteTable.reasons(refused.reasons, limit: 4),
+                    ok: found.isEmpty && lines > 100 && verdict.exact && verdict.applied > 0))
         }
     }
 }
@@ -120,7 +126,8 @@ enum PersonalData {
         let context = CheckContext(today: LocalDate(iso: BridgeHarness.today)!)
         for (index, file) in files.enumerated() {
             let work = joinPath(scratch, "pii-\(index)")
-            let input: CheckInput = file.feed.email == nil
+            let input: CheckInput =
+                file.feed.email == nil
                 ? .file(path: file.path) : .email(Result { try MailIntake.read(emlPath: file.path, into: work) })
             let name = (file.path as NSString).lastPathComponent
             var masked = Collector(unmasked: false)
@@ -141,7 +148,11 @@ enum PersonalData {
     static func collect(_ value: Any, into values: inout Set<Value>) {
         if let object = value as? [String: Any] {
             for (name, member) in object {
-                if let kind = bodyKinds[name], let text = member as? String { add(text, kind: kind, into: &values) } else { collect(member, into: &values) }
+                if let kind = bodyKinds[name], let text = member as? String {
+                    add(text, kind: kind, into: &values)
+                } else {
+                    collect(member, into: &values)
+                }
             }
         } else if let array = value as? [Any] {
             for member in array { collect(member, into: &values) }
@@ -156,7 +167,9 @@ enum PersonalData {
         // A date of birth is in the past; a later date is a refused value, and its digits are also how file names
         // carry the day they were made (AB_Induction_20261121.csv), which the logs name by right.
         if let (year, month, day) = date(text), String(format: "%04d-%02d-%02d", year, month, day) < BridgeHarness.today {
-            let y = String(format: "%04d", year), m = String(format: "%02d", month), d = String(format: "%02d", day)
+            let y = String(format: "%04d", year)
+            let m = String(format: "%02d", month)
+            let d = String(format: "%02d", day)
             for layout in ["\(d)/\(m)/\(y)", "\(y)-\(m)-\(d)", "\(y)\(m)\(d)", "\(d)\(m)\(y.suffix(2))", "\(day)/\(month)/\(y)"] {
                 values.insert(Value(kind: "date of birth", text: layout))
             }
@@ -175,10 +188,13 @@ enum PersonalData {
         let digits = text.filter(\.isNumber)
         let parts = text.split(whereSeparator: { !$0.isNumber }).map(String.init)
         var result: (Int, Int, Int)?
-        if parts.count >= 3, parts[0].count == 4 { result = (Int(parts[0])!, Int(parts[1])!, Int(parts[2])!) }
-        else if parts.count == 3, parts[2].count == 4 { result = (Int(parts[2])!, Int(parts[1])!, Int(parts[0])!) }
-        else if parts.count == 1, digits.count == 8 { result = (Int(digits.prefix(4))!, Int(digits.dropFirst(4).prefix(2))!, Int(digits.suffix(2))!) }
-        else if parts.count == 1, digits.count == 6 {
+        if parts.count >= 3, parts[0].count == 4 {
+            result = (Int(parts[0])!, Int(parts[1])!, Int(parts[2])!)
+        } else if parts.count == 3, parts[2].count == 4 {
+            result = (Int(parts[2])!, Int(parts[1])!, Int(parts[0])!)
+        } else if parts.count == 1, digits.count == 8 {
+            result = (Int(digits.prefix(4))!, Int(digits.dropFirst(4).prefix(2))!, Int(digits.suffix(2))!)
+        } else if parts.count == 1, digits.count == 6 {
             let year = Int(digits.suffix(2))!
             result = (year < 30 ? 2000 + year : 1900 + year, Int(digits.dropFirst(2).prefix(2))!, Int(digits.prefix(2))!)
         }

@@ -34,17 +34,25 @@ struct PipelineFaultTests {
     ]
 
     static let proxyScenarios: [ProxyScenario] = [
-        ProxyScenario(name: "5xx (500, 502, 503)", schedule: .script([.respond(status: 500), .respond(status: 502), .respond(status: 503)]), faults: 3),
-        ProxyScenario(name: "429 with Retry-After: 1", schedule: .script([.tooManyRequests(retryAfter: 1), .pass, .tooManyRequests(retryAfter: 1)]), faults: 2),
-        ProxyScenario(name: "connection reset before forwarding", schedule: .script([.resetBeforeForwarding, .pass, .resetBeforeForwarding]), faults: 2),
-        ProxyScenario(name: "connection reset after the API applied the batch", schedule: .script([.resetAfterForwarding, .pass, .resetAfterForwarding]), faults: 2),
-        ProxyScenario(name: "answer lost after the API applied the batch (FIN)", schedule: .script([.dropResponse, .dropResponse, .pass, .dropResponse]), faults: 3),
+        ProxyScenario(
+            name: "5xx (500, 502, 503)", schedule: .script([.respond(status: 500), .respond(status: 502), .respond(status: 503)]), faults: 3),
+        ProxyScenario(
+            name: "429 with Retry-After: 1", schedule: .script([.tooManyRequests(retryAfter: 1), .pass, .tooManyRequests(retryAfter: 1)]), faults: 2),
+        ProxyScenario(
+            name: "connection reset before forwarding", schedule: .script([.resetBeforeForwarding, .pass, .resetBeforeForwarding]), faults: 2),
+        ProxyScenario(
+            name: "connection reset after the API applied the batch", schedule: .script([.resetAfterForwarding, .pass, .resetAfterForwarding]),
+            faults: 2),
+        ProxyScenario(
+            name: "answer lost after the API applied the batch (FIN)", schedule: .script([.dropResponse, .dropResponse, .pass, .dropResponse]),
+            faults: 3),
         ProxyScenario(name: "answer cut after 40 bytes", schedule: .script([.resetAfterBytes(40), .pass, .resetAfterBytes(40)]), faults: 2),
         ProxyScenario(name: "slow answers (every batch 700 ms late)", schedule: .always(.delay(milliseconds: 700)), faults: 5),
         ProxyScenario(name: "hung before forwarding (client timeout)", schedule: .script([.hang]), faults: 1),
         ProxyScenario(name: "hung after the API applied the batch (client timeout)", schedule: .script([.pass, .hangAfterForwarding]), faults: 1),
-        ProxyScenario(name: "seeded random mix of every fault (seed 5, 40%)",
-                      schedule: .random(seed: 5, faultRate: 0.4, faults: allFaults, maxFaults: 12), faults: 2),
+        ProxyScenario(
+            name: "seeded random mix of every fault (seed 5, 40%)",
+            schedule: .random(seed: 5, faultRate: 0.4, faults: allFaults, maxFaults: 12), faults: 2),
     ]
 
     @Test("the fault proxy between bridge and API: the run retries or the next one resumes, every write applied once", arguments: proxyScenarios)
@@ -82,11 +90,13 @@ struct PipelineFaultTests {
             #expect(done, "\(scenario.name): files not all published and archived after \(runs) runs (exit \(statuses))")
             #expect(verdict.exact, "\(scenario.name): \(verdict); \(stats)")
             #expect(statuses.allSatisfy { $0 == 0 || $0 == 2 }, "\(scenario.name): exit statuses \(statuses)")
-            SuiteTable.append(SuiteRow(
-                suite: "faults", scenario: "API proxy: \(scenario.name)", runs: runs, expected: verdict.expected, applied: verdict.applied,
-                lost: verdict.lost, duplicated: verdict.duplicated,
-                reasons: "\(stats.injected) faults injected (\(Self.faultSummary(stats))); exit \(statuses.map(String.init).joined(separator: ","))",
-                ok: done && verdict.exact && stats.injected >= scenario.faults))
+            SuiteTable.append(
+                SuiteRow(
+                    suite: "faults", scenario: "API proxy: \(scenario.name)", runs: runs, expected: verdict.expected, applied: verdict.applied,
+                    lost: verdict.lost, duplicated: verdict.duplicated,
+                    reasons:
+                        "\(stats.injected) faults injected (\(Self.faultSummary(stats))); exit \(statuses.map(String.init).joined(separator: ","))",
+                    ok: done && verdict.exact && stats.injected >= scenario.faults))
         }
     }
 
@@ -108,7 +118,8 @@ struct PipelineFaultTests {
             let config = try h.writeConfigurationFile(configuration)
             let arguments = ["run", "--config", config, "--today", BridgeHarness.today]
 
-            let first = try bridgeProcess(arguments, harness: h, environment: ["DQT_BRIDGE_FAILPOINT": "fetching:1:stop"], output: joinPath(h.scratch, "run-1.log"))
+            let first = try bridgeProcess(
+                arguments, harness: h, environment: ["DQT_BRIDGE_FAILPOINT": "fetching:1:stop"], output: joinPath(h.scratch, "run-1.log"))
             let stopped = await first.waitUntilStopped()
             #expect(stopped, "the run did not stop in the download: \(first.output.suffix(2000))")
             let partial = try h.ledgerInt("SELECT count(*) FROM bridge.files WHERE state = 'discovered'")
@@ -146,11 +157,14 @@ struct PipelineFaultTests {
             #expect(done && verdict.exact, "\(verdict), exit statuses \(statuses)")
             let whole = try FileDigest.sha256(path: joinPath(h.localRoot, "ewc/processed", h.files(in: "ewc/processed").first ?? "none"))
             #expect(sha == whole, "the ledger's SHA-256 is not the whole file's")
-            SuiteTable.append(SuiteRow(
-                suite: "faults", scenario: "sshd killed during a download (\(files[0].content.count / 1024) KB file)", runs: runs,
-                expected: verdict.expected, applied: verdict.applied, lost: verdict.lost, duplicated: verdict.duplicated,
-                refused: refused.rows, reasons: SuiteTable.reasons(refused.reasons) + "; partial file parsed: \(parsedAfterKill + staged > 0 ? "yes" : "no"), partial copy kept: \(kept.isEmpty ? "no" : "yes"); exit \(statuses.map(String.init).joined(separator: ","))",
-                ok: done && verdict.exact && parsedAfterKill == 0 && staged == 0 && kept.isEmpty && firstStatus == 2))
+            SuiteTable.append(
+                SuiteRow(
+                    suite: "faults", scenario: "sshd killed during a download (\(files[0].content.count / 1024) KB file)", runs: runs,
+                    expected: verdict.expected, applied: verdict.applied, lost: verdict.lost, duplicated: verdict.duplicated,
+                    refused: refused.rows,
+                    reasons: SuiteTable.reasons(refused.reasons)
+                        + "; partial file parsed: \(parsedAfterKill + staged > 0 ? "yes" : "no"), partial copy kept: \(kept.isEmpty ? "no" : "yes"); exit \(statuses.map(String.init).joined(separator: ","))",
+                    ok: done && verdict.exact && parsedAfterKill == 0 && staged == 0 && kept.isEmpty && firstStatus == 2))
         }
     }
 
@@ -158,8 +172,9 @@ struct PipelineFaultTests {
     /// applied a batch but before the ledger recorded it, and between planning and doing an archive move.
     static let restartPoints = ["staging:3", "batch-answered:2", "archive-planned:1"]
 
-    @Test("PostgreSQL (the ledger's) restarted in the middle of a run: the run fails cleanly or recovers, the next one completes",
-          arguments: restartPoints)
+    @Test(
+        "PostgreSQL (the ledger's) restarted in the middle of a run: the run fails cleanly or recovers, the next one completes",
+        arguments: restartPoints)
     func postgresRestarted(at point: String) async throws {
         let postgres = try PrivatePostgres()
         do {
@@ -178,18 +193,25 @@ struct PipelineFaultTests {
             try await TemporaryDatabase.with(prefix: "ledger", adminURL: postgres.url) { ledger in
                 var h = shared
                 h.ledgerURL = ledger.url
-                let config = try h.writeConfigurationFile(try h.configuration { $0.api.batchSize = 2; $0.api.concurrency = 1 })
+                let config = try h.writeConfigurationFile(
+                    try h.configuration {
+                        $0.api.batchSize = 2
+                        $0.api.concurrency = 1
+                    })
                 for file in Self.files { try h.place(file) }
                 let expected = try await BridgeHarness.expectedWrites(Self.files, scratch: h.scratch)
                 let arguments = ["run", "--config", config, "--today", BridgeHarness.today]
 
-                let first = try bridgeProcess(arguments, harness: h, environment: ["DQT_BRIDGE_FAILPOINT": "\(point):stop"], output: joinPath(h.scratch, "run-1.log"))
+                let first = try bridgeProcess(
+                    arguments, harness: h, environment: ["DQT_BRIDGE_FAILPOINT": "\(point):stop"], output: joinPath(h.scratch, "run-1.log"))
                 let stopped = await first.waitUntilStopped()
                 #expect(stopped, "the run did not stop at \(point): \(first.output.suffix(2000))")
                 try await postgres.restart()
                 first.resume()
                 let firstStatus = await first.wait()
-                #expect((0...2).contains(firstStatus), "the run did not end cleanly after the restart (status \(firstStatus)): \(first.output.suffix(3000))")
+                #expect(
+                    (0...2).contains(firstStatus),
+                    "the run did not end cleanly after the restart (status \(firstStatus)): \(first.output.suffix(3000))")
                 var runs = 1
                 var statuses = [firstStatus]
                 while try runs < 4 && !Self.allDone(h, files: Self.files.count) {
@@ -202,11 +224,13 @@ struct PipelineFaultTests {
                 let verdict = try await h.verdict(expected: expected, reference: nil)
                 let done = try Self.allDone(h, files: Self.files.count)
                 #expect(done && verdict.exact, "restart at \(point): \(verdict), exit statuses \(statuses)")
-                SuiteTable.append(SuiteRow(
-                    suite: "faults", scenario: "PostgreSQL (ledger) restarted at \(point)", runs: runs, expected: verdict.expected,
-                    applied: verdict.applied, lost: verdict.lost, duplicated: verdict.duplicated,
-                    reasons: "first run exit \(firstStatus) (\(firstStatus == 0 ? "recovered" : "failed cleanly")); exit \(statuses.map(String.init).joined(separator: ","))",
-                    ok: done && verdict.exact && (0...2).contains(firstStatus)))
+                SuiteTable.append(
+                    SuiteRow(
+                        suite: "faults", scenario: "PostgreSQL (ledger) restarted at \(point)", runs: runs, expected: verdict.expected,
+                        applied: verdict.applied, lost: verdict.lost, duplicated: verdict.duplicated,
+                        reasons:
+                            "first run exit \(firstStatus) (\(firstStatus == 0 ? "recovered" : "failed cleanly")); exit \(statuses.map(String.init).joined(separator: ","))",
+                        ok: done && verdict.exact && (0...2).contains(firstStatus)))
             }
         }
     }

@@ -4,7 +4,7 @@ import FileSources
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Services a fault test starts for itself, so that killing or restarting them never touches the shared ones
@@ -37,7 +37,8 @@ struct APIProcess {
         let until = Date().addingTimeInterval(60)
         while Date() < until, service.isRunning {
             if let response = try? await httpClient.execute(HTTPClientRequest(url: api.baseURL + "/health/ready"), timeout: .seconds(2)),
-               response.status.code == 200 {
+                response.status.code == 200
+            {
                 return api
             }
             try await Task.sleep(for: .milliseconds(50))
@@ -76,24 +77,24 @@ final class PrivateSSHD: @unchecked Sendable {
             let hostPublic = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
             try "[127.0.0.1]:\(port) \(hostPublic)\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)
             try """
-                Port \(port)
-                ListenAddress 127.0.0.1
-                HostKey \(hostKey)
-                PidFile \(joinPath(folder, "sshd.pid"))
-                AuthorizedKeysFile \(authorizedKeys)
-                AllowUsers \(try TestServices.require(TestServices.sftpUser))
-                PubkeyAuthentication yes
-                PasswordAuthentication no
-                KbdInteractiveAuthentication no
-                UsePAM no
-                StrictModes no
-                PermitRootLogin no
-                AllowTcpForwarding no
-                X11Forwarding no
-                LogLevel INFO
-                Subsystem sftp internal-sftp
+            Port \(port)
+            ListenAddress 127.0.0.1
+            HostKey \(hostKey)
+            PidFile \(joinPath(folder, "sshd.pid"))
+            AuthorizedKeysFile \(authorizedKeys)
+            AllowUsers \(try TestServices.require(TestServices.sftpUser))
+            PubkeyAuthentication yes
+            PasswordAuthentication no
+            KbdInteractiveAuthentication no
+            UsePAM no
+            StrictModes no
+            PermitRootLogin no
+            AllowTcpForwarding no
+            X11Forwarding no
+            LogLevel INFO
+            Subsystem sftp internal-sftp
 
-                """.write(toFile: config, atomically: true, encoding: .utf8)
+            """.write(toFile: config, atomically: true, encoding: .utf8)
             try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         }
         let service = try ChildProcess("/usr/sbin/sshd", ["-D", "-e", "-f", config], output: joinPath(folder, "sshd.log"))
@@ -174,7 +175,8 @@ func descendants(of pid: Int32) -> [Int32] {
     var parents: [Int32: [Int32]] = [:]
     for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
         guard let child = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { continue }
+            let close = stat.lastIndex(of: ")")
+        else { continue }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         if fields.count > 1, let parent = Int32(fields[1]) { parents[parent, default: []].append(child) }
     }

@@ -64,14 +64,18 @@ extension BridgeHarness {
             let input = joinPath(scratch, "expected-\(index)-\(file.name)")
             let records = input + ".ndjson"
             try file.content.write(to: URL(fileURLWithPath: input))
-            let check = try ChildProcess(binary, ["check", input, "--feed", file.feed, "--records", records, "--today", today,
-                                                  "--mappings", joinPath(repository, "mappings")], output: input + ".out")
+            let check = try ChildProcess(
+                binary,
+                [
+                    "check", input, "--feed", file.feed, "--records", records, "--today", today,
+                    "--mappings", joinPath(repository, "mappings"),
+                ], output: input + ".out")
             let status = await check.wait()
             guard (0...2).contains(status) else { throw CheckFailed(file: file.name, status: status) }
             let text = (try? String(contentsOfFile: records, encoding: .utf8)) ?? ""
             for line in text.split(separator: "\n") {
                 guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                      let key = object["key"] as? String, let method = object["method"] as? String, let path = object["path"] as? String
+                    let key = object["key"] as? String, let method = object["method"] as? String, let path = object["path"] as? String
                 else { throw CheckFailed(file: file.name, status: -1) }
                 writes.append(ExpectedWrite(key: key, method: method, path: path))
             }
@@ -86,8 +90,9 @@ extension BridgeHarness {
             for row in try connection.query(
                 "SELECT idempotency_key, method, path, count(*) AS n FROM audit WHERE idempotency_key IS NOT NULL GROUP BY 1, 2, 3"
             ).rows {
-                counts[ExpectedWrite(key: row["idempotency_key"] ?? "", method: row["method"] ?? "", path: row["path"] ?? ""),
-                       default: 0] += row.int("n") ?? 0
+                counts[
+                    ExpectedWrite(key: row["idempotency_key"] ?? "", method: row["method"] ?? "", path: row["path"] ?? ""),
+                    default: 0] += row.int("n") ?? 0
             }
             return counts
         }
@@ -143,10 +148,12 @@ extension BridgeHarness {
         try ledgerQuery { connection in
             var reasons: [String: Int] = [:]
             var rows = 0
-            for row in try connection.query("""
+            for row in try connection.query(
+                """
                 SELECT coalesce(r.problem -> 0 ->> 'code', 'status ' || r.api_status::text, 'refused') AS reason, count(*) AS n
                 FROM bridge.records r WHERE r.outcome IN ('rejected', 'failed') GROUP BY 1
-                """).rows {
+                """
+            ).rows {
                 rows += row.int("n") ?? 0
                 reasons["row \(row["reason"] ?? "?")", default: 0] += row.int("n") ?? 0
             }
@@ -182,7 +189,8 @@ extension ChildProcess {
         let until = Date().addingTimeInterval(seconds)
         while Date() < until {
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
+                let close = stat.lastIndex(of: ")")
+            else { return false }
             let state = stat[stat.index(close, offsetBy: 2)]
             if state == "T" || state == "t" { return true }
             if state == "Z" { return false }

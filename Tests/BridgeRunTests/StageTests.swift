@@ -1,4 +1,3 @@
-@testable import BridgeRun
 import DQTModel
 import DQTTesting
 import FeedMapping
@@ -9,6 +8,8 @@ import Logging
 import Publisher
 import Synchronization
 import Testing
+
+@testable import BridgeRun
 
 /// The run's stages one at a time, without SFTP, an API or PostgreSQL: a folder source over a scratch folder, a
 /// scripted API and the in-memory ledger (the PostgreSQL ledger's own tests prove the two stores agree).
@@ -120,17 +121,18 @@ struct IdentifierTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/bridge.yaml"
         try """
-            api: {baseURL: "http://x", keyEnv: K}
-            folder: {root: /x}
-            defaultSource: folder
-            mailDrops: [{folder: mail/extra}]
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        api: {baseURL: "http://x", keyEnv: K}
+        folder: {root: /x}
+        defaultSource: folder
+        mailDrops: [{folder: mail/extra}]
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let configuration = try RunConfiguration.load(path: path, environment: [:])
         #expect(configuration.defaultSource == .folder)
         #expect(configuration.source(for: "ewc-induction") == .folder)
         #expect(configuration.mailDrops == [RunConfiguration.MailDrop(folder: "mail/extra")])
 
-        try "api: {baseURL: \"http://x\"}\nfolder: {root: /x}\nfeeds:\n  ewc-induction: {source: ftp}\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "api: {baseURL: \"http://x\"}\nfolder: {root: /x}\nfeeds:\n  ewc-induction: {source: ftp}\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: RunConfiguration.ConfigurationError.self) { try RunConfiguration.load(path: path, environment: [:]) }
         do {
             _ = try RunConfiguration.load(path: path, environment: [:])
@@ -156,13 +158,16 @@ struct IdentifierTests {
         configuration.mailDrops = [.init(folder: "mail/inbox"), .init(source: .folder, folder: "mail/inbox")]
         let feeds = catalog.feeds.filter { ["ewc-induction", "ewc-qts", "tps-workforce", "prohibition-notices"].contains($0.id) }
         let groups = FolderGroup.groups(feeds: feeds, configuration: configuration, logger: Logger(label: "test"))
-        let summary = groups.map { "\($0.source.rawValue) \($0.folder) \($0.feeds.map(\.id).sorted().joined(separator: "+")) \($0.mailDrop?.ledgerFeedName ?? "-")" }
-        #expect(summary == [
-            "sftp ewc/pickup ewc-induction+ewc-qts -",
-            "folder tps/workforce tps-workforce -",
-            "sftp mail/inbox prohibition-notices mail:sftp:mail/inbox",
-            "folder mail/inbox prohibition-notices mail:folder:mail/inbox",
-        ])
+        let summary = groups.map {
+            "\($0.source.rawValue) \($0.folder) \($0.feeds.map(\.id).sorted().joined(separator: "+")) \($0.mailDrop?.ledgerFeedName ?? "-")"
+        }
+        #expect(
+            summary == [
+                "sftp ewc/pickup ewc-induction+ewc-qts -",
+                "folder tps/workforce tps-workforce -",
+                "sftp mail/inbox prohibition-notices mail:sftp:mail/inbox",
+                "folder mail/inbox prohibition-notices mail:folder:mail/inbox",
+            ])
     }
 
     @Test("Archive folders sit beside the pickup folder")

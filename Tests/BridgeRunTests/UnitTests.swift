@@ -11,12 +11,12 @@ struct UnitTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/bridge.yaml"
         try """
-            databaseURLEnv: LEDGER_URL
-            api: {baseURL: "http://127.0.0.1:8080", keyEnv: API_KEY, batchSize: 250}
-            folder: {root: "${PICKUP}"}
-            feeds:
-              ewc-induction: {stableSeconds: 5, doneMarker: .ok}
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        databaseURLEnv: LEDGER_URL
+        api: {baseURL: "http://127.0.0.1:8080", keyEnv: API_KEY, batchSize: 250}
+        folder: {root: "${PICKUP}"}
+        feeds:
+          ewc-induction: {stableSeconds: 5, doneMarker: .ok}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let environment = ["PICKUP": "/srv/pickup", "LEDGER_URL": "postgresql://x@y/z", "API_KEY": "secret-key"]
         let configuration = try RunConfiguration.load(path: path, environment: environment)
         #expect(configuration.folder?.root == "/srv/pickup")

@@ -28,7 +28,8 @@ import Testing
 
     static func workforce(trn: String, start: String = "2024-09-01", establishment: String? = "4001", key: String? = nil) -> String {
         let employmentKey = "\(trn).201.\(establishment ?? "NULL").\(start.replacingOccurrences(of: "-", with: ""))"
-        return #"{"method":"PUT","path":"/v3/persons/\#(trn)/employments/\#(employmentKey)","idempotencyKey":"\#(key ?? "tps:\(trn)")","source":{"feed":"tps-workforce","fileSha256":"00ff","line":9},"body":\#(employmentBody(trn: trn, start: start, establishment: establishment).replacingOccurrences(of: "\n", with: ""))}"#
+        return
+            #"{"method":"PUT","path":"/v3/persons/\#(trn)/employments/\#(employmentKey)","idempotencyKey":"\#(key ?? "tps:\(trn)")","source":{"feed":"tps-workforce","fileSha256":"00ff","line":9},"body":\#(employmentBody(trn: trn, start: start, establishment: establishment).replacingOccurrences(of: "\n", with: ""))}"#
     }
 
     /// Structured edits, each a (find, replace) tried on one operation.
@@ -41,7 +42,8 @@ import Testing
         (#""endDate":null"#, #""endDate":"2025-07-31""#), (#""endDate":null"#, #""endDate":"2020-01-01""#),
         (#""endDate":null,"#, ""), (#""endDate":null"#, #""endDate":{}"#), (#""endDate":null"#, #""endDate":[1,2]"#),
         (#""dateOfDeath":null"#, #""dateOfDeath":"1960-01-01""#), (#""dateOfDeath":null"#, #""dateOfDeath":12345678901234567890123"#),
-        (#""dateOfDeath":null"#, #""dateOfDeath":1e400"#), (#""dateOfDeath":null"#, #""dateOfDeath":-0"#), (#""dateOfDeath":null"#, #""dateOfDeath":1.5"#),
+        (#""dateOfDeath":null"#, #""dateOfDeath":1e400"#), (#""dateOfDeath":null"#, #""dateOfDeath":-0"#),
+        (#""dateOfDeath":null"#, #""dateOfDeath":1.5"#),
         (#""localAuthorityCode":"201""#, #""localAuthorityCode":201"#), (#""localAuthorityCode":"201","#, ""),
         (#""localAuthorityCode":"201""#, #""localAuthorityCode":null"#), (#""localAuthorityCode":"201""#, #""localAuthorityCode":"2\u00301""#),
         (#""localAuthorityCode":"201""#, #""local\u0041uthorityCode":"201""#),
@@ -75,7 +77,8 @@ import Testing
     static func batch(_ random: inout SplitMix64) -> String {
         var operations: [String] = []
         for index in 0..<Int.random(in: 0...6, using: &random) {
-            var operation = Bool.random(using: &random) && index > 0
+            var operation =
+                Bool.random(using: &random) && index > 0
                 ? operations.randomElement(using: &random)!
                 : Int.random(in: 0..<3, using: &random) == 0
                     ? Self.operations.randomElement(using: &random)!
@@ -110,9 +113,11 @@ import Testing
     }
 
     static let mutator = ByteMutator(
-        tokens: [Array("\"".utf8), Array("\\".utf8), Array("\\u".utf8), Array(",".utf8), Array(":".utf8), Array("{".utf8),
-                 Array("}".utf8), Array("[".utf8), Array("]".utf8), Array("null".utf8), Array("1e309".utf8), Array("é".utf8),
-                 [0xED, 0xA0, 0x80], [0xC0, 0xAF], [0xEF, 0xBB, 0xBF], Array("\"operations\"".utf8), Array("\"body\"".utf8)],
+        tokens: [
+            Array("\"".utf8), Array("\\".utf8), Array("\\u".utf8), Array(",".utf8), Array(":".utf8), Array("{".utf8),
+            Array("}".utf8), Array("[".utf8), Array("]".utf8), Array("null".utf8), Array("1e309".utf8), Array("é".utf8),
+            [0xED, 0xA0, 0x80], [0xC0, 0xAF], [0xEF, 0xBB, 0xBF], Array("\"operations\"".utf8), Array("\"body\"".utf8),
+        ],
         allowsNUL: true)
 
     /// What a prepared batch is, fully spelled out (commands, hashes, sources, problems).
@@ -153,10 +158,15 @@ import Testing
             let data = Data(bytes)
             inputs += 1
             for maximum in round % 20 == 0 ? [1, 1000] : [1000] {
-                let fast = Self.outcome { () throws(Problem) in try BatchFastPath.prepare(data, principal: Self.principal, maximumOperations: maximum) }
+                let fast = Self.outcome { () throws(Problem) in try BatchFastPath.prepare(data, principal: Self.principal, maximumOperations: maximum)
+                }
                 // The reference path reads an object's members in its dictionary's order, which varies from one
                 // decoding to the next: with two bad members, either may be the one named.
-                let reference = { Self.outcome { () throws(Problem) in try BatchPreparation.prepare(batchJSON: data, principal: Self.principal, maximumOperations: maximum) } }
+                let reference = {
+                    Self.outcome { () throws(Problem) in
+                        try BatchPreparation.prepare(batchJSON: data, principal: Self.principal, maximumOperations: maximum)
+                    }
+                }
                 let first = reference()
                 let references = fast == first ? [first] : [first] + (0..<40).map { _ in reference() }
                 #expect(references.contains(fast), "round \(round): \(String(decoding: bytes, as: UTF8.self))\n\(fast)\n\(references[0])")
@@ -165,9 +175,10 @@ import Testing
             bytes.withUnsafeBufferPointer { buffer in
                 guard let operations = try? BatchFastPath.scan(buffer) else { return }
                 scanned += 1
-                employmentsReadDirectly += operations.filter { operation in
-                    operation.path.contains("/employments/") && operation.body.map { BatchFastPath.employment(buffer, body: $0) != nil } == true
-                }.count
+                employmentsReadDirectly +=
+                    operations.filter { operation in
+                        operation.path.contains("/employments/") && operation.body.map { BatchFastPath.employment(buffer, body: $0) != nil } == true
+                    }.count
             }
         }
         // The fast reader must take the batches left valid JSON (about a quarter) and read their workforce bodies itself.
@@ -179,10 +190,12 @@ import Testing
     /// Request hashes are stored with idempotency keys: a change of how they are computed would turn every replay of
     /// an earlier run into a 422. These values are the ones computed before the hash was taken over bytes (and by sha256sum).
     @Test func requestHashesAreUnchanged() throws {
-        let data = Data(#"{"operations":[\#(Self.workforce(trn: "1000004", start: "2013-05-01").replacingOccurrences(of: #""FT""#, with: #""PTR""#))]}"#.utf8)
+        let data = Data(
+            #"{"operations":[\#(Self.workforce(trn: "1000004", start: "2013-05-01").replacingOccurrences(of: #""FT""#, with: #""PTR""#))]}"#.utf8)
         let prepared = try BatchFastPath.prepare(data, principal: Self.principal, maximumOperations: 10)
         #expect(try prepared[0].get().requestHash == "49f467772ccc6345a392322f1cf977ce6fbf94c641ef29412c009c436166e3e0")
-        #expect(WriteRequest.hash(method: "PUT", path: "/v3/persons/1000040", canonicalBody: #"{"a":"é"}"#)
-            == "1a01baed64b350be5b22ef1cf5acb706c3ff7467fd5a5553212caddce2a1c501")
+        #expect(
+            WriteRequest.hash(method: "PUT", path: "/v3/persons/1000040", canonicalBody: #"{"a":"é"}"#)
+                == "1a01baed64b350be5b22ef1cf5acb706c3ff7467fd5a5553212caddce2a1c501")
     }
 }

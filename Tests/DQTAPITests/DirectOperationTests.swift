@@ -25,7 +25,10 @@ struct DirectOperationTests {
             #expect(person.contentType == "application/json; charset=utf-8")
             #expect(person.headers.first(name: "Content-Length") == String(person.body.count))
             #expect(person.headers.first(name: "X-Correlation-Id") == "pin-1")
-            #expect(person.text == #"{"trn":"1000001","firstName":"Ffugwen","lastName":"Dummeril","dateOfBirth":"1967-02-04","nationalInsuranceNumber":"JB100037B","emailAddress":"person1000001@example.invalid","gender":"Male","qts":{"holdsFrom":"2006-07-02","routes":[{"routeToProfessionalStatusType":{"routeToProfessionalStatusTypeId":"6987240e-966e-485f-b300-23b54937fb3a","name":"Core","professionalStatusType":"QualifiedTeacherStatus"}}]},"qtlsStatus":"None"}"#)
+            #expect(
+                person.text
+                    == #"{"trn":"1000001","firstName":"Ffugwen","lastName":"Dummeril","dateOfBirth":"1967-02-04","nationalInsuranceNumber":"JB100037B","emailAddress":"person1000001@example.invalid","gender":"Male","qts":{"holdsFrom":"2006-07-02","routes":[{"routeToProfessionalStatusType":{"routeToProfessionalStatusTypeId":"6987240e-966e-485f-b300-23b54937fb3a","name":"Core","professionalStatusType":"QualifiedTeacherStatus"}}]},"qtlsStatus":"None"}"#
+            )
             // Query values are read as the contract's form style reads them: `+` is a space; path segments are percent-decoded.
             #expect(try await h.call(.GET, "/v3/persons/1000001?nationalInsuranceNumber=JB+100037+B", key: h.allKey).status == 200)
             #expect(try await h.call(.GET, "/v3/persons/1000001?nationalInsuranceNumber=JB%2B100037B", key: h.allKey).status == 404)
@@ -37,33 +40,42 @@ struct DirectOperationTests {
         try await Harness.with { h in
             Self.expectProblem(
                 try await h.call(.GET, "/v3/persons/12345", key: h.allKey), 400,
-                #"{"detail":"One or more fields are invalid.","errorCode":10100,"errors":{"trn":["trn must be 7 digits."]},"status":400,"title":"Invalid request.","type":"\#(Self.invalidType)"}"#)
+                #"{"detail":"One or more fields are invalid.","errorCode":10100,"errors":{"trn":["trn must be 7 digits."]},"status":400,"title":"Invalid request.","type":"\#(Self.invalidType)"}"#
+            )
             Self.expectProblem(
                 try await h.call(.GET, "/v3/persons/1000001?include=Nonsense", key: h.allKey), 400,
-                #"{"detail":"One or more fields are invalid.","errorCode":10100,"errors":{"include":["include takes Induction, Alerts, RoutesToProfessionalStatuses, PreviousNames, InitialTeacherTraining or All"]},"status":400,"title":"Invalid request.","type":"\#(Self.invalidType)"}"#)
+                #"{"detail":"One or more fields are invalid.","errorCode":10100,"errors":{"include":["include takes Induction, Alerts, RoutesToProfessionalStatuses, PreviousNames, InitialTeacherTraining or All"]},"status":400,"title":"Invalid request.","type":"\#(Self.invalidType)"}"#
+            )
             Self.expectProblem(
                 try await h.call(.GET, "/v3/persons/1000001?dateOfBirth=1967-02-04&nationalInsuranceNumber=JB100037B", key: h.allKey), 400,
-                #"{"detail":"One or more fields are invalid.","errorCode":10100,"errors":{"dateOfBirth":["Give dateOfBirth or nationalInsuranceNumber, not both."]},"status":400,"title":"Invalid request.","type":"\#(Self.invalidType)"}"#)
+                #"{"detail":"One or more fields are invalid.","errorCode":10100,"errors":{"dateOfBirth":["Give dateOfBirth or nationalInsuranceNumber, not both."]},"status":400,"title":"Invalid request.","type":"\#(Self.invalidType)"}"#
+            )
             Self.expectProblem(
                 try await h.call(.GET, "/v3/persons/1000001?dateOfBirth=1967-02-30", key: h.allKey), 400,
-                #"{"detail":"One or more fields are invalid.","errorCode":10100,"errors":{"dateOfBirth":["dateOfBirth must be yyyy-MM-dd."]},"status":400,"title":"Invalid request.","type":"\#(Self.invalidType)"}"#)
+                #"{"detail":"One or more fields are invalid.","errorCode":10100,"errors":{"dateOfBirth":["dateOfBirth must be yyyy-MM-dd."]},"status":400,"title":"Invalid request.","type":"\#(Self.invalidType)"}"#
+            )
             Self.expectProblem(
                 try await h.call(.GET, "/v3/persons/1999999", key: h.allKey), 404,
-                #"{"detail":"No person has this TRN.","errorCode":10001,"status":404,"title":"Person not found.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.5"}"#)
+                #"{"detail":"No person has this TRN.","errorCode":10001,"status":404,"title":"Person not found.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.5"}"#
+            )
             Self.expectProblem(
                 try await h.call(.GET, "/v3/persons/1000059", key: h.allKey), 410,
-                #"{"detail":"This TRN's record is deactivated.","errorCode":10058,"status":410,"title":"Record deactivated.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.11"}"#)
+                #"{"detail":"This TRN's record is deactivated.","errorCode":10058,"status":410,"title":"Record deactivated.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.11"}"#
+            )
             let merged = try await h.call(.GET, "/v3/persons/1000060", key: h.allKey)
             Self.expectProblem(
                 merged, 308,
-                #"{"detail":"This TRN's record was merged into 1000001.","errorCode":10059,"status":308,"title":"Record merged.","type":"https://tools.ietf.org/html/rfc9110#section-15.4.9"}"#)
+                #"{"detail":"This TRN's record was merged into 1000001.","errorCode":10059,"status":308,"title":"Record merged.","type":"https://tools.ietf.org/html/rfc9110#section-15.4.9"}"#
+            )
             #expect(merged.headers.first(name: "Location") == "/v3/persons/1000001")
             Self.expectProblem(
                 try await h.call(.GET, "/v3/persons/1000001"), 401,
-                #"{"detail":"An API key is required: Authorization: Bearer <key>.","errorCode":10120,"status":401,"title":"Unauthorized.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.2"}"#)
+                #"{"detail":"An API key is required: Authorization: Bearer <key>.","errorCode":10120,"status":401,"title":"Unauthorized.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.2"}"#
+            )
             Self.expectProblem(
                 try await h.call(.GET, "/v3/persons/1000001", key: h.key(.updatePerson)), 403,
-                #"{"detail":"This operation needs the role GetPerson.","errorCode":10121,"status":403,"title":"Forbidden.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.4"}"#)
+                #"{"detail":"This operation needs the role GetPerson.","errorCode":10121,"status":403,"title":"Forbidden.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.4"}"#
+            )
         }
     }
 
@@ -81,7 +93,9 @@ struct DirectOperationTests {
                 guard reply.status == 200 else { continue }
                 let typed = try JSONText.decoder.decode(Schemas.Person.self, from: reply.body)
                 let again = try JSONEncoder().encode(typed)
-                #expect(Self.withoutNulls(try JSONSerialization.jsonObject(with: again)) == Self.withoutNulls(try JSONSerialization.jsonObject(with: reply.body)), "\(trn)")
+                #expect(
+                    Self.withoutNulls(try JSONSerialization.jsonObject(with: again))
+                        == Self.withoutNulls(try JSONSerialization.jsonObject(with: reply.body)), "\(trn)")
                 checked += 1
             }
             #expect(checked >= 50)
@@ -107,13 +121,17 @@ struct DirectOperationTests {
             #expect(first.status == 200)
             #expect(first.contentType == "application/json; charset=utf-8")
             #expect(first.headers.first(name: "Content-Length") == String(first.body.count))
-            let merged = #"{"status":308,"problem":{"detail":"This TRN's record was merged into 1000001.","errorCode":10059,"status":308,"title":"Record merged.","type":"https://tools.ietf.org/html/rfc9110#section-15.4.9"},"location":"/v3/persons/1000001"}"#
-            let unsupported = #"{"status":400,"problem":{"detail":"GET /v3/persons/1000001 is not a write endpoint of this API.","errorCode":10125,"status":400,"title":"Unsupported batch operation.","type":"\#(Self.invalidType)"}}"#
+            let merged =
+                #"{"status":308,"problem":{"detail":"This TRN's record was merged into 1000001.","errorCode":10059,"status":308,"title":"Record merged.","type":"https://tools.ietf.org/html/rfc9110#section-15.4.9"},"location":"/v3/persons/1000001"}"#
+            let unsupported =
+                #"{"status":400,"problem":{"detail":"GET /v3/persons/1000001 is not a write endpoint of this API.","errorCode":10125,"status":400,"title":"Unsupported batch operation.","type":"\#(Self.invalidType)"}}"#
             #expect(first.text == #"{"results":[{"status":204},\#(merged),\#(unsupported)]}"#)
             let again = try await h.call(.POST, "/v3/batches", json: batch, key: h.allKey)
             #expect(again.text == #"{"results":[{"status":204,"replayed":true},\#(merged),\#(unsupported)]}"#)
             let forbidden = try await h.call(.POST, "/v3/batches", json: batch, key: h.key(.getPerson))
-            #expect(forbidden.text.hasPrefix(#"{"results":[{"status":403,"problem":{"detail":"This operation needs the role UpdatePerson.","errorCode":10121"#))
+            #expect(
+                forbidden.text.hasPrefix(
+                    #"{"results":[{"status":403,"problem":{"detail":"This operation needs the role UpdatePerson.","errorCode":10121"#))
         }
     }
 
@@ -121,17 +139,21 @@ struct DirectOperationTests {
         try await Harness.with(configure: { $0.maxBatchOperations = 2 }) { h in
             Self.expectProblem(
                 try await h.call(.POST, "/v3/batches", json: #"{"operations":["#, key: h.allKey), 400,
-                #"{"detail":"One or more fields are invalid.","errorCode":10100,"errors":{"body":["body is not a valid value (or the body is not JSON)."]},"status":400,"title":"Invalid request.","type":"\#(Self.invalidType)"}"#)
+                #"{"detail":"One or more fields are invalid.","errorCode":10100,"errors":{"body":["body is not a valid value (or the body is not JSON)."]},"status":400,"title":"Invalid request.","type":"\#(Self.invalidType)"}"#
+            )
             Self.expectProblem(
                 try await h.call(.POST, "/v3/batches", json: #"{"operations":[{"path":"/v3/alerts"}]}"#, key: h.allKey), 400,
-                #"{"detail":"One or more fields are invalid.","errorCode":10100,"errors":{"operations[0].method":["operations[0].method is required."]},"status":400,"title":"Invalid request.","type":"\#(Self.invalidType)"}"#)
+                #"{"detail":"One or more fields are invalid.","errorCode":10100,"errors":{"operations[0].method":["operations[0].method is required."]},"status":400,"title":"Invalid request.","type":"\#(Self.invalidType)"}"#
+            )
             let operation = #"{"method":"PUT","path":"/v3/persons/deceased/1000040","body":{"dateOfDeath":"2024-01-01"}}"#
             Self.expectProblem(
                 try await h.call(.POST, "/v3/batches", json: "{\"operations\":[\(operation),\(operation),\(operation)]}", key: h.allKey), 413,
-                #"{"detail":"A batch holds at most 2 operations.","errorCode":10124,"status":413,"title":"Too many operations.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.14"}"#)
+                #"{"detail":"A batch holds at most 2 operations.","errorCode":10124,"status":413,"title":"Too many operations.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.14"}"#
+            )
             Self.expectProblem(
                 try await h.call(.POST, "/v3/batches", json: "{\"operations\":[]}"), 401,
-                #"{"detail":"An API key is required: Authorization: Bearer <key>.","errorCode":10120,"status":401,"title":"Unauthorized.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.2"}"#)
+                #"{"detail":"An API key is required: Authorization: Bearer <key>.","errorCode":10120,"status":401,"title":"Unauthorized.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.2"}"#
+            )
         }
     }
 }

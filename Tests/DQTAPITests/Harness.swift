@@ -71,14 +71,17 @@ struct Harness: Sendable {
     ) async throws {
         let logs = LogLines()
         let logger = logs.logger(label: "dqt-api-test")
-        try await InProcessAPI.with(databasePrefix: "dqt_api_test", logger: logger, configure: configure, keys: { connection in
-            var keys: [String: String] = [:]
-            for role in Role.allCases {
-                keys[role.rawValue] = try APIKeys.create(connection, name: "test-\(role.rawValue)", roles: [role], expiresAt: nil).key
+        try await InProcessAPI.with(
+            databasePrefix: "dqt_api_test", logger: logger, configure: configure,
+            keys: { connection in
+                var keys: [String: String] = [:]
+                for role in Role.allCases {
+                    keys[role.rawValue] = try APIKeys.create(connection, name: "test-\(role.rawValue)", roles: [role], expiresAt: nil).key
+                }
+                keys["all"] = try APIKeys.create(connection, name: "test-all", roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
+                return keys
             }
-            keys["all"] = try APIKeys.create(connection, name: "test-all", roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
-            return keys
-        }) { api, keys in
+        ) { api, keys in
             try await body(Harness(databaseURL: api.databaseURL, pool: api.pool, port: api.port, keys: keys, logs: logs))
         }
     }
@@ -92,7 +95,9 @@ extension Data {
 }
 
 /// A workforce body for `trn` at LA 201, establishment 4001, starting on `start` (yyyy-MM-dd).
-func employmentBody(trn: String, start: String = "2024-09-01", establishment: String? = "4001", nino: String = "JA100037B", type: String = "FT") -> String {
+func employmentBody(trn: String, start: String = "2024-09-01", establishment: String? = "4001", nino: String = "JA100037B", type: String = "FT")
+    -> String
+{
     """
     {"localAuthorityCode":"201","establishmentCode":\(establishment.map { "\"\($0)\"" } ?? "null"),"establishmentPostcode":"CF10 1AA",
      "establishmentEmailAddress":null,"memberPostcode":null,"memberEmailAddress":null,"startDate":"\(start)","endDate":null,

@@ -12,8 +12,10 @@ struct ReadAndSecurityTests {
             let spec = try await h.call(.GET, "/openapi.json")
             #expect(spec.status == 200)
             let paths = try #require(try spec.json()["paths"] as? [String: Any])
-            for path in ["/v3/persons/{trn}", "/v3/batches", "/v3/persons/{trn}/employments/{employmentKey}", "/v1/teachers/{trn}",
-                         "/api/qualified-teachers/qualified-teaching-status", "/v3/capita/persons/{trn}", "/v3/trn-requests"] {
+            for path in [
+                "/v3/persons/{trn}", "/v3/batches", "/v3/persons/{trn}/employments/{employmentKey}", "/v1/teachers/{trn}",
+                "/api/qualified-teachers/qualified-teaching-status", "/v3/capita/persons/{trn}", "/v3/trn-requests",
+            ] {
                 #expect(paths[path] != nil, "\(path) in /openapi.json")
             }
             let docs = try await h.call(.GET, "/docs")
@@ -73,7 +75,10 @@ struct ReadAndSecurityTests {
             #expect(made.status == 200)
             #expect((made.headers.first(name: "X-Correlation-Id") ?? "").count >= 32)
             _ = try await h.call(.GET, "/v1/teachers/1000001?birthdate=1967-02-04", key: h.allKey)
-            _ = try await h.call(.PUT, "/v3/capita/persons/1000001", json: #"{"lastName":"Dummeril","firstName":"Ffugwen","dateOfBirth":"1967-02-04","nationalInsuranceNumber":"JB100037B"}"#, key: h.allKey)
+            _ = try await h.call(
+                .PUT, "/v3/capita/persons/1000001",
+                json: #"{"lastName":"Dummeril","firstName":"Ffugwen","dateOfBirth":"1967-02-04","nationalInsuranceNumber":"JB100037B"}"#,
+                key: h.allKey)
             let logs = h.logs.all.joined(separator: "\n")
             #expect(logs.contains("abc-123"))
             for personal in ["JB100037B", "1967-02-04", "Ffugwen", "Dummeril"] {
@@ -112,7 +117,10 @@ struct ReadAndSecurityTests {
     }
 
     @Test func requestAndBatchSizeLimits() async throws {
-        try await Harness.with(configure: { $0.maxBodyBytes = 2000; $0.maxBatchOperations = 2 }) { h in
+        try await Harness.with(configure: {
+            $0.maxBodyBytes = 2000
+            $0.maxBatchOperations = 2
+        }) { h in
             let big = "{\"operations\":[" + String(repeating: " ", count: 3000) + "]}"
             let tooLarge = try await h.call(.POST, "/v3/batches", json: big, key: h.allKey)
             #expect(tooLarge.status == 413)
@@ -161,10 +169,14 @@ struct ReadAndSecurityTests {
             #expect(try await h.call(.GET, "/v3/persons/1000001?dateOfBirth=1967-02-05", key: h.allKey).status == 404)
             #expect(try await h.call(.GET, "/v3/persons/1000001?nationalInsuranceNumber=JB%20100037%20B", key: h.allKey).status == 200)
             #expect(try await h.call(.GET, "/v3/persons/1000001?nationalInsuranceNumber=JC100074C", key: h.allKey).status == 404)
-            #expect(try await h.call(.GET, "/v3/persons/1000001?dateOfBirth=1967-02-04&nationalInsuranceNumber=JB100037B", key: h.allKey).status == 400)
+            #expect(
+                try await h.call(.GET, "/v3/persons/1000001?dateOfBirth=1967-02-04&nationalInsuranceNumber=JB100037B", key: h.allKey).status == 400)
             // A workforce NI number also matches.
             let key = employmentKey(trn: "1000001")
-            #expect(try await h.call(.PUT, "/v3/persons/1000001/employments/\(key)", json: employmentBody(trn: "1000001", nino: "JC100074C"), key: h.allKey).status == 204)
+            #expect(
+                try await h.call(
+                    .PUT, "/v3/persons/1000001/employments/\(key)", json: employmentBody(trn: "1000001", nino: "JC100074C"), key: h.allKey
+                ).status == 204)
             #expect(try await h.call(.GET, "/v3/persons/1000001?nationalInsuranceNumber=JC100074C", key: h.allKey).status == 200)
         }
     }
@@ -178,10 +190,13 @@ struct ReadAndSecurityTests {
             #expect(merged.status == 308)
             #expect(merged.headers.first(name: "Location") == "/v3/trns/1000001")
 
-            let find = try await h.call(.POST, "/v3/persons/find", json: """
-                {"persons":[{"trn":"1000001","dateOfBirth":"1967-02-04"},{"trn":"1000002","dateOfBirth":"2000-01-01"},
-                            {"trn":"1000059","dateOfBirth":"1960-01-01"},{"trn":"1999999","dateOfBirth":"1960-01-01"}]}
-                """, key: h.allKey).json()
+            let find = try await h.call(
+                .POST, "/v3/persons/find",
+                json: """
+                    {"persons":[{"trn":"1000001","dateOfBirth":"1967-02-04"},{"trn":"1000002","dateOfBirth":"2000-01-01"},
+                                {"trn":"1000059","dateOfBirth":"1960-01-01"},{"trn":"1999999","dateOfBirth":"1960-01-01"}]}
+                    """, key: h.allKey
+            ).json()
             #expect(find["total"] as? Int == 1)
             #expect(((find["results"] as? [[String: Any]])?.first)?["trn"] as? String == "1000001")
             #expect(try await h.call(.POST, "/v3/persons/find", json: #"{"persons":[{"trn":"x","dateOfBirth":"1"}]}"#, key: h.allKey).status == 400)
@@ -206,9 +221,16 @@ struct ReadAndSecurityTests {
             #expect(record["activeAlert"] as? Bool == true)
             #expect(record["ittSubject1Code"] as? String == "100425")
             #expect(record["qualificationName"] as? String == "BEd")
-            #expect(try await h.call(.GET, "/api/qualified-teachers/qualified-teaching-status?trn=1000031", key: h.allKey).json()["data"].flatMap { ($0 as? [[String: Any]])?.first?["activeAlert"] as? Bool } == false)
+            #expect(
+                try await h.call(.GET, "/api/qualified-teachers/qualified-teaching-status?trn=1000031", key: h.allKey).json()["data"].flatMap {
+                    ($0 as? [[String: Any]])?.first?["activeAlert"] as? Bool
+                } == false)
             // Leading zeros: a TRN 0001234 is found as 1234.
-            #expect(try await h.call(.PUT, "/v3/capita/persons/0001234", json: #"{"lastName":"Zeroton","firstName":"Leading","dateOfBirth":"1980-01-01"}"#, key: h.allKey).status == 201)
+            #expect(
+                try await h.call(
+                    .PUT, "/v3/capita/persons/0001234", json: #"{"lastName":"Zeroton","firstName":"Leading","dateOfBirth":"1980-01-01"}"#,
+                    key: h.allKey
+                ).status == 201)
             let short = try await h.call(.GET, "/api/qualified-teachers/qualified-teaching-status?trn=1234", key: h.allKey)
             #expect(short.status == 200)
             #expect(((try short.json()["data"] as? [[String: Any]])?.first)?["trn"] as? String == "0001234")
@@ -233,7 +255,10 @@ struct ReadAndSecurityTests {
             #expect((teacher["induction"] as? [String: Any])?["status"] as? String == "Pass")
             #expect((teacher["qualified_teacher_status"] as? [String: Any])?["qts_date"] as? String == "2021-07-17")
             #expect((teacher["initial_teacher_training"] as? [String: Any])?["subject1_code"] as? String == "100425")
-            #expect(try await h.call(.GET, "/v1/teachers/1000012", key: h.allKey).json()["induction"].flatMap { ($0 as? [String: Any])?["status"] as? String } == "In Progress")
+            #expect(
+                try await h.call(.GET, "/v1/teachers/1000012", key: h.allKey).json()["induction"].flatMap {
+                    ($0 as? [String: Any])?["status"] as? String
+                } == "In Progress")
             #expect(try await h.call(.GET, "/v1/teachers/1000016?birthdate=1967-05-22", key: h.allKey).status == 404)
             // Birthdate with a wrong TRN but the right NI number.
             #expect(try await h.call(.GET, "/v1/teachers/1999999?birthdate=1967-05-21&nino=JB100592A", key: h.allKey).status == 200)

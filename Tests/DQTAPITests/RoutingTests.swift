@@ -29,7 +29,8 @@ import Testing
                 #expect(reply.contentType == "application/problem+json")
                 #expect(
                     reply.text
-                        == #"{"detail":"This path takes \#(allowed), not \#(method.rawValue).","errorCode":10100,"status":405,"title":"Method not allowed.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.6"}"#)
+                        == #"{"detail":"This path takes \#(allowed), not \#(method.rawValue).","errorCode":10100,"status":405,"title":"Method not allowed.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.6"}"#
+                )
             }
             let head = try await h.call(.HEAD, "/v3/persons/1000001", key: h.allKey)
             #expect(head.status == 405 && head.headers.first(name: "Allow") == "GET, PATCH, PUT" && head.body.isEmpty)
@@ -37,7 +38,10 @@ import Testing
             #expect(try await h.call(.DELETE, "/v3/persons/1000001").status == 401)
             let unknown = try await h.call(.GET, "/v3/nothing/here", key: h.allKey)
             #expect(unknown.status == 404)
-            #expect(unknown.text == #"{"detail":"No such endpoint.","errorCode":10001,"status":404,"title":"Not found.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.5"}"#)
+            #expect(
+                unknown.text
+                    == #"{"detail":"No such endpoint.","errorCode":10001,"status":404,"title":"Not found.","type":"https://tools.ietf.org/html/rfc9110#section-15.5.5"}"#
+            )
         }
     }
 
@@ -54,8 +58,10 @@ import Testing
         for valid in ["2024-01-01T12:30:00Z", "2024-02-29T23:59:59.123Z", "2024-01-01T12:30:00+01:00"] {
             #expect((try? transcoder.decode(valid)) != nil, "\(valid)")
         }
-        for invalid in ["2024-01-01T12:99:00Z", "2023-02-29T12:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z",
-                        "2024-01-01T12:00:00+25:00", "2024-01-01T12:00:00.Z", "2024-01-01T12:00:00", "2024-01-01 12:00:00Z", "2024-01-01t00:00:00z"] {
+        for invalid in [
+            "2024-01-01T12:99:00Z", "2023-02-29T12:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z",
+            "2024-01-01T12:00:00+25:00", "2024-01-01T12:00:00.Z", "2024-01-01T12:00:00", "2024-01-01 12:00:00Z", "2024-01-01t00:00:00z",
+        ] {
             #expect((try? transcoder.decode(invalid)) == nil, "\(invalid)")
         }
         #expect(try transcoder.decode("2024-01-01T12:30:00.5Z") == Date(timeIntervalSince1970: 1_704_112_200.5))

@@ -30,13 +30,17 @@ private func withBytes<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -
 }
 
 @Suite struct NationalInsuranceNumberTests {
-    @Test(arguments: ["AB123456C", "ab 12 34 56 c", "AB-123456-C", "QQ123456A", "SA123456A", "AS123456A", "AB123456F", "AB123456M", "AB123456U", "OA123456A"])
+    @Test(arguments: [
+        "AB123456C", "ab 12 34 56 c", "AB-123456-C", "QQ123456A", "SA123456A", "AS123456A", "AB123456F", "AB123456M", "AB123456U", "OA123456A",
+    ])
     func accepted(_ text: String) {
         #expect(NationalInsuranceNumber(text) != nil)
     }
 
-    @Test(arguments: ["BG123456A", "GB123456A", "KN123456A", "NK123456A", "NT123456A", "TN123456A", "ZZ123456A",
-                      "DA123456A", "AO123456A", "AD123456A", "UA123456A", "VA123456A", "AI123456A", "AB123456E", "AB12345C", "AB1234567C", "", "A1123456C"])
+    @Test(arguments: [
+        "BG123456A", "GB123456A", "KN123456A", "NK123456A", "NT123456A", "TN123456A", "ZZ123456A",
+        "DA123456A", "AO123456A", "AD123456A", "UA123456A", "VA123456A", "AI123456A", "AB123456E", "AB12345C", "AB1234567C", "", "A1123456C",
+    ])
     func refused(_ text: String) {
         #expect(NationalInsuranceNumber(text) == nil)
     }

@@ -3,10 +3,11 @@ import DQTTesting
 import Foundation
 import NIOCore
 import Testing
+
 @testable import FaultProxy
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The fault proxy itself, in front of a small real HTTP server on loopback: each action does what it says, to the
@@ -37,37 +38,51 @@ struct FaultProxyTests {
             #expect(client.receive() == .response(404, "no"))
             // A client that waits for 100 Continue before sending its body.
             try client.socket.send(Array("POST /apply/e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n".utf8))
-            guard case .response(100, _) = client.receive() else { Issue.record("no 100 Continue"); return }
+            guard case .response(100, _) = client.receive() else {
+                Issue.record("no 100 Continue")
+                return
+            }
             try client.socket.send(Array("abc".utf8))
             var answer = client.receive()
             if case .response(100, _) = answer { answer = client.receive() }  // the server's own interim answer, relayed
             #expect(answer == .response(200, "applied e 3"))
             try client.send("GET", "/big/300000")
-            guard case .response(200, let big) = client.receive() else { Issue.record("no big response"); return }
+            guard case .response(200, let big) = client.receive() else {
+                Issue.record("no big response")
+                return
+            }
             #expect(big.utf8.count == 300_000)
             #expect(server.applied == ["a": 1, "b": 1, "e": 1])
             // The proxy counts a relay after its last byte is sent: the client may read it a moment earlier.
             let stats = settled(proxy) { $0.relayed == 5 }
             let counted = stats.connections == 1 && stats.requests == 5 && stats.forwarded == 5 && stats.relayed == 5 && stats.injected == 0
             #expect(counted, "\(stats)")
-            record("proxy pass-through (keep-alive, chunked, 100-continue)", runs: stats.requests, expected: 3, applied: server.totalApplied,
-                   ok: counted && server.applied == ["a": 1, "b": 1, "e": 1])
+            record(
+                "proxy pass-through (keep-alive, chunked, 100-continue)", runs: stats.requests, expected: 3, applied: server.totalApplied,
+                ok: counted && server.applied == ["a": 1, "b": 1, "e": 1])
         }
     }
 
     @Test("5xx and 429 are answered without forwarding; the connection stays usable")
     func statusesWithoutForwarding() throws {
-        try withProxy(.script([.respond(status: 500), .respond(status: 502), .respond(status: 503), .tooManyRequests(retryAfter: 7)])) { proxy, server in
+        try withProxy(.script([.respond(status: 500), .respond(status: 502), .respond(status: 503), .tooManyRequests(retryAfter: 7)])) {
+            proxy, server in
             let client = try RawClient(port: proxy.port)
             for expected in [500, 502, 503] {
                 try client.send("POST", "/apply/x", body: "1")
-                guard case .response(let status, let body) = client.receive() else { Issue.record("no answer"); return }
+                guard case .response(let status, let body) = client.receive() else {
+                    Issue.record("no answer")
+                    return
+                }
                 #expect(status == expected)
                 #expect(body.contains("\"status\":\(expected)"))
                 #expect(client.lastHead?.value("Content-Type") == "application/problem+json")
             }
             try client.send("POST", "/apply/x", body: "1")
-            guard case .response(429, _) = client.receive() else { Issue.record("no 429"); return }
+            guard case .response(429, _) = client.receive() else {
+                Issue.record("no 429")
+                return
+            }
             #expect(client.lastHead?.value("Retry-After") == "7")
             #expect(server.totalApplied == 0)
             try client.send("POST", "/apply/x", body: "1")
@@ -76,8 +91,9 @@ struct FaultProxyTests {
             let stats = settled(proxy) { $0.relayed == 1 }
             let counted = stats.forwarded == 1 && stats.injected == 4 && stats.byAction["429"] == 1 && stats.byAction["status-503"] == 1
             #expect(counted, "\(stats)")
-            record("proxy 5xx/429 without forwarding", runs: stats.requests, expected: 5, applied: server.totalApplied, refused: stats.injected,
-                   reasons: "4 answered by the proxy, never forwarded", ok: counted && server.applied == ["x": 1])
+            record(
+                "proxy 5xx/429 without forwarding", runs: stats.requests, expected: 5, applied: server.totalApplied, refused: stats.injected,
+                reasons: "4 answered by the proxy, never forwarded", ok: counted && server.applied == ["x": 1])
         }
     }
 
@@ -208,7 +224,10 @@ struct FaultProxyTests {
             let first = try RawClient(port: proxy.port)
             for _ in 0..<3 {
                 try first.send("POST", "/apply/c", body: "1")
-                guard case .response(503, _) = first.receive() else { Issue.record("expected 503"); return }
+                guard case .response(503, _) = first.receive() else {
+                    Issue.record("expected 503")
+                    return
+                }
             }
             let second = try RawClient(port: proxy.port)
             for _ in 0..<3 {
@@ -236,18 +255,24 @@ struct FaultProxyTests {
         #expect(sequence(42, cap: 10).filter { $0 != .pass }.count == 10)
         // Out-of-order arrival does not change an ordinal's action.
         let schedule = FaultSchedule.random(seed: 42, faultRate: 0.3, faults: faults)
-        #expect((0..<2000).reversed().map { schedule.action(for: FaultRequest(ordinal: $0, connection: 0, method: "", target: "", headers: [])) } == a.reversed())
+        #expect(
+            (0..<2000).reversed().map { schedule.action(for: FaultRequest(ordinal: $0, connection: 0, method: "", target: "", headers: [])) }
+                == a.reversed())
     }
 
     @Test("TCP mode: bytes both ways, a stream cut after N bytes, a silent connection")
     func tcp() throws {
         let server = try TestServer()
         defer { server.stop() }
-        let proxy = try FaultProxy(upstreamPort: server.port, mode: .tcp, schedule: .script([.pass, .resetAfterBytes(5000), .hang, .delay(milliseconds: 300)]))
+        let proxy = try FaultProxy(
+            upstreamPort: server.port, mode: .tcp, schedule: .script([.pass, .resetAfterBytes(5000), .hang, .delay(milliseconds: 300)]))
         defer { proxy.stop() }
         let pass = try RawClient(port: proxy.port)
         try pass.send("GET", "/big/200000")
-        guard case .response(200, let body) = pass.receive() else { Issue.record("no response"); return }
+        guard case .response(200, let body) = pass.receive() else {
+            Issue.record("no response")
+            return
+        }
         #expect(body.utf8.count == 200_000)
         let cut = try RawClient(port: proxy.port)
         try cut.send("GET", "/big/200000")
@@ -274,8 +299,10 @@ struct FaultProxyTests {
     func asyncHTTPClient() async throws {
         let server = try TestServer()
         defer { server.stop() }
-        let actions: [FaultAction] = [.pass, .respond(status: 503), .tooManyRequests(retryAfter: 2), .resetBeforeForwarding,
-                                      .resetAfterForwarding, .dropResponse, .hangAfterForwarding, .resetAfterBytes(20), .delay(milliseconds: 200)]
+        let actions: [FaultAction] = [
+            .pass, .respond(status: 503), .tooManyRequests(retryAfter: 2), .resetBeforeForwarding,
+            .resetAfterForwarding, .dropResponse, .hangAfterForwarding, .resetAfterBytes(20), .delay(milliseconds: 200),
+        ]
         var limits = FaultProxy.Limits()
         limits.hangLimit = .seconds(5)
         let proxy = try FaultProxy(upstreamPort: server.port, schedule: .script(actions), limits: limits)
@@ -290,7 +317,8 @@ struct FaultProxyTests {
             do {
                 let response = try await client.execute(request, timeout: .milliseconds(1500))
                 _ = try await response.body.collect(upTo: 1 << 20)
-                seen.append("\(action.name): \(response.status.code)\(response.headers.first(name: "Retry-After").map { " Retry-After \($0)" } ?? "")")
+                seen.append(
+                    "\(action.name): \(response.status.code)\(response.headers.first(name: "Retry-After").map { " Retry-After \($0)" } ?? "")")
                 if response.status.code == 200 { successes += 1 }
             } catch {
                 seen.append("\(action.name): \(type(of: error)) \(error)")
@@ -305,8 +333,9 @@ struct FaultProxyTests {
         // Applied by the server: every action that forwards.
         let expected = actions.enumerated().filter { $0.element.forwards }.map { "k\($0.offset)" }
         #expect(Set(server.applied.keys) == Set(expected))
-        record("proxy under AsyncHTTPClient, one request per fault", runs: actions.count, expected: actions.count,
-               applied: server.totalApplied, refused: actions.count - expected.count,
-               reasons: "not forwarded: status-503, 429, reset-before", ok: Set(server.applied.keys) == Set(expected))
+        record(
+            "proxy under AsyncHTTPClient, one request per fault", runs: actions.count, expected: actions.count,
+            applied: server.totalApplied, refused: actions.count - expected.count,
+            reasons: "not forwarded: status-503, 429, reset-before", ok: Set(server.applied.keys) == Set(expected))
     }
 }

@@ -2,10 +2,11 @@ import DQTTesting
 import Foundation
 import Synchronization
 import Testing
+
 @testable import FaultProxy
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A small HTTP/1.1 server on loopback that stands for the real one behind the proxy: `POST /apply/<id>` applies
@@ -49,7 +50,7 @@ final class TestServer: Sendable {
         while true {
             let deadline = ContinuousClock.now.advanced(by: .seconds(30))
             guard let head = try? reader.readHead(until: deadline),
-                  let body = try? reader.readBody(head.requestFraming, until: deadline, limit: 64 << 20)
+                let body = try? reader.readBody(head.requestFraming, until: deadline, limit: 64 << 20)
             else { return client.close() }
             let words = head.words
             let method = words.first.map(String.init) ?? ""
@@ -66,7 +67,8 @@ final class TestServer: Sendable {
                 status = 404
                 payload = Array("no".utf8)
             }
-            let headText = "HTTP/1.1 \(status) \(status == 200 ? "OK" : "Not Found")\r\nContent-Type: text/plain\r\nContent-Length: \(payload.count)\r\n\r\n"
+            let headText =
+                "HTTP/1.1 \(status) \(status == 200 ? "OK" : "Not Found")\r\nContent-Type: text/plain\r\nContent-Length: \(payload.count)\r\n\r\n"
             guard (try? client.send(Array(headText.utf8) + payload)) != nil else { return client.close() }
             if head.closes { return client.close() }
         }
@@ -159,7 +161,8 @@ final class RawClient {
     private func parse() -> Outcome? {
         let marker: [UInt8] = [13, 10, 13, 10]
         guard buffer.count >= 4, let end = (0...(buffer.count - 4)).first(where: { Array(buffer[$0..<($0 + 4)]) == marker }),
-              let head = HTTPHead(Array(buffer[0..<(end + 4)])) else { return nil }
+            let head = HTTPHead(Array(buffer[0..<(end + 4)]))
+        else { return nil }
         let length = head.contentLength ?? 0
         guard buffer.count >= end + 4 + length else { return nil }
         let body = String(decoding: buffer[(end + 4)..<(end + 4 + length)], as: UTF8.self)
@@ -172,11 +175,14 @@ final class RawClient {
     var lastHead: HTTPHead?
 }
 
-func record(_ scenario: String, runs: Int, expected: Int, applied: Int, duplicated: Int = 0, refused: Int = 0,
-            reasons: String = "", ok: Bool) {
-    SuiteTable.append(SuiteRow(
-        suite: "fault-proxy", scenario: scenario, runs: runs, expected: expected, applied: applied,
-        lost: max(0, expected - applied - refused), duplicated: duplicated, refused: refused, reasons: reasons, ok: ok))
+func record(
+    _ scenario: String, runs: Int, expected: Int, applied: Int, duplicated: Int = 0, refused: Int = 0,
+    reasons: String = "", ok: Bool
+) {
+    SuiteTable.append(
+        SuiteRow(
+            suite: "fault-proxy", scenario: scenario, runs: runs, expected: expected, applied: applied,
+            lost: max(0, expected - applied - refused), duplicated: duplicated, refused: refused, reasons: reasons, ok: ok))
 }
 
 /// The proxy's counts once `condition` holds (or after a second): counters move just after the bytes they count.

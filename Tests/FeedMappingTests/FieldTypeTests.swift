@@ -1,5 +1,6 @@
 import DQTModel
 import Testing
+
 @testable import FeedMapping
 
 @Suite("Field types: every legacy value a mapping can convert")
@@ -50,9 +51,11 @@ struct FieldTypeTests {
         ok("QQ123456F", "QQ123456F")  // pensions data: QQ prefix and F/M/U suffixes
         ok("JA123456M", "JA123456M")
         ok("JA123456U", "JA123456U")
-        for bad in ["GB123456A", "BG123456A", "KN123456A", "NK123456A", "NT123456A", "TN123456A", "ZZ123456A",
-                    "DA123456A", "FA123456A", "IA123456A", "UA123456A", "VA123456A", "AO123456A", "AB123456E",
-                    "AB12345C", "AB1234567C", "A1123456C", "AB123456"] {
+        for bad in [
+            "GB123456A", "BG123456A", "KN123456A", "NK123456A", "NT123456A", "TN123456A", "ZZ123456A",
+            "DA123456A", "FA123456A", "IA123456A", "UA123456A", "VA123456A", "AO123456A", "AB123456E",
+            "AB12345C", "AB1234567C", "A1123456C", "AB123456",
+        ] {
             #expect(type.convert(bad) == .failure(code: "type-error"), "\(bad) must be refused")
         }
     }

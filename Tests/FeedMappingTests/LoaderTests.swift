@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import FeedMapping
 
 /// A small valid mapping; each test breaks one thing in it.
@@ -69,23 +70,51 @@ struct LoaderTests {
     /// (what is wrong, text replaced, replacement, the text on the line the error must name, words the message must have)
     static let mistakes: [(String, String, String, String, String)] = [
         ("unknown field", "  trn: {column: REFERENCE_NO", "  teacherRef: {column: REFERENCE_NO", "teacherRef:", "unknown field 'teacherRef'"),
-        ("unknown type", "startDate: {column: START_DATE, type: date,", "startDate: {column: START_DATE, type: when,", "type: when", "unknown type 'when'"),
-        ("unknown lookup", "lookup: inductionStatus,", "lookup: inductionStatusCodes,", "lookup: inductionStatusCodes", "unknown lookup 'inductionStatusCodes'"),
+        (
+            "unknown type", "startDate: {column: START_DATE, type: date,", "startDate: {column: START_DATE, type: when,", "type: when",
+            "unknown type 'when'"
+        ),
+        (
+            "unknown lookup", "lookup: inductionStatus,", "lookup: inductionStatusCodes,", "lookup: inductionStatusCodes",
+            "unknown lookup 'inductionStatusCodes'"
+        ),
         ("unknown rule field", "requiredWhen: {field: passDate,", "requiredWhen: {field: passedDate,", "- id: pass-date-for-pass", "passedDate"),
         ("unknown condition field", "when: {status: Pass}", "when: {outcome: Pass}", "- id: pass-date-for-pass", "outcome"),
-        ("notBefore on a non-date", "notBefore: {field: passDate, other: startDate}", "notBefore: {field: passDate, other: status}", "notBefore:", "not a date field"),
+        (
+            "notBefore on a non-date", "notBefore: {field: passDate, other: startDate}", "notBefore: {field: passDate, other: status}", "notBefore:",
+            "not a date field"
+        ),
         ("unknown top-level key", "partner: Nobody", "partnr: Nobody", "partnr:", "unknown key 'partnr'"),
         ("unknown field option", "type: trn, required: true}", "type: trn, requird: true}", "  trn:", "unknown key 'requird'"),
         ("unknown record type", "record: WelshInductionOutcome", "record: WelshInduction", "record:", "unknown record type"),
         ("unknown status", "status: shadow", "status: paused", "status: paused", "status must be one of"),
         ("id and file name differ", "id: test-feed", "id: other-feed", "id: other-feed", "must equal the file's name"),
-        ("wrong kind of type", "passDate: {column: PASS_DATE, type: date, format: dd/MM/yyyy}", "passDate: {column: PASS_DATE, type: text}", "type: text", "holds a date value"),
-        ("bad date format", "failDate: {column: FAIL_DATE, type: date, format: dd/MM/yyyy}", "failDate: {column: FAIL_DATE, type: date, format: dd/QQ/yyyy}", "format: dd/QQ/yyyy", "format must use"),
-        ("lookup output the record refuses", "entries: {Pass: Pass, Fail: Fail}", "entries: {Pass: Passed, Fail: Fail}", "lookup: inductionStatus", "does not accept"),
-        ("unknown path placeholder", "path: /v3/persons/{trn}/welsh-induction", "path: /v3/persons/{teacher}/welsh-induction", "path: /v3/persons/{teacher}", "cannot fill '{teacher}'"),
+        (
+            "wrong kind of type", "passDate: {column: PASS_DATE, type: date, format: dd/MM/yyyy}", "passDate: {column: PASS_DATE, type: text}",
+            "type: text", "holds a date value"
+        ),
+        (
+            "bad date format", "failDate: {column: FAIL_DATE, type: date, format: dd/MM/yyyy}",
+            "failDate: {column: FAIL_DATE, type: date, format: dd/QQ/yyyy}", "format: dd/QQ/yyyy", "format must use"
+        ),
+        (
+            "lookup output the record refuses", "entries: {Pass: Pass, Fail: Fail}", "entries: {Pass: Passed, Fail: Fail}", "lookup: inductionStatus",
+            "does not accept"
+        ),
+        (
+            "unknown path placeholder", "path: /v3/persons/{trn}/welsh-induction", "path: /v3/persons/{teacher}/welsh-induction",
+            "path: /v3/persons/{teacher}", "cannot fill '{teacher}'"
+        ),
         ("unknown encoding", "encoding: utf-8", "encoding: ebcdic", "encoding: ebcdic", "encoding must be one of"),
-        ("position in a header mapping twice", "  failDate: {column: FAIL_DATE,", "  failDate: {column: FAIL_DATE, position: 6,", "failDate:", "not both"),
-        ("a field mapped twice", "  failDate: {column: FAIL_DATE, type: date, format: dd/MM/yyyy}", "  failDate: {column: FAIL_DATE, type: date, format: dd/MM/yyyy}\n  failDate: {column: PASS_DATE, type: date, format: dd/MM/yyyy}", "  failDate: {column: PASS_DATE", "failDate"),
+        (
+            "position in a header mapping twice", "  failDate: {column: FAIL_DATE,", "  failDate: {column: FAIL_DATE, position: 6,", "failDate:",
+            "not both"
+        ),
+        (
+            "a field mapped twice", "  failDate: {column: FAIL_DATE, type: date, format: dd/MM/yyyy}",
+            "  failDate: {column: FAIL_DATE, type: date, format: dd/MM/yyyy}\n  failDate: {column: PASS_DATE, type: date, format: dd/MM/yyyy}",
+            "  failDate: {column: PASS_DATE", "failDate"
+        ),
         ("a rule without a kind", "notBefore: {field: passDate, other: startDate}", "severity: high", "severity: high", "unknown key 'severity'"),
     ]
 
@@ -108,7 +137,8 @@ struct LoaderTests {
 
     @Test("a record's mandatory field must be mapped")
     func mandatoryField() throws {
-        let text = baseMapping.replacingOccurrences(of: "  startDate: {column: START_DATE, type: date, format: dd/MM/yyyy, required: true}\n", with: "")
+        let text = baseMapping.replacingOccurrences(
+            of: "  startDate: {column: START_DATE, type: date, format: dd/MM/yyyy, required: true}\n", with: "")
         let error = try #require(mappingError(text))
         #expect(error.message.contains("startDate"), "\(error)")
         #expect(error.line >= 1)
@@ -130,7 +160,8 @@ struct LoaderTests {
         let tooLong = original.replacingOccurrences(of: "forenames: {columns: 43-77", with: "forenames: {columns: 43-97")
         let error = try #require(mappingError(tooLong, id: "capita-register"))
         #expect(error.message.contains("past the line length"), "\(error)")
-        let noType = original.replacingOccurrences(of: "continuation: {flag: 42, value: \"1\", type: \"2018Z981\"", with: "continuation: {flag: 42, value: \"1\", type: \"2018Z982\"")
+        let noType = original.replacingOccurrences(
+            of: "continuation: {flag: 42, value: \"1\", type: \"2018Z981\"", with: "continuation: {flag: 42, value: \"1\", type: \"2018Z982\"")
         let error2 = try #require(mappingError(noType, id: "capita-register"))
         #expect(error2.line == line(of: "continuation: {flag: 42", in: noType), "\(error2)")
         let badWidth = original.replacingOccurrences(of: "- code: \"1211ZE1*\"", with: "- code: \"1211ZE1\"")
@@ -145,7 +176,8 @@ struct LoaderTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         for id in ["first-feed", "second-feed"] {
-            let text = baseMapping.replacingOccurrences(of: "id: test-feed", with: "id: \(id)").replacingOccurrences(of: "type: trn,", with: "type: tnr,")
+            let text = baseMapping.replacingOccurrences(of: "id: test-feed", with: "id: \(id)").replacingOccurrences(
+                of: "type: trn,", with: "type: tnr,")
             try Data(text.utf8).write(to: folder.appendingPathComponent("\(id).yaml"))
         }
         do {
@@ -153,7 +185,10 @@ struct LoaderTests {
             Issue.record("the catalog loaded")
         } catch {
             #expect(error.errors.count == 2)
-            #expect(error.errors.allSatisfy { $0.line == line(of: "type: tnr", in: baseMapping.replacingOccurrences(of: "type: trn,", with: "type: tnr,")) })
+            #expect(
+                error.errors.allSatisfy {
+                    $0.line == line(of: "type: tnr", in: baseMapping.replacingOccurrences(of: "type: trn,", with: "type: tnr,"))
+                })
         }
     }
 }

@@ -1,6 +1,7 @@
 import DQTModel
 import Foundation
 import Testing
+
 @testable import FeedMapping
 
 @Suite("Cross-field rules")
@@ -11,12 +12,15 @@ struct RuleTests {
 
     @Test("requiredWhen: a field must be present when a condition holds")
     func requiredWhen() {
-        let rule = Rule(id: "r", kind: .requiredWhen(field: "passDate", when: Condition(field: "status", test: .oneOf(["Pass"]))), message: "m", line: 1)
+        let rule = Rule(
+            id: "r", kind: .requiredWhen(field: "passDate", when: Condition(field: "status", test: .oneOf(["Pass"]))), message: "m", line: 1)
         #expect(holds(rule, ["status": .code("Pass"), "passDate": date("2025-07-18")]))
         #expect(!holds(rule, ["status": .code("Pass")]))
         #expect(holds(rule, ["status": .code("Fail")]))
         #expect(holds(rule, [:]), "no status: the rule does not apply")
-        let several = Rule(id: "r", kind: .requiredWhen(field: "startDate", when: Condition(field: "status", test: .oneOf(["InProgress", "Passed", "Failed"]))), message: "m", line: 1)
+        let several = Rule(
+            id: "r", kind: .requiredWhen(field: "startDate", when: Condition(field: "status", test: .oneOf(["InProgress", "Passed", "Failed"]))),
+            message: "m", line: 1)
         #expect(!holds(several, ["status": .code("Failed")]))
         #expect(holds(several, ["status": .code("RequiredToComplete")]))
         let present = Rule(id: "r", kind: .requiredWhen(field: "a", when: Condition(field: "b", test: .present)), message: "m", line: 1)
@@ -39,16 +43,20 @@ struct RuleTests {
 
     @Test("allowedWhen with date conditions (the EWC QTS code rules)")
     func allowedWhen() {
-        let from2023 = Rule(id: "welsh-codes-from-2023", kind: .allowedWhen(
-            field: "statusCode", values: ["49", "71"], when: Condition(field: "qtsDate", test: .onOrAfter(LocalDate(iso: "2023-02-01")!))
-        ), message: "m", line: 1)
+        let from2023 = Rule(
+            id: "welsh-codes-from-2023",
+            kind: .allowedWhen(
+                field: "statusCode", values: ["49", "71"], when: Condition(field: "qtsDate", test: .onOrAfter(LocalDate(iso: "2023-02-01")!))
+            ), message: "m", line: 1)
         #expect(holds(from2023, ["statusCode": .text("49"), "qtsDate": date("2023-02-01")]))
         #expect(!holds(from2023, ["statusCode": .text("67"), "qtsDate": date("2023-02-01")]))
         #expect(holds(from2023, ["statusCode": .text("67"), "qtsDate": date("2023-01-31")]))
         #expect(holds(from2023, ["statusCode": .text("67")]), "no date: the condition does not hold")
-        let before = Rule(id: "r", kind: .allowedWhen(
-            field: "statusCode", values: ["102"], when: Condition(field: "qtsDate", test: .before(LocalDate(iso: "2023-01-01")!))
-        ), message: "m", line: 1)
+        let before = Rule(
+            id: "r",
+            kind: .allowedWhen(
+                field: "statusCode", values: ["102"], when: Condition(field: "qtsDate", test: .before(LocalDate(iso: "2023-01-01")!))
+            ), message: "m", line: 1)
         #expect(holds(before, ["statusCode": .text("102"), "qtsDate": date("2022-12-31")]))
         #expect(!holds(before, ["statusCode": .text("49"), "qtsDate": date("2022-12-31")]))
         #expect(holds(before, ["statusCode": .text("49"), "qtsDate": date("2023-01-01")]))
@@ -56,7 +64,8 @@ struct RuleTests {
 
     @Test("rules run after the fields, only on rows whose fields passed, and name the rule's field")
     func rulesInThePipeline() throws {
-        let file = Array("""
+        let file = Array(
+            """
             REFERENCE_NO,DATE_OF_BIRTH,START_DATE,PASS_DATE,FAIL_DATE,IND_STATUS_NAME\r
             1000002,07/03/1974,01/09/2024,31/08/2024,,Pass\r
             1000003,10/04/1981,01/09/2024,,,Pass\r

@@ -1,5 +1,6 @@
 import DQTModel
 import Foundation
+
 @testable import FeedMapping
 
 let testDay = LocalDate(year: 2026, month: 11, day: 21)!

@@ -6,11 +6,15 @@ import Testing
 struct FileNameSafetyTests {
     @Test("Unsafe names are refused: traversal, absolute, separators, control characters, over 255 bytes, bad UTF-8")
     func unsafeNames() {
-        for name in ["../x.csv", "..", "/etc/passwd", "\\\\server\\share.csv", "C:evil.csv", "a/b.csv", "a\\b.csv", "IND\n.csv",
-                     "IND\u{1B}[2J.csv", "IND\u{7F}.csv", String(repeating: "a", count: 1000) + ".csv", "IND\u{FFFD}.csv", ""] {
+        for name in [
+            "../x.csv", "..", "/etc/passwd", "\\\\server\\share.csv", "C:evil.csv", "a/b.csv", "a\\b.csv", "IND\n.csv",
+            "IND\u{1B}[2J.csv", "IND\u{7F}.csv", String(repeating: "a", count: 1000) + ".csv", "IND\u{FFFD}.csv", "",
+        ] {
             #expect(FileNameSafety.problem(name) != nil, "\(FileNameSafety.printable(name)) was accepted")
         }
-        for name in ["IND_20261120.csv", "Workforce-Dataset-1-20261120-1329.csv", "notice 1.eml", "Reg01_DTR_20261120_030000_New.txt", "Llŷn.csv", "a..b.csv"] {
+        for name in [
+            "IND_20261120.csv", "Workforce-Dataset-1-20261120-1329.csv", "notice 1.eml", "Reg01_DTR_20261120_030000_New.txt", "Llŷn.csv", "a..b.csv",
+        ] {
             #expect(FileNameSafety.problem(name) == nil, "\(name) was refused")
         }
         #expect(FileNameSafety.printable("a\nb") == "a\\u{a}b")

@@ -22,7 +22,8 @@ struct MailIntakeTests {
         #expect(routed.sender == "teacher.alerts@ewc.wales.example" && routed.attachments == ["prohibitions.csv"])
     }
 
-    static let firstCSV = "TRN,Date of birth,Full name,Prohibition code,Details,Alert start date,Alert end date\r\n1000036,25/01/1967,Mocka Fakeington,T1,Prohibition order,01/11/2026,\r\n"
+    static let firstCSV =
+        "TRN,Date of birth,Full name,Prohibition code,Details,Alert start date,Alert end date\r\n1000036,25/01/1967,Mocka Fakeington,T1,Prohibition order,01/11/2026,\r\n"
     static let secondCSV = "TRN,Note\r\n1000040,café\r\n"
     static let pdf = "%PDF-1.7\n%\u{e2}\u{e3}\n"
 
@@ -80,9 +81,11 @@ struct MailIntakeTests {
         let notices = MailRoute(feed: "prohibition-notices", rules: noticeRules)
         let other = MailRoute(feed: "other-sender", rules: EmailSettings(senders: ["@elsewhere.example"], attachments: ["*.pdf"]))
         #expect(MailRouting.route(.success(email), routes: [other, notices]).decision == .feed("prohibition-notices"))
-        #expect(MailRouting.route(.success(email), routes: [notices, reports]).decision == .refused(
-            code: "ambiguous-feed",
-            message: "several feeds take this email (prohibition-notices, pdf-reports): narrow their sender or attachment settings"))
+        #expect(
+            MailRouting.route(.success(email), routes: [notices, reports]).decision
+                == .refused(
+                    code: "ambiguous-feed",
+                    message: "several feeds take this email (prohibition-notices, pdf-reports): narrow their sender or attachment settings"))
     }
 
     @Test("The attachment folder is made afresh: an earlier read's files neither stay nor change the names")
@@ -93,7 +96,8 @@ struct MailIntakeTests {
         _ = try scratch.write("parts/leftover.csv", "a,b\r\n")
         let second = try MailIntake.read(emlPath: eml, into: scratch.path("parts"))
         #expect(second == first)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path("parts")).sorted() == ["notices-2.csv", "notices.csv", "summary.pdf"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: scratch.path("parts")).sorted() == ["notices-2.csv", "notices.csv", "summary.pdf"])
     }
 
     @Test("A file that is not an email: the read fails, leaves no attachment behind, and the email is refused as mail-error")
@@ -105,8 +109,10 @@ struct MailIntakeTests {
         #expect(throws: (any Error).self) { try read.get() }
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.path("parts")).isEmpty)
         let routed = MailRouting.route(read, routes: [MailRoute(feed: "prohibition-notices", rules: noticeRules)])
-        #expect(routed.decision == .refused(
-            code: "mail-error", message: "the email cannot be read: the file is not an email message: it does not start with header lines"))
+        #expect(
+            routed.decision
+                == .refused(
+                    code: "mail-error", message: "the email cannot be read: the file is not an email message: it does not start with header lines"))
         #expect(routed.sender == nil && routed.attachments.isEmpty)
     }
 }

@@ -14,15 +14,19 @@ struct MailRoutingTests {
 
     @Test("A sender no feed allows is refused, the display name never taken for the address")
     func senderNotAllowed() throws {
-        for (fixture, sender) in [("malformed/notices-sender-not-allowed.eml", "alerts@ewc-wales.example"),
-                                  ("malformed/notices-spoofed-display-name.eml", "attacker@mail.example")] {
+        for (fixture, sender) in [
+            ("malformed/notices-sender-not-allowed.eml", "alerts@ewc-wales.example"),
+            ("malformed/notices-spoofed-display-name.eml", "attacker@mail.example"),
+        ] {
             let routed = try route(fixture)
             #expect(routed.decision == .refused(code: "sender-not-allowed", message: "no email feed allows this sender"), "\(fixture)")
             #expect(routed.sender == sender && routed.attachments == ["prohibitions.csv"], "\(fixture)")
         }
         let scratch = try Scratch()
         let email = try MailIntake.read(emlPath: notices("good/gtcs-notices-20261120-qp.eml"), into: scratch.path("parts"))
-        #expect(MailRouting.route(.success(email), routes: []).decision == .refused(code: "sender-not-allowed", message: "no email feed allows this sender"))
+        #expect(
+            MailRouting.route(.success(email), routes: []).decision
+                == .refused(code: "sender-not-allowed", message: "no email feed allows this sender"))
     }
 
     @Test("An allowed sender without an attachment that a feed takes is refused, naming every pattern of the feeds that allow it")
@@ -35,7 +39,8 @@ struct MailRoutingTests {
         let scratch = try Scratch()
         let email = try MailIntake.read(emlPath: notices("malformed/notices-pdf-only.eml"), into: scratch.path("parts"))
         let text = MailRoute(feed: "dbs-text", rules: EmailSettings(senders: ["notices@dbs.example"], attachments: ["*.txt", "*.csv"]))
-        #expect(MailRouting.route(.success(email), routes: routes + [text]).decision
-            == .refused(code: "no-attachment", message: "the email has no attachment matching *.csv, *.txt"))
+        #expect(
+            MailRouting.route(.success(email), routes: routes + [text]).decision
+                == .refused(code: "no-attachment", message: "the email has no attachment matching *.csv, *.txt"))
     }
 }

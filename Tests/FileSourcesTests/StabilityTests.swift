@@ -16,12 +16,19 @@ struct StabilityTests {
         #expect(Stability.judge(file(age: 120), unchangedSince: now.addingTimeInterval(-31), now: now, markerPresent: false, rule: rule).isTake)
         // First listing: never seen unchanged before.
         let first = Stability.judge(file(age: 120), unchangedSince: now, now: now, markerPresent: false, rule: rule)
-        guard case .leave(let reason, let readyIn) = first else { Issue.record("taken on first sight"); return }
+        guard case .leave(let reason, let readyIn) = first else {
+            Issue.record("taken on first sight")
+            return
+        }
         #expect(reason.contains("new since the last listing"))
         #expect(readyIn == 30)
         // Too young, even when unchanged.
-        guard case .leave(let young, _) = Stability.judge(file(age: 10), unchangedSince: now.addingTimeInterval(-40), now: now, markerPresent: false, rule: rule) else {
-            Issue.record("a young file was taken"); return
+        guard
+            case .leave(let young, _) = Stability.judge(
+                file(age: 10), unchangedSince: now.addingTimeInterval(-40), now: now, markerPresent: false, rule: rule)
+        else {
+            Issue.record("a young file was taken")
+            return
         }
         #expect(young.contains("minimum age"))
         // An mtime in the future (copies keeping odd times, clock skew) is never taken on time alone.

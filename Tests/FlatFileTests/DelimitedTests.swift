@@ -1,7 +1,9 @@
 import Testing
+
 @testable import FlatFile
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Delimited reader")
@@ -40,8 +42,11 @@ struct DelimitedTests {
         let text = "id,text,n\n1,\"a, b\",x\n2,\"say \"\"hi\"\"\",y\n3,\"two\nlines\r\nthree\",z\n4,\"\",w\n5,last,v"
         let c = readDelimited(text, delimited(), chunk: chunk)
         #expect(c.refusal == nil)
-        #expect(c.rows == [["1", "a, b", "x"], ["2", "say \"hi\"", "y"], ["3", "two\nlines\r\nthree", "z"],
-                           ["4", "", "w"], ["5", "last", "v"]])
+        #expect(
+            c.rows == [
+                ["1", "a, b", "x"], ["2", "say \"hi\"", "y"], ["3", "two\nlines\r\nthree", "z"],
+                ["4", "", "w"], ["5", "last", "v"],
+            ])
         #expect(c.records.map(\.line) == [2, 3, 4, 7, 8])
         #expect(c.records.map(\.lineCount) == [1, 1, 3, 1, 1])
         #expect(c.records[2].text == "3,\"two\nlines\r\nthree\",z")
@@ -58,13 +63,25 @@ struct DelimitedTests {
 
     @Test(arguments: chunkSizes)
     func anyDelimiterNoHeaderAndTrimming(chunk: Int) {
-        let capita = readDelimited("0001234 ; 1;Smith ; Jane Ann ;;19800101\n\n 0007654;2;Jones;Bob;;19790505 \n",
-                                   delimited { $0.delimiter = UInt8(ascii: ";"); $0.hasHeader = false }, chunk: chunk)
+        let capita = readDelimited(
+            "0001234 ; 1;Smith ; Jane Ann ;;19800101\n\n 0007654;2;Jones;Bob;;19790505 \n",
+            delimited {
+                $0.delimiter = UInt8(ascii: ";")
+                $0.hasHeader = false
+            }, chunk: chunk)
         #expect(capita.header == nil)
-        #expect(capita.rows == [["0001234", "1", "Smith", "Jane Ann", "", "19800101"],
-                                ["0007654", "2", "Jones", "Bob", "", "19790505"]])
+        #expect(
+            capita.rows == [
+                ["0001234", "1", "Smith", "Jane Ann", "", "19800101"],
+                ["0007654", "2", "Jones", "Bob", "", "19790505"],
+            ])
         #expect(capita.records.map(\.line) == [1, 3])
-        let tabs = readDelimited("a\tb\n 1 \t\t2\n", delimited { $0.delimiter = 9; $0.trim = false }, chunk: chunk)
+        let tabs = readDelimited(
+            "a\tb\n 1 \t\t2\n",
+            delimited {
+                $0.delimiter = 9
+                $0.trim = false
+            }, chunk: chunk)
         #expect(tabs.rows == [[" 1 ", "", "2"]])
         // Trimming never eats a delimiter: empty fields of a tab- or space-separated file survive.
         let tsv = readDelimited("a\tb\tc\n 1 \t\t 2\n", delimited { $0.delimiter = 9 }, chunk: chunk)
@@ -89,7 +106,8 @@ struct DelimitedTests {
 
     @Test(arguments: chunkSizes)
     func preambleLinesAndMatching(chunk: Int) {
-        let tps = (1...7).map { "RESTRICTED - OFFICIAL SENSITIVE line \($0)" }.joined(separator: "\r\n")
+        let tps =
+            (1...7).map { "RESTRICTED - OFFICIAL SENSITIVE line \($0)" }.joined(separator: "\r\n")
             + "\r\nTRN,NINO\r\n0001234,AB123456C\r\n"
         let c = readDelimited(tps, delimited { $0.preamble = .matching("RESTRICTED") }, chunk: chunk)
         #expect(c.header == ["TRN", "NINO"])
@@ -135,7 +153,12 @@ struct DelimitedTests {
         // A quoted empty field is not blank; without trimming, spaces are data.
         let quoted = readDelimited("a\n\"\"\n", delimited { $0.blankLines = .report })
         #expect(quoted.rows == [[""]])
-        let spaces = readDelimited("a\n  \n", delimited { $0.trim = false; $0.blankLines = .report })
+        let spaces = readDelimited(
+            "a\n  \n",
+            delimited {
+                $0.trim = false
+                $0.blankLines = .report
+            })
         #expect(spaces.rows == [["  "]])
     }
 
@@ -158,7 +181,12 @@ struct DelimitedTests {
             #expect(e.issues.first?.field == 1)
         }
         // A null literal with a non-ASCII character matches in a single-byte encoding too.
-        let n = readDelimited(bytes("a\n") + [0xD8] + bytes("\n"), delimited { $0.encoding = .iso8859_1; $0.nullLiteral = "Ø" })
+        let n = readDelimited(
+            bytes("a\n") + [0xD8] + bytes("\n"),
+            delimited {
+                $0.encoding = .iso8859_1
+                $0.nullLiteral = "Ø"
+            })
         #expect(n.records.first?.isNull(0) == true)
         #expect(n.records.first?.string(0) == "Ø")
     }
@@ -216,10 +244,12 @@ struct DelimitedTests {
         #expect(issues.refusal == nil)
         #expect(issues.rows == [["1", "1"], ["TRL1", "3"]])
         #expect(issues.codes == ["encoding-error"])
-        let countOnly = readDelimited("a\nx\nT;1\n", delimited {
-            $0.trailer = DelimitedTrailer(prefix: "T;", countField: 1)
-            $0.delimiter = UInt8(ascii: ";")
-        })
+        let countOnly = readDelimited(
+            "a\nx\nT;1\n",
+            delimited {
+                $0.trailer = DelimitedTrailer(prefix: "T;", countField: 1)
+                $0.delimiter = UInt8(ascii: ";")
+            })
         #expect(countOnly.refusal == nil)
     }
 
@@ -270,7 +300,7 @@ struct DelimitedTests {
         #expect(readDelimited("\n\n", delimited()).refusal?.code == .missingHeader)
         let noHeader = readDelimited("", delimited { $0.hasHeader = false })
         #expect(noHeader.refusal == nil && noHeader.items.isEmpty)
-        #expect(readDelimited(bytes("\u{FF}x\n"), delimited()).refusal == nil) // ÿ is valid UTF-8 text
+        #expect(readDelimited(bytes("\u{FF}x\n"), delimited()).refusal == nil)  // ÿ is valid UTF-8 text
         #expect(readDelimited([0xFF, 0x0A], delimited()).refusal?.code == .encodingError)
     }
 
@@ -342,7 +372,13 @@ struct DelimitedTests {
         // Plain rows (read in place unless a null literal is set), quoted and doubled quotes, a null literal, a blank
         // row and bad UTF-8.
         let text = bytes("a,b,c\n1,2,3\n\"x\"\"y\",NULL,z\n\n4,  5 ,6\n") + [0x37, 0xFF, 0x2C, 0x38, 0x0A] + bytes("9,10,11\n")
-        for layout in [delimited { $0.blankLines = .report }, delimited { $0.nullLiteral = "NULL"; $0.blankLines = .report }] {
+        for layout in [
+            delimited { $0.blankLines = .report },
+            delimited {
+                $0.nullLiteral = "NULL"
+                $0.blankLines = .report
+            },
+        ] {
             try expectBatchesMatchRecords(text, layout, chunk: chunk)
         }
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import FlatFile
 
 func pad(_ s: String, _ n: Int) -> String {
@@ -14,27 +15,35 @@ func capitaLayout() -> FixedWidthLayout {
     l.lineLength = 86
     l.discriminator = col(79, 86)
     l.recordTypes = [
-        FixedWidthRecordType(code: "1018Z981", role: .data, fields: [
-            FixedWidthField(name: "trn", columns: col(1, 7)),
-            FixedWidthField(name: "gender", columns: col(8, 8)),
-            FixedWidthField(name: "dob", columns: col(18, 23)),
-            FixedWidthField(name: "surname", columns: col(25, 41)),
-            FixedWidthField(name: "flag", columns: col(42, 42)),
-            FixedWidthField(name: "names", columns: col(43, 77)),
-        ], continuation: Continuation(flag: col(42, 42), flagValue: "1", typeCode: "2018Z981", matchFields: ["trn"])),
-        FixedWidthRecordType(code: "2018Z981", role: .continuation, fields: [
-            FixedWidthField(name: "trn", columns: col(1, 7)),
-            FixedWidthField(name: "gender", columns: col(8, 8)),
-            FixedWidthField(name: "previousSurname", columns: col(18, 71)),
-        ]),
-        FixedWidthRecordType(code: " 321ZE2*", role: .data, fields: [
-            FixedWidthField(name: "trn", columns: col(1, 7)),
-            FixedWidthField(name: "ni", columns: col(26, 34)),
-        ]),
-        FixedWidthRecordType(code: "1211ZE1*", role: .data, fields: [
-            FixedWidthField(name: "trn", columns: col(1, 7)),
-            FixedWidthField(name: "dob", columns: col(18, 24)),
-        ]),
+        FixedWidthRecordType(
+            code: "1018Z981", role: .data,
+            fields: [
+                FixedWidthField(name: "trn", columns: col(1, 7)),
+                FixedWidthField(name: "gender", columns: col(8, 8)),
+                FixedWidthField(name: "dob", columns: col(18, 23)),
+                FixedWidthField(name: "surname", columns: col(25, 41)),
+                FixedWidthField(name: "flag", columns: col(42, 42)),
+                FixedWidthField(name: "names", columns: col(43, 77)),
+            ], continuation: Continuation(flag: col(42, 42), flagValue: "1", typeCode: "2018Z981", matchFields: ["trn"])),
+        FixedWidthRecordType(
+            code: "2018Z981", role: .continuation,
+            fields: [
+                FixedWidthField(name: "trn", columns: col(1, 7)),
+                FixedWidthField(name: "gender", columns: col(8, 8)),
+                FixedWidthField(name: "previousSurname", columns: col(18, 71)),
+            ]),
+        FixedWidthRecordType(
+            code: " 321ZE2*", role: .data,
+            fields: [
+                FixedWidthField(name: "trn", columns: col(1, 7)),
+                FixedWidthField(name: "ni", columns: col(26, 34)),
+            ]),
+        FixedWidthRecordType(
+            code: "1211ZE1*", role: .data,
+            fields: [
+                FixedWidthField(name: "trn", columns: col(1, 7)),
+                FixedWidthField(name: "dob", columns: col(18, 24)),
+            ]),
     ]
     return l
 }
@@ -59,11 +68,15 @@ func amendDOB(_ trn: String, _ dob: String) -> String {
 /// A single-type layout for simple cases.
 func fixedLayout(_ configure: (inout FixedWidthLayout) -> Void = { _ in }) -> FixedWidthLayout {
     var l = FixedWidthLayout()
-    l.recordTypes = [FixedWidthRecordType(code: "", role: .data, fields: [
-        FixedWidthField(name: "id", columns: col(1, 3)),
-        FixedWidthField(name: "name", columns: col(4, 8)),
-        FixedWidthField(name: "amount", columns: col(9, 12)),
-    ])]
+    l.recordTypes = [
+        FixedWidthRecordType(
+            code: "", role: .data,
+            fields: [
+                FixedWidthField(name: "id", columns: col(1, 3)),
+                FixedWidthField(name: "name", columns: col(4, 8)),
+                FixedWidthField(name: "amount", columns: col(9, 12)),
+            ])
+    ]
     configure(&l)
     return l
 }
@@ -71,8 +84,10 @@ func fixedLayout(_ configure: (inout FixedWidthLayout) -> Void = { _ in }) -> Fi
 @Suite("Fixed-width reader")
 struct FixedWidthTests {
     @Test func capitaHelpersMakeEightySixCharacters() {
-        for l in [type1("0001234", "1", "010180", "Smith", flag: true, "Jane Ann"), type2("0001234", "1", "Jones"),
-                  amendNI("0001234", "AB123456C"), amendDOB("0001234", "010180*")] {
+        for l in [
+            type1("0001234", "1", "010180", "Smith", flag: true, "Jane Ann"), type2("0001234", "1", "Jones"),
+            amendNI("0001234", "AB123456C"), amendDOB("0001234", "010180*"),
+        ] {
             #expect(l.count == 86)
         }
     }
@@ -149,11 +164,20 @@ struct FixedWidthTests {
 
     @Test(arguments: chunkSizes)
     func raggedRightPadsShortLines(chunk: Int) {
-        let layout = fixedLayout { $0.lineLength = 12; $0.strictLength = false }
+        let layout = fixedLayout {
+            $0.lineLength = 12
+            $0.strictLength = false
+        }
         let c = readFixed("001Alice  12\n002Bob\n003\n004Carol 1234X\n", layout, chunk: chunk)
         #expect(c.rows == [["001", "Alice", "12"], ["002", "Bob", ""], ["003", "", ""]])
         #expect(c.codes == ["line-length-error"])
-        let untrimmed = readFixed("002Bob\n", fixedLayout { $0.lineLength = 12; $0.strictLength = false; $0.trim = false }, chunk: chunk)
+        let untrimmed = readFixed(
+            "002Bob\n",
+            fixedLayout {
+                $0.lineLength = 12
+                $0.strictLength = false
+                $0.trim = false
+            }, chunk: chunk)
         #expect(untrimmed.rows == [["002", "Bob  ", "    "]])
         let strict = readFixed("001Alice  12\n002Bob\n", fixedLayout { $0.lineLength = 12 }, chunk: chunk)
         #expect(strict.rows == [["001", "Alice", "12"]])
@@ -168,10 +192,19 @@ struct FixedWidthTests {
         let utf = readFixed("001Zoë    10\n002Hervé  20\n", fixedLayout { $0.lineLength = 12 }, chunk: chunk)
         #expect(utf.rows == [["001", "Zoë", "10"], ["002", "Hervé", "20"]])
         let cp: [UInt8] = bytes("001Zo") + [0xEB] + bytes("    10\r\n002Herv") + [0xE9] + bytes("  \u{7F}0\r\n")
-        let w = readFixed(cp, fixedLayout { $0.lineLength = 12; $0.encoding = .windows1252 }, chunk: chunk)
+        let w = readFixed(
+            cp,
+            fixedLayout {
+                $0.lineLength = 12
+                $0.encoding = .windows1252
+            }, chunk: chunk)
         #expect(w.rows == [["001", "Zoë", "10"], ["002", "Hervé", "\u{7F}0"]])
-        let bad = readFixed(bytes("001Zo") + [0x81] + bytes("    10\n") + bytes("001Zo") + [0xEB] + bytes("    10\n"),
-                            fixedLayout { $0.lineLength = 12; $0.encoding = .windows1252 }, chunk: chunk)
+        let bad = readFixed(
+            bytes("001Zo") + [0x81] + bytes("    10\n") + bytes("001Zo") + [0xEB] + bytes("    10\n"),
+            fixedLayout {
+                $0.lineLength = 12
+                $0.encoding = .windows1252
+            }, chunk: chunk)
         #expect(bad.codes == ["encoding-error"])
         #expect(bad.issues[0].byteOffset == 5 && bad.issues[0].column == 6)
         #expect(bad.rows == [["001", "Zoë", "10"]])
@@ -187,7 +220,12 @@ struct FixedWidthTests {
         #expect(c.rows == [["001", "Zoë", "10"], ["002", "Bob", "20"]])
         #expect(c.records.map(\.byteOffset) == [3, 18])
         // ISO-8859-1: every byte is a character (0x80 included).
-        let l = readFixed(bytes("001Zo") + [0xEB, 0x80] + bytes("   10\n"), fixedLayout { $0.lineLength = 12; $0.encoding = .iso8859_1 }, chunk: chunk)
+        let l = readFixed(
+            bytes("001Zo") + [0xEB, 0x80] + bytes("   10\n"),
+            fixedLayout {
+                $0.lineLength = 12
+                $0.encoding = .iso8859_1
+            }, chunk: chunk)
         #expect(l.rows == [["001", "Zoë\u{80}", "10"]])
     }
 
@@ -196,12 +234,16 @@ struct FixedWidthTests {
         l.discriminator = col(1, 1)
         l.recordTypes = [
             FixedWidthRecordType(code: "H", role: .header, fields: [FixedWidthField(name: "date", columns: col(2, 9))]),
-            FixedWidthRecordType(code: "D", role: .data, fields: [
-                FixedWidthField(name: "id", columns: col(2, 4)), FixedWidthField(name: "amount", columns: col(5, 10)),
-            ]),
-            FixedWidthRecordType(code: "T", role: .trailer, fields: [
-                FixedWidthField(name: "count", columns: col(2, 7)), FixedWidthField(name: "total", columns: col(8, 16)),
-            ]),
+            FixedWidthRecordType(
+                code: "D", role: .data,
+                fields: [
+                    FixedWidthField(name: "id", columns: col(2, 4)), FixedWidthField(name: "amount", columns: col(5, 10)),
+                ]),
+            FixedWidthRecordType(
+                code: "T", role: .trailer,
+                fields: [
+                    FixedWidthField(name: "count", columns: col(2, 7)), FixedWidthField(name: "total", columns: col(8, 16)),
+                ]),
         ]
         l.controlTotals = ControlTotals(countField: "count", sumField: "total", sumOfField: "amount")
         return l
@@ -238,7 +280,10 @@ struct FixedWidthTests {
 
     @Test(arguments: chunkSizes)
     func blankAndTooLongLines(chunk: Int) {
-        let layout = fixedLayout { $0.blankLines = .report; $0.maxRecordBytes = 64 }
+        let layout = fixedLayout {
+            $0.blankLines = .report
+            $0.maxRecordBytes = 64
+        }
         let c = readFixed("001Alice  12\n\n   \n" + String(repeating: "y", count: 500) + "\n002Bob     3\n", layout, chunk: chunk)
         #expect(c.codes == ["blank-row", "blank-row", "record-too-long"])
         #expect(c.issues.map(\.line) == [2, 3, 4])

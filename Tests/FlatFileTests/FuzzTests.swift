@@ -1,10 +1,12 @@
 import DQTTesting
 import Testing
+
 @testable import FlatFile
 
 /// Seeded mutation fuzzing: every input must be read to the end without a crash, with sane positions.
-let readerMutator = ByteMutator(tokens: [",", ";", "\"", "\r", "\n", "\r\n", "\t", " ", "1"].map { Array($0.utf8) }
-    + [[0xEF, 0xBB, 0xBF], [0xC3, 0x80], [0xFF], [0x81]])
+let readerMutator = ByteMutator(
+    tokens: [",", ";", "\"", "\r", "\n", "\r\n", "\t", " ", "1"].map { Array($0.utf8) }
+        + [[0xEF, 0xBB, 0xBF], [0xC3, 0x80], [0xFF], [0x81]])
 
 /// Reads everything and checks invariants (plain checks here: `#expect` per record would dominate the run);
 /// returns a description of the first broken invariant, if any.
@@ -54,9 +56,12 @@ struct FuzzTests {
     ]
 
     static let fixedSeeds: [[UInt8]] = [
-        bytes([type1("0001234", "2", "010180", "Smith", flag: true, "Jane Ann"), type2("0001234", "2", "Jones"),
-               type1("0007654", "1", "", "Brown", flag: false, "Bob"), amendNI("0007654", "AB123456C"),
-               amendDOB("0001111", "311299*")].joined(separator: "\r\n") + "\r\n"),
+        bytes(
+            [
+                type1("0001234", "2", "010180", "Smith", flag: true, "Jane Ann"), type2("0001234", "2", "Jones"),
+                type1("0007654", "1", "", "Brown", flag: false, "Bob"), amendNI("0007654", "AB123456C"),
+                amendDOB("0001111", "311299*"),
+            ].joined(separator: "\r\n") + "\r\n"),
         bytes([type2("0001234", "2", "Jones"), type1("0005555", "1", "", "Green", flag: true, "Al")].joined(separator: "\n")),
         bytes("H20260101\nD001 10.50\nD002  5.25\n\nT000002    15.75\n"),
         bytes("001Zoë    10\n002Hervé  20\r003\r"),
@@ -66,11 +71,26 @@ struct FuzzTests {
         delimited {
             switch k % 6 {
             case 0: break
-            case 1: $0.delimiter = UInt8(ascii: ";"); $0.hasHeader = false; $0.nullLiteral = "NULL"
-            case 2: $0.preamble = .matching("RESTRICTED"); $0.trailer = DelimitedTrailer(prefix: "TRL", countField: 1, sumField: 2, sumOfField: 1)
-            case 3: $0.encoding = .windows1252; $0.blankLines = .report; $0.maxRecordBytes = 24
-            case 4: $0.encoding = .iso8859_1; $0.trim = false; $0.quote = nil; $0.preamble = .lines(1); $0.nullLiteral = ""
-            default: $0.maxRecordBytes = 16; $0.blankLines = .report
+            case 1:
+                $0.delimiter = UInt8(ascii: ";")
+                $0.hasHeader = false
+                $0.nullLiteral = "NULL"
+            case 2:
+                $0.preamble = .matching("RESTRICTED")
+                $0.trailer = DelimitedTrailer(prefix: "TRL", countField: 1, sumField: 2, sumOfField: 1)
+            case 3:
+                $0.encoding = .windows1252
+                $0.blankLines = .report
+                $0.maxRecordBytes = 24
+            case 4:
+                $0.encoding = .iso8859_1
+                $0.trim = false
+                $0.quote = nil
+                $0.preamble = .lines(1)
+                $0.nullLiteral = ""
+            default:
+                $0.maxRecordBytes = 16
+                $0.blankLines = .report
             }
         }
     }
@@ -91,17 +111,25 @@ struct FuzzTests {
             l.discriminator = col(1, 1)
             l.recordTypes = [
                 FixedWidthRecordType(code: "H", role: .header, fields: [FixedWidthField(name: "date", columns: col(2, 9))]),
-                FixedWidthRecordType(code: "D", role: .data, fields: [
-                    FixedWidthField(name: "id", columns: col(2, 4)), FixedWidthField(name: "amount", columns: col(5, 10)),
-                ]),
-                FixedWidthRecordType(code: "T", role: .trailer, fields: [
-                    FixedWidthField(name: "count", columns: col(2, 7)), FixedWidthField(name: "total", columns: col(8, 16)),
-                ]),
+                FixedWidthRecordType(
+                    code: "D", role: .data,
+                    fields: [
+                        FixedWidthField(name: "id", columns: col(2, 4)), FixedWidthField(name: "amount", columns: col(5, 10)),
+                    ]),
+                FixedWidthRecordType(
+                    code: "T", role: .trailer,
+                    fields: [
+                        FixedWidthField(name: "count", columns: col(2, 7)), FixedWidthField(name: "total", columns: col(8, 16)),
+                    ]),
             ]
             l.controlTotals = ControlTotals(countField: "count", sumField: "total", sumOfField: "amount")
             return l
         default:
-            return fixedLayout { $0.lineLength = 12; $0.strictLength = false; $0.encoding = .iso8859_1 }
+            return fixedLayout {
+                $0.lineLength = 12
+                $0.strictLength = false
+                $0.encoding = .iso8859_1
+            }
         }
     }
 
@@ -125,8 +153,10 @@ struct FuzzTests {
             }
         }
         // The mutations reach every kind of problem.
-        for code in ["encoding-error", "blank-row", "record-too-long", "unclosed-quote", "refused:binary-file",
-                     "refused:missing-header", "refused:control-total-mismatch", "refused:missing-trailer"] {
+        for code in [
+            "encoding-error", "blank-row", "record-too-long", "unclosed-quote", "refused:binary-file",
+            "refused:missing-header", "refused:control-total-mismatch", "refused:missing-trailer",
+        ] {
             #expect(codes.contains(code), "no input produced \(code)")
         }
     }
@@ -148,9 +178,11 @@ struct FuzzTests {
                 codes.insert("refused:" + error.code.rawValue)
             }
         }
-        for code in ["encoding-error", "blank-row", "record-too-long", "line-length-error", "unknown-record-type",
-                     "missing-continuation", "orphan-continuation", "refused:missing-header",
-                     "refused:control-total-mismatch", "refused:missing-trailer"] {
+        for code in [
+            "encoding-error", "blank-row", "record-too-long", "line-length-error", "unknown-record-type",
+            "missing-continuation", "orphan-continuation", "refused:missing-header",
+            "refused:control-total-mismatch", "refused:missing-trailer",
+        ] {
             #expect(codes.contains(code), "no input produced \(code)")
         }
     }

@@ -1,5 +1,6 @@
 import DQTTesting
 import Testing
+
 @testable import FlatFile
 
 /// Generates `total` bytes on the fly by repeating `pattern`: nothing is held but the pattern.
@@ -58,8 +59,9 @@ struct BoundedMemoryTests {
 
     @Test func delimitedWithoutLineBreaks() throws {
         let baseline = residentBytes()
-        var reader = try DelimitedReader(source: GeneratedSource(pattern: bytes("abc,\"def"), total: Self.size),
-                                         layout: delimited { $0.hasHeader = false })
+        var reader = try DelimitedReader(
+            source: GeneratedSource(pattern: bytes("abc,\"def"), total: Self.size),
+            layout: delimited { $0.hasHeader = false })
         let (records, issues, peak) = try drain(&reader, baseline: baseline)
         #expect(records == 0)
         #expect(issues.map(\.code) == [.recordTooLong])
@@ -69,8 +71,9 @@ struct BoundedMemoryTests {
 
     @Test func fixedWidthWithoutLineBreaks() throws {
         let baseline = residentBytes()
-        var reader = try FixedWidthReader(source: GeneratedSource(pattern: bytes("0001234 Smith"), total: Self.size),
-                                          layout: fixedLayout())
+        var reader = try FixedWidthReader(
+            source: GeneratedSource(pattern: bytes("0001234 Smith"), total: Self.size),
+            layout: fixedLayout())
         let (records, issues, peak) = try drain(&reader, baseline: baseline)
         #expect(records == 0)
         #expect(issues.map(\.code) == [.recordTooLong])
@@ -83,8 +86,9 @@ struct BoundedMemoryTests {
         let row = "0001234,AB123456C," + String(repeating: "x", count: 3000) + ",\"quoted, " + String(repeating: "y", count: 1000) + "\",end\r\n"
         let total = Self.size / row.utf8.count * row.utf8.count
         let baseline = residentBytes()
-        var reader = try DelimitedReader(source: GeneratedSource(pattern: bytes(row), total: total),
-                                         layout: delimited { $0.hasHeader = false })
+        var reader = try DelimitedReader(
+            source: GeneratedSource(pattern: bytes(row), total: total),
+            layout: delimited { $0.hasHeader = false })
         let (records, issues, peak) = try drain(&reader, baseline: baseline)
         #expect(records == total / row.utf8.count)
         #expect(issues.isEmpty)

@@ -1,7 +1,9 @@
 import Testing
+
 @testable import FlatFile
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Hands out bytes in chunks of a fixed size, to exercise every buffer boundary.
@@ -93,4 +95,3 @@ func delimited(_ configure: (inout DelimitedLayout) -> Void = { _ in }) -> Delim
     configure(&l)
     return l
 }
-

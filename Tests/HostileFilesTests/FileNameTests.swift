@@ -48,7 +48,9 @@ struct FileNameTests {
             let page = (try? String(contentsOfFile: html, encoding: .utf8)) ?? ""
             if page.contains("<img") { wrong.append("\(label): raw <img in the HTML report") }
             if !controlCharacters(in: page).isEmpty { htmlRaw.append("\(label): \(controlCharacters(in: page))") }
-            if !controlCharacters(in: run.stdout + run.stderr).isEmpty { terminalRaw.append("\(label): \(controlCharacters(in: run.stdout + run.stderr))") }
+            if !controlCharacters(in: run.stdout + run.stderr).isEmpty {
+                terminalRaw.append("\(label): \(controlCharacters(in: run.stdout + run.stderr))")
+            }
         }
         // Paths: relative with .., absolute, and about 1,000 characters of folders.
         let nested = try TemporaryFolder()
@@ -69,8 +71,10 @@ struct FileNameTests {
             if run.status == 0 && run.signal == nil { accepted += 1 } else { wrong.append("\(label): \(run)") }
         }
         // A name too long for the file system, and a path that is not there: a clear exit 2, no crash.
-        for (label, path) in [("1,000-character name", folder.path("IND_" + String(repeating: "a", count: 1000) + ".csv")),
-                              ("missing", folder.path("IND_missing.csv"))] {
+        for (label, path) in [
+            ("1,000-character name", folder.path("IND_" + String(repeating: "a", count: 1000) + ".csv")),
+            ("missing", folder.path("IND_missing.csv")),
+        ] {
             let run = try runBridge(["check", path, "--today", checkDay])
             if !(run.status == 2 && run.signal == nil && run.stderr.contains("cannot read")) { wrong.append("\(label): \(run)") }
         }
@@ -91,30 +95,36 @@ struct FileNameTests {
         #expect(terminalRaw.isEmpty, "file names reach the terminal with control characters: \(terminalRaw)")
         #expect(htmlRaw.isEmpty, "file names reach the HTML report with control characters: \(htmlRaw)")
         let runs = Self.names.count + 5
-        record("hostile file names (\(Self.names.count) names, ../, absolute, 1,000-character path, too long, missing)", runs: runs,
-               expected: runs - 2, applied: accepted, lost: 0, refused: 2,
-               reasons: "cannot read x2" + (terminalRaw.isEmpty ? "" : "; control characters on the terminal x\(terminalRaw.count)")
-                   + (htmlRaw.isEmpty ? "" : "; in HTML x\(htmlRaw.count)"),
-               ok: wrong.isEmpty && terminalRaw.isEmpty && htmlRaw.isEmpty)
+        record(
+            "hostile file names (\(Self.names.count) names, ../, absolute, 1,000-character path, too long, missing)", runs: runs,
+            expected: runs - 2, applied: accepted, lost: 0, refused: 2,
+            reasons: "cannot read x2" + (terminalRaw.isEmpty ? "" : "; control characters on the terminal x\(terminalRaw.count)")
+                + (htmlRaw.isEmpty ? "" : "; in HTML x\(htmlRaw.count)"),
+            ok: wrong.isEmpty && terminalRaw.isEmpty && htmlRaw.isEmpty)
     }
 
-    static let notices = "TRN,Date of birth,Full name,Prohibition code,Details,Alert start date,Alert end date\r\n1000036,25/01/1967,Mocka Fakeington,T1,Prohibition order,01/11/2026,\r\n"
+    static let notices =
+        "TRN,Date of birth,Full name,Prohibition code,Details,Alert start date,Alert end date\r\n1000036,25/01/1967,Mocka Fakeington,T1,Prohibition order,01/11/2026,\r\n"
 
     /// An .eml from an allowed sender with one attachment per hostile name.
     static func email(names: [String]) -> String {
-        var text = "From: alerts@ewc.wales.example\r\nTo: tq@education.gov.example\r\nSubject: notices\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+        var text =
+            "From: alerts@ewc.wales.example\r\nTo: tq@education.gov.example\r\nSubject: notices\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
         for name in names {
             let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             text += "--b1\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=\"\(quoted)\"\r\n\r\n\(notices)\r\n"
         }
         // RFC 2231 and RFC 2047 forms of traversal.
         text += "--b1\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename*=UTF-8''..%2F..%2Fescape-2231.csv\r\n\r\n\(notices)\r\n"
-        text += "--b1\r\nContent-Type: text/csv; name=\"=?UTF-8?B?\(Data("../../escape-2047.csv".utf8).base64EncodedString())?=\"\r\nContent-Disposition: attachment\r\n\r\n\(notices)\r\n"
+        text +=
+            "--b1\r\nContent-Type: text/csv; name=\"=?UTF-8?B?\(Data("../../escape-2047.csv".utf8).base64EncodedString())?=\"\r\nContent-Disposition: attachment\r\n\r\n\(notices)\r\n"
         return text + "--b1--\r\n"
     }
 
-    static let attachmentNames = ["../../etc/passwd", "/abs", "/tmp/abs.csv", "a\u{01}b.csv", String(repeating: "a", count: 1000),
-                                  String(repeating: "a", count: 1000) + ".csv", "..\\..\\win.csv", "./../dot.csv", "....//....//x.csv", "notices.csv"]
+    static let attachmentNames = [
+        "../../etc/passwd", "/abs", "/tmp/abs.csv", "a\u{01}b.csv", String(repeating: "a", count: 1000),
+        String(repeating: "a", count: 1000) + ".csv", "..\\..\\win.csv", "./../dot.csv", "....//....//x.csv", "notices.csv",
+    ]
 
     @Test("email attachments named ../../etc/passwd, /abs, a\\u0001b.csv, 1,000 a's: extracted only inside the given folder")
     func attachmentNames() throws {
@@ -123,7 +133,9 @@ struct FileNameTests {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: sandbox.path("mail"), withIntermediateDirectories: true)
         let eml = try sandbox.write("mail/notices.eml", Array(Self.email(names: Self.attachmentNames).utf8))
-        let outsideBefore = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path).filter { $0.contains("escape") || $0 == "abs.csv" || $0 == "passwd" }
+        let outsideBefore = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path).filter {
+            $0.contains("escape") || $0 == "abs.csv" || $0 == "passwd"
+        }
         let message = try MailReader.read(path: eml, extractingAttachmentsTo: work)
         var wrong: [String] = []
         let root = URL(fileURLWithPath: work).standardizedFileURL.resolvingSymlinksInPath().path + "/"
@@ -131,10 +143,13 @@ struct FileNameTests {
             let resolved = URL(fileURLWithPath: attachment.path).standardizedFileURL.resolvingSymlinksInPath().path
             if !resolved.hasPrefix(root) { wrong.append("\(attachment.originalFilename ?? attachment.filename) -> \(attachment.path)") }
             if attachment.filename.contains("/") || attachment.filename.contains("..") || !controlCharacters(in: attachment.filename).isEmpty
-                || attachment.filename.utf8.count > 255 {
+                || attachment.filename.utf8.count > 255
+            {
                 wrong.append("unsafe name \(attachment.filename.debugDescription)")
             }
-            if (try? String(contentsOfFile: attachment.path, encoding: .utf8)) != Self.notices { wrong.append("\(attachment.filename): content differs") }
+            if (try? String(contentsOfFile: attachment.path, encoding: .utf8)) != Self.notices {
+                wrong.append("\(attachment.filename): content differs")
+            }
         }
         #expect(message.attachments.count == Self.attachmentNames.count + 2)
         // Nothing anywhere in the sandbox but the email and the extracted files.
@@ -143,7 +158,9 @@ struct FileNameTests {
         let strayInWork = everything.filter { $0.hasPrefix("work/") && !$0.hasPrefix("work/extract") }
         #expect(stray.isEmpty && strayInWork.isEmpty, "written outside the folder: \(stray + strayInWork)")
         #expect(!FileManager.default.fileExists(atPath: "/abs") && !FileManager.default.fileExists(atPath: "/tmp/abs.csv"))
-        let outsideAfter = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path).filter { $0.contains("escape") || $0 == "abs.csv" || $0 == "passwd" }
+        let outsideAfter = try FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path).filter {
+            $0.contains("escape") || $0 == "abs.csv" || $0 == "passwd"
+        }
         #expect(outsideAfter == outsideBefore)
         #expect(wrong.isEmpty, "\(wrong.joined(separator: "\n"))")
 
@@ -158,10 +175,13 @@ struct FileNameTests {
         #expect(attachments.allSatisfy { !$0.contains("/") && !$0.contains("..") && controlCharacters(in: $0).isEmpty }, "\(attachments)")
         let rows = (report?["rows"] as? [String: Any])?["accepted"] as? Int ?? -1
         let expectedRows = Self.attachmentNames.filter { $0.hasSuffix(".csv") }.count + 2
-        print("hostile attachment names: \(message.attachments.map(\.filename)) -> \(rows) rows accepted by check; report attachments \(attachments.count)")
-        record("email attachments with traversal, absolute, control-character and 1,000-character names", runs: 1,
-               expected: Self.attachmentNames.count + 2, applied: message.attachments.count,
-               refused: 0, reasons: "all extracted inside the folder under sanitised names; \(rows) of \(expectedRows) .csv rows accepted by check",
-               ok: wrong.isEmpty && stray.isEmpty && message.attachments.count == Self.attachmentNames.count + 2)
+        print(
+            "hostile attachment names: \(message.attachments.map(\.filename)) -> \(rows) rows accepted by check; report attachments \(attachments.count)"
+        )
+        record(
+            "email attachments with traversal, absolute, control-character and 1,000-character names", runs: 1,
+            expected: Self.attachmentNames.count + 2, applied: message.attachments.count,
+            refused: 0, reasons: "all extracted inside the folder under sanitised names; \(rows) of \(expectedRows) .csv rows accepted by check",
+            ok: wrong.isEmpty && stray.isEmpty && message.attachments.count == Self.attachmentNames.count + 2)
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A file of one enormous line: the check ends with a clear `record-too-long` error, in bounded memory.
@@ -51,7 +51,10 @@ struct HugeLineTests {
         let size = Self.size
         let delimited = folder.path("IND_huge.csv")
         let start = ContinuousClock.now
-        try Self.generate(delimited, prefix: "REFERENCE_NO,FIRST_NAME,LAST_NAME,DATE_OF_BIRTH,START_DATE,PASS_DATE,FAIL_DATE,EMPLOYER_NAME,EMPLOYER_CODE,IND_STATUS_NAME\n", size: size)
+        try Self.generate(
+            delimited,
+            prefix: "REFERENCE_NO,FIRST_NAME,LAST_NAME,DATE_OF_BIRTH,START_DATE,PASS_DATE,FAIL_DATE,EMPLOYER_NAME,EMPLOYER_CODE,IND_STATUS_NAME\n",
+            size: size)
         // The same bytes under a fixed-width feed's name: its first line is the whole file.
         let fixed = folder.path("Reg01_DTR_huge_New.txt")
         try FileManager.default.linkItem(atPath: delimited, toPath: fixed)
@@ -71,7 +74,8 @@ struct HugeLineTests {
             if run.stdout.contains("record-too-long") { refused += 1 }
             rows.append("\(feed) exit \(run.status), \(run.peakRSS >> 20) MB RSS, \(run.elapsed.components.seconds) s")
         }
-        record("one \(size >> 20) MB line with no line break, peak RSS < 64 MB", runs: 2, expected: 0,
-               applied: 0, refused: refused, reasons: "record-too-long: " + rows.joined(separator: "; "), ok: ok)
+        record(
+            "one \(size >> 20) MB line with no line break, peak RSS < 64 MB", runs: 2, expected: 0,
+            applied: 0, refused: refused, reasons: "record-too-long: " + rows.joined(separator: "; "), ok: ok)
     }
 }

@@ -12,18 +12,24 @@ struct RefusedFilesTests {
     /// A real zip archive holding one CSV, made with Python's zipfile (python3 is in scripts/setup.sh).
     static func zip(containing csv: String, in folder: TemporaryFolder) throws -> [UInt8] {
         let target = folder.path("made.zip")
-        let result = try ChildProcess.run("/usr/bin/python3", ["-c", """
-            import sys, zipfile
-            with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
-                z.writestr("IND_20261120.csv", sys.argv[2])
-            """, target, csv])
+        let result = try ChildProcess.run(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import sys, zipfile
+                with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+                    z.writestr("IND_20261120.csv", sys.argv[2])
+                """, target, csv,
+            ])
         try #require(result.status == 0, "\(result)")
         return Array(try Data(contentsOf: URL(fileURLWithPath: target)))
     }
 
     static func gzip(_ text: String, in folder: TemporaryFolder) throws -> [UInt8] {
         let target = folder.path("made.gz")
-        let result = try ChildProcess.run("/usr/bin/python3", ["-c", "import sys, gzip; open(sys.argv[1], 'wb').write(gzip.compress(sys.argv[2].encode()))", target, text])
+        let result = try ChildProcess.run(
+            "/usr/bin/python3", ["-c", "import sys, gzip; open(sys.argv[1], 'wb').write(gzip.compress(sys.argv[2].encode()))", target, text])
         try #require(result.status == 0, "\(result)")
         return Array(try Data(contentsOf: URL(fileURLWithPath: target)))
     }
@@ -47,13 +53,19 @@ struct RefusedFilesTests {
         var refused: [String: Int] = [:]
         var wrong: [String] = []
         for (kind, bytes) in contents {
-            for (feed, name) in [("ewc-induction", "IND_\(kind).csv"), ("capita-register", "Reg01_DTR_\(kind)_New.txt"), ("capita-import", "DQT_TPS_Import_\(kind).txt")] {
+            for (feed, name) in [
+                ("ewc-induction", "IND_\(kind).csv"), ("capita-register", "Reg01_DTR_\(kind)_New.txt"),
+                ("capita-import", "DQT_TPS_Import_\(kind).txt"),
+            ] {
                 runs += 1
                 let path = try folder.write(name, bytes)
-                let run = try runBridge(["check", path, "--today", checkDay, "--records", folder.path("r.ndjson"),
-                                         "--report", folder.path("r.json"), "--rejects", folder.path("r.csv")])
+                let run = try runBridge([
+                    "check", path, "--today", checkDay, "--records", folder.path("r.ndjson"),
+                    "--report", folder.path("r.json"), "--rejects", folder.path("r.csv"),
+                ])
                 let records = (try? String(contentsOfFile: folder.path("r.ndjson"), encoding: .utf8)) ?? ""
-                let report = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.path("r.json"))))) as? [String: Any]
+                let report =
+                    (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.path("r.json"))))) as? [String: Any]
                 if run.status == 2 && run.signal == nil && run.stdout.contains("binary-file") && records.isEmpty && report != nil {
                     refused["binary-file", default: 0] += 1
                 } else {
@@ -89,10 +101,15 @@ struct RefusedFilesTests {
         let emlPath = try folder.write("zip-attachment.eml", Array(eml.utf8))
         let mail = try runBridge(["check", emlPath, "--today", checkDay])
         runs += 1
-        if mail.status == 2 && mail.stdout.contains("binary-file") { refused["binary-file", default: 0] += 1 } else { wrong.append("eml with a zip attachment: \(mail)") }
+        if mail.status == 2 && mail.stdout.contains("binary-file") {
+            refused["binary-file", default: 0] += 1
+        } else {
+            wrong.append("eml with a zip attachment: \(mail)")
+        }
         #expect(wrong.isEmpty, "\(wrong.joined(separator: "\n"))")
-        record("binary and archive files named .csv/.txt/.eml attachment (\(contents.count) kinds, 3 feeds + email)", runs: runs,
-               expected: 0, applied: 0, refused: refused.values.reduce(0, +), reasons: SuiteTable.reasons(refused), ok: wrong.isEmpty)
+        record(
+            "binary and archive files named .csv/.txt/.eml attachment (\(contents.count) kinds, 3 feeds + email)", runs: runs,
+            expected: 0, applied: 0, refused: refused.values.reduce(0, +), reasons: SuiteTable.reasons(refused), ok: wrong.isEmpty)
     }
 }
 

@@ -15,37 +15,54 @@ func parseCSV(_ text: String) -> [[String]] {
     while let c = scalars.popFirst() {
         if quoted {
             if c == "\"" {
-                if scalars.first == "\"" { cell.unicodeScalars.append("\""); scalars.removeFirst() } else { quoted = false }
+                if scalars.first == "\"" {
+                    cell.unicodeScalars.append("\"")
+                    scalars.removeFirst()
+                } else {
+                    quoted = false
+                }
             } else {
                 cell.unicodeScalars.append(c)
             }
         } else if c == "\"" && cell.isEmpty {
             quoted = true
         } else if c == "," {
-            row.append(cell); cell = ""
+            row.append(cell)
+            cell = ""
         } else if c == "\r" && scalars.first == "\n" {
-            scalars.removeFirst(); row.append(cell); rows.append(row); row = []; cell = ""
+            scalars.removeFirst()
+            row.append(cell)
+            rows.append(row)
+            row = []
+            cell = ""
         } else if c == "\n" {
-            row.append(cell); rows.append(row); row = []; cell = ""
+            row.append(cell)
+            rows.append(row)
+            row = []
+            cell = ""
         } else {
             cell.unicodeScalars.append(c)
         }
     }
-    if !cell.isEmpty || !row.isEmpty { row.append(cell); rows.append(row) }
+    if !cell.isEmpty || !row.isEmpty {
+        row.append(cell)
+        rows.append(row)
+    }
     return rows
 }
 
 @Suite("hostile files: rejected-rows CSV and mutated fixtures", .timeLimit(.minutes(10)))
 struct RejectsAndMutationTests {
     /// Rows that are rejected (unknown status) and carry formula-like cells in every column a spreadsheet would run.
-    static let malformed = [
-        #"REFERENCE_NO,FIRST_NAME,LAST_NAME,DATE_OF_BIRTH,START_DATE,PASS_DATE,FAIL_DATE,EMPLOYER_NAME,EMPLOYER_CODE,IND_STATUS_NAME"#,
-        #"1000002,=HYPERLINK("http://evil.example","open"),Llŷnffug,07/03/1974,01/09/2024,18/07/2025,,=cmd|' /C calc'!A0,+6612001,Bogus"#,
-        #"1000003,+SUM(1;2),-2+3,10/04/1981,02/09/2024,17/07/2025,,@SUM(A1:A9),-6612001,=1+1"#,
-        "1000004,\"\tTabbed\",\"\r=CR\",13/05/1988,03/09/2024,16/07/2025,,\"\t=tab\",@x,+Pass2",
-        #"=1000005,Plain,Name,16/06/1960,01/01/2025,,31/10/2026,"-=-",6612001,Fail"#,
-        #"1000006,Quoted,"=""quoted""",16/06/1960,01/01/2025,,31/10/2026,"#  + "\"\r\n=multi\",6612001,@Fail",
-    ].joined(separator: "\r\n") + "\r\n"
+    static let malformed =
+        [
+            #"REFERENCE_NO,FIRST_NAME,LAST_NAME,DATE_OF_BIRTH,START_DATE,PASS_DATE,FAIL_DATE,EMPLOYER_NAME,EMPLOYER_CODE,IND_STATUS_NAME"#,
+            #"1000002,=HYPERLINK("http://evil.example","open"),Llŷnffug,07/03/1974,01/09/2024,18/07/2025,,=cmd|' /C calc'!A0,+6612001,Bogus"#,
+            #"1000003,+SUM(1;2),-2+3,10/04/1981,02/09/2024,17/07/2025,,@SUM(A1:A9),-6612001,=1+1"#,
+            "1000004,\"\tTabbed\",\"\r=CR\",13/05/1988,03/09/2024,16/07/2025,,\"\t=tab\",@x,+Pass2",
+            #"=1000005,Plain,Name,16/06/1960,01/01/2025,,31/10/2026,"-=-",6612001,Fail"#,
+            #"1000006,Quoted,"=""quoted""",16/06/1960,01/01/2025,,31/10/2026,"# + "\"\r\n=multi\",6612001,@Fail",
+        ].joined(separator: "\r\n") + "\r\n"
 
     @Test("the rejected-rows CSV of a real malformed file neutralises =, +, -, @, tab and CR cells, masked or not")
     func rejectsNeutraliseFormulas() throws {
@@ -75,17 +92,20 @@ struct RejectsAndMutationTests {
             if unmask { #expect(text.contains("'=HYPERLINK(") && text.contains("'-2+3")) } else { #expect(!text.contains("HYPERLINK")) }
         }
         #expect(wrong.isEmpty, "\(wrong.joined(separator: "\n"))")
-        record("rejected-rows CSV of a file full of formulas (=, +, -, @, tab, CR), masked and unmasked", runs: 2, expected: 10,
-               applied: 0, refused: rejectedRows, reasons: "\(neutralised) cells neutralised with ', none left runnable", ok: wrong.isEmpty)
+        record(
+            "rejected-rows CSV of a file full of formulas (=, +, -, @, tab, CR), masked and unmasked", runs: 2, expected: 10,
+            applied: 0, refused: rejectedRows, reasons: "\(neutralised) cells neutralised with ', none left runnable", ok: wrong.isEmpty)
     }
 
     /// A cell holding a CRLF line break must be quoted: `Character` sees "\r\n" as one grapheme, neither "\r" nor
     /// "\n", so a check by Character misses it and the rest of the cell starts a new spreadsheet row, un-neutralised.
-    @Test("a cell with a CRLF inside is quoted, so its second line cannot start a row", arguments: [
-        ("a\r\nb", "\"a\r\nb\""),
-        ("\r\n=1+1", "\"'\r\n=1+1\""),
-        ("note\r\n@SUM(A1)", "\"note\r\n@SUM(A1)\""),
-    ])
+    @Test(
+        "a cell with a CRLF inside is quoted, so its second line cannot start a row",
+        arguments: [
+            ("a\r\nb", "\"a\r\nb\""),
+            ("\r\n=1+1", "\"'\r\n=1+1\""),
+            ("note\r\n@SUM(A1)", "\"note\r\n@SUM(A1)\""),
+        ])
     func crlfInsideACell(_ input: String, _ expected: String) {
         #expect(RejectedRowsCSV.cell(input) == expected)
         // By scalar: "\r\n=1+1".hasPrefix("\r") is false, since "\r\n" is one Character.
@@ -104,8 +124,9 @@ struct RejectsAndMutationTests {
 
     static let perFeed = Int(ProcessInfo.processInfo.environment["DQT_MUTATIONS_PER_FEED"] ?? "") ?? 2000
 
-    @Test("2,000 mutated fixture files per feed through the whole FeedChecker pipeline: a result every time, exit 0/1/2",
-          arguments: catalog.feeds.map(\.id))
+    @Test(
+        "2,000 mutated fixture files per feed through the whole FeedChecker pipeline: a result every time, exit 0/1/2",
+        arguments: catalog.feeds.map(\.id))
     func mutatedFixtures(feed: String) throws {
         let definition = try #require(catalog.feed(id: feed))
         let seeds = fixtures(of: feed)
@@ -133,13 +154,16 @@ struct RejectsAndMutationTests {
             let work = folder.path("work-\(index)")
             var sink = CountingSink()
             let began = ContinuousClock.now
-            let result = checker.check(checkInput(path, for: definition, attachments: work), name: name, sha256: String(format: "%064x", index), sink: &sink)
+            let result = checker.check(
+                checkInput(path, for: definition, attachments: work), name: name, sha256: String(format: "%064x", index), sink: &sink)
             slowest = max(slowest, ContinuousClock.now - began)
             try? FileManager.default.removeItem(atPath: work)
             exits[result.exitStatus, default: 0] += 1
             if ![0, 1, 2].contains(result.exitStatus) { wrong.append("\(index): exit \(result.exitStatus)") }
             if result.rowsRead != result.accepted + result.rejected || sink.calls != result.accepted || sink.rejectedRows != result.rejected {
-                wrong.append("\(index) (\(name)): read \(result.rowsRead), accepted \(result.accepted) (\(sink.calls) calls), rejected \(result.rejected) (\(sink.rejectedRows) rows)")
+                wrong.append(
+                    "\(index) (\(name)): read \(result.rowsRead), accepted \(result.accepted) (\(sink.calls) calls), rejected \(result.rejected) (\(sink.rejectedRows) rows)"
+                )
             }
             expected += result.rowsRead
             applied += sink.calls
@@ -150,14 +174,18 @@ struct RejectsAndMutationTests {
             for (code, count) in sink.reasons { reasons[code, default: 0] += count }
         }
         let elapsed = ContinuousClock.now - start
-        print("mutations \(feed): \(Self.perFeed) files in \(elapsed) (slowest \(slowest)); exits \(exits.sorted { $0.key < $1.key }); refusals \(refusals)")
+        print(
+            "mutations \(feed): \(Self.perFeed) files in \(elapsed) (slowest \(slowest)); exits \(exits.sorted { $0.key < $1.key }); refusals \(refusals)"
+        )
         #expect(wrong.isEmpty, "\(wrong.prefix(10).joined(separator: "\n"))")
         #expect(duplicated == 0 && lost == 0)
         let refusedFiles = refusals.values.reduce(0, +)
-        record("mutated fixtures through FeedChecker: \(feed)",
-               runs: Self.perFeed, expected: expected, applied: applied, lost: lost, duplicated: duplicated, refused: rejected,
-               reasons: "exit 0/1/2 \(exits[0] ?? 0)/\(exits[1] ?? 0)/\(exits[2] ?? 0); rows: \(SuiteTable.reasons(reasons, limit: 3)); files refused \(refusedFiles): \(SuiteTable.reasons(refusals, limit: 3))",
-               ok: wrong.isEmpty)
+        record(
+            "mutated fixtures through FeedChecker: \(feed)",
+            runs: Self.perFeed, expected: expected, applied: applied, lost: lost, duplicated: duplicated, refused: rejected,
+            reasons:
+                "exit 0/1/2 \(exits[0] ?? 0)/\(exits[1] ?? 0)/\(exits[2] ?? 0); rows: \(SuiteTable.reasons(reasons, limit: 3)); files refused \(refusedFiles): \(SuiteTable.reasons(refusals, limit: 3))",
+            ok: wrong.isEmpty)
     }
 
     @Test("a sample of mutated files through the dqt-bridge binary: no crash, exit 0/1/2, JSON report always written")
@@ -175,7 +203,10 @@ struct RejectsAndMutationTests {
                 let path = try folder.write(seeds[seed].lastPathComponent, Self.mutator.mutate(inputs[seed], seeds: inputs, using: &random))
                 let report = folder.path("r.json")
                 try? FileManager.default.removeItem(atPath: report)
-                let run = try runBridge(["check", path, "--feed", feed, "--today", checkDay, "--report", report, "--records", folder.path("r.ndjson"), "--rejects", folder.path("r.csv")])
+                let run = try runBridge([
+                    "check", path, "--feed", feed, "--today", checkDay, "--report", report, "--records", folder.path("r.ndjson"), "--rejects",
+                    folder.path("r.csv"),
+                ])
                 runs += 1
                 exits[run.status, default: 0] += 1
                 let parsed = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report)))) != nil
@@ -185,7 +216,8 @@ struct RejectsAndMutationTests {
             }
         }
         #expect(wrong.isEmpty, "\(wrong.joined(separator: "\n"))")
-        record("mutated fixtures through the dqt-bridge binary (8 per feed)", runs: runs, expected: runs, applied: (exits[0] ?? 0) + (exits[1] ?? 0),
-               refused: exits[2] ?? 0, reasons: "exit 2 (file refused) x\(exits[2] ?? 0); crashes \(wrong.count)", ok: wrong.isEmpty)
+        record(
+            "mutated fixtures through the dqt-bridge binary (8 per feed)", runs: runs, expected: runs, applied: (exits[0] ?? 0) + (exits[1] ?? 0),
+            refused: exits[2] ?? 0, reasons: "exit 2 (file refused) x\(exits[2] ?? 0); crashes \(wrong.count)", ok: wrong.isEmpty)
     }
 }

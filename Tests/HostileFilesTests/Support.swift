@@ -66,9 +66,12 @@ func controlCharacters(in text: String) -> [UInt32] {
     text.unicodeScalars.filter { ($0.value < 0x20 && $0 != "\n" && $0 != "\t") || (0x7F...0x9F).contains($0.value) }.map(\.value)
 }
 
-func record(_ scenario: String, runs: Int, expected: Int, applied: Int, lost: Int = 0, duplicated: Int = 0, refused: Int = 0,
-            reasons: String = "", ok: Bool) {
-    SuiteTable.append(SuiteRow(
-        suite: "hostile-files", scenario: scenario, runs: runs, expected: expected, applied: applied, lost: lost,
-        duplicated: duplicated, refused: refused, reasons: reasons, ok: ok))
+func record(
+    _ scenario: String, runs: Int, expected: Int, applied: Int, lost: Int = 0, duplicated: Int = 0, refused: Int = 0,
+    reasons: String = "", ok: Bool
+) {
+    SuiteTable.append(
+        SuiteRow(
+            suite: "hostile-files", scenario: scenario, runs: runs, expected: expected, applied: applied, lost: lost,
+            duplicated: duplicated, refused: refused, reasons: reasons, ok: ok))
 }

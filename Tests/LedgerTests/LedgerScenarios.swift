@@ -33,7 +33,8 @@ enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
         #expect(stopped?.status == .interrupted)
         #expect(stopped?.finishedAt != nil)
         seen.append(Transcript.run(stopped))
-        try await ledger.finishRun(id: second, status: .refusals, exitStatus: 1, countsJSON: #"{"files":2,"rejected":1}"#, summary: "done", error: nil)
+        try await ledger.finishRun(
+            id: second, status: .refusals, exitStatus: 1, countsJSON: #"{"files":2,"rejected":1}"#, summary: "done", error: nil)
         #expect(try await ledger.runningRun() == nil)
         let recent = try await ledger.recentRuns(limit: 1)
         #expect(recent.map(\.id) == [second])
@@ -118,7 +119,8 @@ enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
         try await ledger.recordLeft(
             runID: run3, feed: "f", origin: .sftp, transport: "sftp", path: "in/c.csv", name: "c.csv", size: 1, mtime: t0, reason: "too young")
         let c = try await ledger.discover(
-            runID: run3, feed: "f", origin: .sftp, transport: "folder", path: "in/c.csv", name: "c.csv", size: 1, mtime: t0, reason: "other transport")
+            runID: run3, feed: "f", origin: .sftp, transport: "folder", path: "in/c.csv", name: "c.csv", size: 1, mtime: t0, reason: "other transport"
+        )
         let leftC = try await ledger.files(runID: run3).filter { $0.state == .left }
         #expect(leftC.count == 1 && leftC.first?.id != c.id, "a left row of another transport is not taken")
 
@@ -162,14 +164,18 @@ enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
         #expect(secondPage.map(\.seq) == [5])
         seen += (firstPage + secondPage).map(Transcript.pending)
 
-        try await ledger.acknowledge(fileID: file.id, [
-            RecordAcknowledgement(seq: 1, outcome: .published, apiStatus: 204, replayed: false, problem: nil),
-            RecordAcknowledgement(seq: 4, outcome: .failed, apiStatus: 404, replayed: true, problem: #"{"status":404,"title":"Not found"}"#),
-        ])
-        try await ledger.acknowledge(fileID: file.id, [
-            RecordAcknowledgement(seq: 1, outcome: .failed, apiStatus: 400, replayed: false, problem: #"{"status":400}"#),
-            RecordAcknowledgement(seq: 3, outcome: .published, apiStatus: 204, replayed: false, problem: nil),
-        ])
+        try await ledger.acknowledge(
+            fileID: file.id,
+            [
+                RecordAcknowledgement(seq: 1, outcome: .published, apiStatus: 204, replayed: false, problem: nil),
+                RecordAcknowledgement(seq: 4, outcome: .failed, apiStatus: 404, replayed: true, problem: #"{"status":404,"title":"Not found"}"#),
+            ])
+        try await ledger.acknowledge(
+            fileID: file.id,
+            [
+                RecordAcknowledgement(seq: 1, outcome: .failed, apiStatus: 400, replayed: false, problem: #"{"status":400}"#),
+                RecordAcknowledgement(seq: 3, outcome: .published, apiStatus: 204, replayed: false, problem: nil),
+            ])
         #expect(try await ledger.pendingRecords(fileID: file.id, afterSeq: 0, limit: 10).map(\.seq) == [5])
         let counts = try await ledger.recordCounts(fileID: file.id)
         #expect(counts == [.published: 1, .failed: 1, .rejected: 1, .shadow: 1, .accepted: 1], "acknowledged once, only while accepted")
@@ -189,9 +195,11 @@ enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
             try writer.accepted(line: 5, key: "k5", method: "POST", path: "/p/3", body: nil, shadow: false)
             return StageDecision(state: .parsed, rowsRead: 1, accepted: 1, rejected: 0, warnings: 0, summaryJSON: "{}")
         }
-        try await ledger.acknowledge(fileID: replay.id, [
-            RecordAcknowledgement(seq: 1, outcome: .published, apiStatus: 200, replayed: true, problem: nil),
-        ])
+        try await ledger.acknowledge(
+            fileID: replay.id,
+            [
+                RecordAcknowledgement(seq: 1, outcome: .published, apiStatus: 200, replayed: true, problem: nil)
+            ])
         let outcomes = try await ledger.outcomes(feed: "f", sha256: sha)
         #expect(outcomes == ["k2": .published, "k3": .shadow, "k5": .published, "k6": .accepted])
         seen.append(outcomes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.rawValue)" }.joined(separator: " "))

@@ -78,7 +78,7 @@ enum Transcript {
     /// JSON text re-serialized with sorted keys.
     static func json(_ text: String) -> String {
         guard let value = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]),
-              let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+            let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
         else { return "not JSON: \(text)" }
         return String(decoding: data, as: UTF8.self)
     }

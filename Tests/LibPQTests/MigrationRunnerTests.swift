@@ -10,11 +10,13 @@ struct MigrationRunnerTests {
     /// Each migration leaves a row in `applications`, so a migration applied twice shows as a second row.
     static func migrations(sleepingSeconds: Double = 0) -> [Migration] {
         [
-            Migration(version: 1, name: "applications", sql: """
-                CREATE TABLE applications (version int NOT NULL);
-                INSERT INTO applications VALUES (1);
-                SELECT pg_sleep(\(sleepingSeconds));
-                """),
+            Migration(
+                version: 1, name: "applications",
+                sql: """
+                    CREATE TABLE applications (version int NOT NULL);
+                    INSERT INTO applications VALUES (1);
+                    SELECT pg_sleep(\(sleepingSeconds));
+                    """),
             Migration(version: 3, name: "third", sql: "INSERT INTO applications VALUES (3); SELECT pg_sleep(\(sleepingSeconds))"),
             Migration(version: 2, name: "second", sql: "INSERT INTO applications VALUES (2); SELECT pg_sleep(\(sleepingSeconds))"),
         ]

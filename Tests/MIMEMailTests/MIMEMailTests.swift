@@ -1,7 +1,9 @@
 import Testing
+
 @testable import MIMEMail
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A fresh directory under /tmp (or /dev/shm), removed with its files by `remove`.
@@ -66,7 +68,9 @@ func base64(_ bytes: [UInt8], lineLength: Int = 76) -> String {
     var out: [UInt8] = []
     var i = 0
     while i < bytes.count {
-        let b0 = bytes[i], b1 = i + 1 < bytes.count ? bytes[i + 1] : 0, b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
+        let b0 = bytes[i]
+        let b1 = i + 1 < bytes.count ? bytes[i + 1] : 0
+        let b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
         out.append(table[Int(b0 >> 2)])
         out.append(table[Int((b0 & 3) << 4 | b1 >> 4)])
         out.append(i + 1 < bytes.count ? table[Int((b1 & 15) << 2 | b2 >> 6)] : UInt8(ascii: "="))
@@ -82,7 +86,8 @@ func base64(_ bytes: [UInt8], lineLength: Int = 76) -> String {
     return lines.joined(separator: "\r\n")
 }
 
-let prohibitionCSV = "TRN,Date of birth,Full name,Sanction name,Alert start date,Alert end date\r\n0001234,01/02/1980,Jane Smith,T1,01/01/2026,\r\n0007654,05/05/1979,Gwenllïan Prŷs,T4,02/01/2026,\r\n"
+let prohibitionCSV =
+    "TRN,Date of birth,Full name,Sanction name,Alert start date,Alert end date\r\n0001234,01/02/1980,Jane Smith,T1,01/01/2026,\r\n0007654,05/05/1979,Gwenllïan Prŷs,T4,02/01/2026,\r\n"
 
 func crlf(_ s: String) -> String { s.replacingNewlines() }
 
@@ -173,7 +178,10 @@ struct MIMEMailTests {
         let q = message.attachments[1]
         #expect(q.filename == "notices résumé.csv")
         let eol = crlfLines ? "\r\n" : "\n"
-        #expect(text(q.path) == "TRN,Name,Note\(eol)0001234,Renée,\"a very long note that the sender's mail client wrapped with a soft line break\"\(eol)0007654,Bob,3=3\(eol)")
+        #expect(
+            text(q.path)
+                == "TRN,Name,Note\(eol)0001234,Renée,\"a very long note that the sender's mail client wrapped with a soft line break\"\(eol)0007654,Bob,3=3\(eol)"
+        )
         #expect(q.size == contents(q.path).count)
         // Only the attachments are left in the directory.
         #expect(scratch.files("/out") == ["Prohibitions – week 4.csv", "notices résumé.csv"])
@@ -182,41 +190,46 @@ struct MIMEMailTests {
     @Test func inlineCSVWithoutAFilenameIsAnAttachment() throws {
         let scratch = Scratch("inline")
         defer { scratch.remove() }
-        let single = scratch.write("single.eml", crlf("""
-        From: dbs-notices@dbs.example
-        Subject: Weekly reconciliation
-        Content-Type: text/plain
+        let single = scratch.write(
+            "single.eml",
+            crlf(
+                """
+                From: dbs-notices@dbs.example
+                Subject: Weekly reconciliation
+                Content-Type: text/plain
 
-        TRN,Date of birth,Full name,Sanction name
-        0001234,01/02/1980,Jane Smith,T1
-        """))
+                TRN,Date of birth,Full name,Sanction name
+                0001234,01/02/1980,Jane Smith,T1
+                """))
         let m = try MailReader.read(path: single, extractingAttachmentsTo: scratch.path + "/out")
         #expect(m.from == "dbs-notices@dbs.example")
         #expect(m.attachments.map(\.filename) == ["attachment-1.csv"])
         #expect(m.attachments.first?.inline == true)
         #expect(text(m.attachments[0].path) == "TRN,Date of birth,Full name,Sanction name\r\n0001234,01/02/1980,Jane Smith,T1")
 
-        let mixed = scratch.write("mixed.eml", """
-        From: "GTC NI" <alerts@gtcni.example>
-        Content-Type: multipart/mixed; boundary=b1
+        let mixed = scratch.write(
+            "mixed.eml",
+            """
+            From: "GTC NI" <alerts@gtcni.example>
+            Content-Type: multipart/mixed; boundary=b1
 
-        --b1
-        Content-Type: text/plain
+            --b1
+            Content-Type: text/plain
 
-        Hello, please see the table below, and the one after it.
-        Regards, the team
-        --b1
-        Content-Type: text/plain; charset=us-ascii
-        Content-Transfer-Encoding: quoted-printable
+            Hello, please see the table below, and the one after it.
+            Regards, the team
+            --b1
+            Content-Type: text/plain; charset=us-ascii
+            Content-Transfer-Encoding: quoted-printable
 
-        TRN;Code;Date
-        0001234;T5;01/01/2026
-        --b1
-        Content-Type: text/csv
+            TRN;Code;Date
+            0001234;T5;01/01/2026
+            --b1
+            Content-Type: text/csv
 
-        a,b,c
-        --b1--
-        """)
+            a,b,c
+            --b1--
+            """)
         let m2 = try MailReader.read(path: mixed, extractingAttachmentsTo: scratch.path + "/out")
         #expect(m2.from == "alerts@gtcni.example")
         // The prose part is not an attachment; numbering is per message, and an existing file is never replaced.
@@ -243,9 +256,11 @@ struct MIMEMailTests {
         rmdir(scratch.path + "/u")
 
         let before = scratch.files("/out")
-        for (garbage, expected) in [("YWJj\nZG*V\n", MailError.invalidBase64(part: 1, line: 6)),
-                                    ("YWJj=ZGVm\n", MailError.invalidBase64(part: 1, line: 5)),
-                                    ("YWJjZ\n", MailError.truncatedBase64(part: 1, line: 6))] {
+        for (garbage, expected) in [
+            ("YWJj\nZG*V\n", MailError.invalidBase64(part: 1, line: 6)),
+            ("YWJj=ZGVm\n", MailError.invalidBase64(part: 1, line: 5)),
+            ("YWJjZ\n", MailError.truncatedBase64(part: 1, line: 6)),
+        ] {
             #expect(throws: expected) {
                 try MailReader.read(path: scratch.write("bad.eml", message(garbage)), extractingAttachmentsTo: scratch.path + "/out")
             }
@@ -259,8 +274,10 @@ struct MIMEMailTests {
         let scratch = Scratch("names")
         defer { scratch.remove() }
         let long = String(repeating: "n", count: 1000) + ".csv"
-        let names = ["../../etc/passwd", "/absolute/path/x.csv", "C:\\\\Windows\\\\evil.csv", "bell\u{7}tab\tname.csv",
-                     "..", "a/../../b.csv", long, "report\u{202E}vsc.exe", "same.csv", "same.csv", "  .hidden.csv "]
+        let names = [
+            "../../etc/passwd", "/absolute/path/x.csv", "C:\\\\Windows\\\\evil.csv", "bell\u{7}tab\tname.csv",
+            "..", "a/../../b.csv", long, "report\u{202E}vsc.exe", "same.csv", "same.csv", "  .hidden.csv ",
+        ]
         var body = "From: x@y.example\nContent-Type: multipart/mixed; boundary=zz\n\n"
         for n in names {
             body += "--zz\nContent-Type: text/csv\nContent-Disposition: attachment; filename=\"\(n)\"\n\na,b,c\n"
@@ -294,23 +311,26 @@ struct MIMEMailTests {
     @Test func rfc2231ContinuationsAndCharsets() throws {
         let scratch = Scratch("2231")
         defer { scratch.remove() }
-        let m = try MailReader.read(path: scratch.write("c.eml", """
-        From: x@y.example
-        Subject: =?windows-1252?Q?=93quoted=94?= plain =?ISO-8859-1?B?6Q==?=
-        Content-Type: multipart/mixed; boundary="b"
+        let m = try MailReader.read(
+            path: scratch.write(
+                "c.eml",
+                """
+                From: x@y.example
+                Subject: =?windows-1252?Q?=93quoted=94?= plain =?ISO-8859-1?B?6Q==?=
+                Content-Type: multipart/mixed; boundary="b"
 
-        --b
-        Content-Type: application/octet-stream
-        Content-Disposition: attachment; filename*0*=utf-8''r%C3%A9sum;
-         filename*1*=%C3%A9; filename*2=".csv"
+                --b
+                Content-Type: application/octet-stream
+                Content-Disposition: attachment; filename*0*=utf-8''r%C3%A9sum;
+                 filename*1*=%C3%A9; filename*2=".csv"
 
-        x
-        --b
-        Content-Type: text/plain; name*=iso-8859-1'en'caf%E9.txt
+                x
+                --b
+                Content-Type: text/plain; name*=iso-8859-1'en'caf%E9.txt
 
-        y
-        --b--
-        """), extractingAttachmentsTo: scratch.path + "/out")
+                y
+                --b--
+                """), extractingAttachmentsTo: scratch.path + "/out")
         #expect(m.subject == "“quoted” plain é")
         #expect(m.attachments.map(\.filename) == ["résumé.csv", "café.txt"])
     }
@@ -348,18 +368,19 @@ struct MIMEMailTests {
             try MailReader.read(path: scratch.path + "/missing.eml", extractingAttachmentsTo: scratch.path + "/out")
         }
         // A missing closing boundary and a part without a body are tolerated; a preamble is ignored.
-        let open = try read("""
-        From: a@b.example
-        Content-Type: multipart/mixed; boundary=q
+        let open = try read(
+            """
+            From: a@b.example
+            Content-Type: multipart/mixed; boundary=q
 
-        preamble,with,commas
-        --q
-        Content-Type: text/csv
-        --q
-        Content-Type: text/csv; name=t.csv
+            preamble,with,commas
+            --q
+            Content-Type: text/csv
+            --q
+            Content-Type: text/csv; name=t.csv
 
-        1,2,3
-        """)
+            1,2,3
+            """)
         #expect(open.attachments.map(\.filename) == ["t.csv"])
         #expect(text(open.attachments[0].path) == "1,2,3")
         #expect(scratch.files("/out") == ["t.csv"])
@@ -371,22 +392,25 @@ struct MIMEMailTests {
         // One base64 line of 3 MB and an identity line of 1 MB: handed out in pieces, decoded in full.
         let payload = (0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 ^ ($0 >> 8)) }
         let line = String(repeating: "x", count: 1 << 20)
-        let m = try MailReader.read(path: scratch.write("l.eml", """
-        From MAILER-DAEMON Mon Oct 26 09:15:00 2026
-        From: a@b.example
-        Content-Type: multipart/mixed; boundary=LL
+        let m = try MailReader.read(
+            path: scratch.write(
+                "l.eml",
+                """
+                From MAILER-DAEMON Mon Oct 26 09:15:00 2026
+                From: a@b.example
+                Content-Type: multipart/mixed; boundary=LL
 
-        --LL
-        Content-Type: application/octet-stream; name=big.bin
-        Content-Transfer-Encoding: base64
+                --LL
+                Content-Type: application/octet-stream; name=big.bin
+                Content-Transfer-Encoding: base64
 
-        \(base64(payload, lineLength: 1 << 30))
-        --LL
-        Content-Type: text/csv; name=wide.csv
+                \(base64(payload, lineLength: 1 << 30))
+                --LL
+                Content-Type: text/csv; name=wide.csv
 
-        \(line)
-        --LL--
-        """), extractingAttachmentsTo: scratch.path + "/out")
+                \(line)
+                --LL--
+                """), extractingAttachmentsTo: scratch.path + "/out")
         #expect(m.from == "a@b.example")
         #expect(m.attachments.map(\.filename) == ["big.bin", "wide.csv"])
         #expect(contents(m.attachments[0].path) == payload)

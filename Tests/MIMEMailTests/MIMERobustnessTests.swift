@@ -1,41 +1,47 @@
 import DQTTesting
 import Testing
+
 @testable import MIMEMail
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("MIME robustness")
 struct MIMERobustnessTests {
-    static let mutator = ByteMutator(tokens: ["-", "=", "\r\n", "\n", ";", "\"", ":", "?", " ", "*", "%", "'", "_", "<", ">", "@",
-                                              "--", "\r\n--b1--\r\n", "Content-Transfer-Encoding: base64\r\n", "=?UTF-8?B?"].map { Array($0.utf8) }
-                                      + [[0xC3], [0xFF], [0x09]])
+    static let mutator = ByteMutator(
+        tokens: [
+            "-", "=", "\r\n", "\n", ";", "\"", ":", "?", " ", "*", "%", "'", "_", "<", ">", "@",
+            "--", "\r\n--b1--\r\n", "Content-Transfer-Encoding: base64\r\n", "=?UTF-8?B?",
+        ].map { Array($0.utf8) }
+            + [[0xC3], [0xFF], [0x09]])
 
     func seeds() -> [[UInt8]] {
         let t = MIMEMailTests()
         return [
             Array(t.fullMessage().utf8),
             Array(crlf(t.fullMessage()).utf8),
-            Array("""
-            From: "GTC NI" <alerts@gtcni.example>
-            Subject: =?utf-8?B?w6k=?=
-            Content-Type: multipart/mixed; boundary=b1
+            Array(
+                """
+                From: "GTC NI" <alerts@gtcni.example>
+                Subject: =?utf-8?B?w6k=?=
+                Content-Type: multipart/mixed; boundary=b1
 
-            --b1
-            Content-Type: text/plain; charset=us-ascii
-            Content-Transfer-Encoding: quoted-printable
+                --b1
+                Content-Type: text/plain; charset=us-ascii
+                Content-Transfer-Encoding: quoted-printable
 
-            TRN;Code;Date=
-            0001234;T5;01/01/2026
-            --b1
-            Content-Type: application/octet-stream
-            Content-Disposition: attachment; filename*0*=utf-8''r%C3%A9sum; filename*1="../x.csv"
-            Content-Transfer-Encoding: base64
+                TRN;Code;Date=
+                0001234;T5;01/01/2026
+                --b1
+                Content-Type: application/octet-stream
+                Content-Disposition: attachment; filename*0*=utf-8''r%C3%A9sum; filename*1="../x.csv"
+                Content-Transfer-Encoding: base64
 
-            YWJj
-            ZGVm
-            --b1--
-            """.utf8),
+                YWJj
+                ZGVm
+                --b1--
+                """.utf8),
             Array("From: x@y.example\nContent-Type: text/plain\n\na,b,c\n1,2,3\n".utf8),
         ]
     }
@@ -59,7 +65,8 @@ struct MIMERobustnessTests {
                     let name = a.filename
                     if name.contains("/") || name.hasPrefix(".") || name.isEmpty || name.utf8.count > 255
                         || name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
-                        || a.path != out + "/" + name {
+                        || a.path != out + "/" + name
+                    {
                         Issue.record("unsafe attachment name from input \(i)")
                         return
                     }
@@ -103,9 +110,17 @@ struct MIMERobustnessTests {
         let path = scratch.path + "/huge.eml"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         #expect(fd >= 0)
-        func put(_ s: [UInt8]) { s.withUnsafeBufferPointer { b in var d = 0; while d < b.count { d += write(fd, b.baseAddress! + d, b.count - d) } } }
-        put(Array("From: a@b.example\r\nContent-Type: multipart/mixed; boundary=HH\r\n\r\n--HH\r\nContent-Type: application/octet-stream; name=huge.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n".utf8))
-        let block = Array(String(repeating: "QUJD", count: 1 << 18).utf8) // 1 MiB of base64 ("ABC" repeated)
+        func put(_ s: [UInt8]) {
+            s.withUnsafeBufferPointer { b in
+                var d = 0
+                while d < b.count { d += write(fd, b.baseAddress! + d, b.count - d) }
+            }
+        }
+        put(
+            Array(
+                "From: a@b.example\r\nContent-Type: multipart/mixed; boundary=HH\r\n\r\n--HH\r\nContent-Type: application/octet-stream; name=huge.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                    .utf8))
+        let block = Array(String(repeating: "QUJD", count: 1 << 18).utf8)  // 1 MiB of base64 ("ABC" repeated)
         for _ in 0..<100 { put(block) }
         put(Array("\r\n--HH--\r\n".utf8))
         close(fd)

@@ -47,7 +47,8 @@ struct PublisherTests {
         try await ledger.setDownloaded(id: file.id, runID: run, sha256: String(repeating: "a", count: 64), size: 1, localPath: "/nonexistent")
         _ = try await ledger.stage(fileID: file.id, runID: run) { writer in
             for index in 0..<count {
-                try writer.accepted(line: index + 2, key: "test-feed-\(index)", method: "PUT", path: path(index), body: #"{"qtsDate":null}"#, shadow: false)
+                try writer.accepted(
+                    line: index + 2, key: "test-feed-\(index)", method: "PUT", path: path(index), body: #"{"qtsDate":null}"#, shadow: false)
             }
             return StageDecision(state: .parsed, rowsRead: count, accepted: count, rejected: 0, warnings: 0, summaryJSON: "{}")
         }
@@ -70,11 +71,12 @@ struct PublisherTests {
     func outcomes(on store: Store) async throws {
         try await Self.withStagedFile(count: 25, on: store) { ledger, fileID in
             let transport = ScriptedTransport { _, operations in
-                .results(operations.map { operation in
-                    operation.line % 5 == 0
-                        ? OperationResult(status: 404, problem: #"{"title":"Person not found","status":404,"errorCode":10001}"#)
-                        : OperationResult(status: 204)
-                })
+                .results(
+                    operations.map { operation in
+                        operation.line % 5 == 0
+                            ? OperationResult(status: 404, problem: #"{"title":"Person not found","status":404,"errorCode":10001}"#)
+                            : OperationResult(status: 204)
+                    })
             }
             let publisher = Publisher(ledger: ledger, transport: transport, settings: Self.settings(), logger: Self.logger)
             let summary = try await publisher.publish(fileID: fileID, feed: "test-feed", fileSHA256: String(repeating: "a", count: 64))
@@ -115,9 +117,10 @@ struct PublisherTests {
     func perOperationRetry() async throws {
         try await Self.withStagedFile(count: 4) { ledger, fileID in
             let transport = ScriptedTransport { call, operations in
-                .results(operations.map { operation in
-                    call == 1 && operation.line == 3 ? OperationResult(status: 503) : OperationResult(status: 200, replayed: call > 1)
-                })
+                .results(
+                    operations.map { operation in
+                        call == 1 && operation.line == 3 ? OperationResult(status: 503) : OperationResult(status: 200, replayed: call > 1)
+                    })
             }
             let publisher = Publisher(ledger: ledger, transport: transport, settings: Self.settings(), logger: Self.logger)
             _ = try await publisher.publish(fileID: fileID, feed: "test-feed", fileSHA256: String(repeating: "a", count: 64))
@@ -130,7 +133,8 @@ struct PublisherTests {
     func splitsOn413() async throws {
         try await Self.withStagedFile(count: 8) { ledger, fileID in
             let transport = ScriptedTransport { _, operations in
-                operations.count > 2 ? .refused(status: 413, retryAfter: nil, problem: nil) : .results(operations.map { _ in OperationResult(status: 204) })
+                operations.count > 2
+                    ? .refused(status: 413, retryAfter: nil, problem: nil) : .results(operations.map { _ in OperationResult(status: 204) })
             }
             let publisher = Publisher(ledger: ledger, transport: transport, settings: Self.settings(batch: 8, concurrency: 1), logger: Self.logger)
             _ = try await publisher.publish(fileID: fileID, feed: "test-feed", fileSHA256: String(repeating: "a", count: 64))
@@ -190,7 +194,9 @@ struct PublisherTests {
     @Test("The batch request carries each staged body as it is, with its key and source")
     func requestJSON() throws {
         let bytes = BatchRequestJSON.encode([
-            BatchOperation(method: "PUT", path: "/v3/persons/1000001/qtls", body: #"{"qtsDate":"2020-01-01"}"#, idempotencyKey: "k-1", feed: "f", fileSHA256: "ab", line: 7),
+            BatchOperation(
+                method: "PUT", path: "/v3/persons/1000001/qtls", body: #"{"qtsDate":"2020-01-01"}"#, idempotencyKey: "k-1", feed: "f",
+                fileSHA256: "ab", line: 7)
         ])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
         let operation = try #require((object["operations"] as? [[String: Any]])?.first)

@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Against the real OpenSSH sshd that `scripts/services.sh start` runs on 127.0.0.1:2222.
@@ -261,16 +261,16 @@ struct SFTPConnectionTests {
         let port = try freeLoopbackPort()
         let config = sandbox.scratch + "/sshd_config"
         try """
-            Port \(port)
-            ListenAddress 127.0.0.1
-            HostKey \(hostKey)
-            PidFile \(sandbox.scratch)/sshd.pid
-            UsePAM no
-            StrictModes no
-            PasswordAuthentication no
-            Ciphers chacha20-poly1305@openssh.com
+        Port \(port)
+        ListenAddress 127.0.0.1
+        HostKey \(hostKey)
+        PidFile \(sandbox.scratch)/sshd.pid
+        UsePAM no
+        StrictModes no
+        PasswordAuthentication no
+        Ciphers chacha20-poly1305@openssh.com
 
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         let publicKey = try String(contentsOfFile: hostKey + ".pub", encoding: .utf8).split(separator: " ")
         let knownHosts = sandbox.scratch + "/known_hosts"
         try "[127.0.0.1]:\(port) \(publicKey[0]) \(publicKey[1])\n".write(toFile: knownHosts, atomically: true, encoding: .utf8)

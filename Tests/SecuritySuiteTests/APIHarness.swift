@@ -95,15 +95,20 @@ struct APIHarness: Sendable {
     private static func withService(
         configure: (inout APIConfiguration) -> Void, _ body: @Sendable (APIHarness) async throws -> Void
     ) async throws {
-        try await InProcessAPI.with(databasePrefix: "dqt_sec", configure: configure, keys: { connection in
-            var keys: [String: String] = [:]
-            for role in Role.allCases {
-                keys[role.rawValue] = try APIKeys.create(connection, name: keyName(role.rawValue), roles: [role], expiresAt: nil, rateLimit: 1_000_000).key
+        try await InProcessAPI.with(
+            databasePrefix: "dqt_sec", configure: configure,
+            keys: { connection in
+                var keys: [String: String] = [:]
+                for role in Role.allCases {
+                    keys[role.rawValue] = try APIKeys.create(
+                        connection, name: keyName(role.rawValue), roles: [role], expiresAt: nil, rateLimit: 1_000_000
+                    ).key
+                }
+                keys["all"] = try APIKeys.create(connection, name: keyName("all"), roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
+                keys["none"] = try APIKeys.create(connection, name: keyName("none"), roles: [], expiresAt: nil, rateLimit: 1_000_000).key
+                return keys
             }
-            keys["all"] = try APIKeys.create(connection, name: keyName("all"), roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
-            keys["none"] = try APIKeys.create(connection, name: keyName("none"), roles: [], expiresAt: nil, rateLimit: 1_000_000).key
-            return keys
-        }) { api, keys in
+        ) { api, keys in
             try await body(APIHarness(databaseURL: api.databaseURL, pool: api.pool, port: api.port, keys: keys))
         }
     }
@@ -140,9 +145,12 @@ final class Locked<Value: Sendable>: Sendable {
     func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
 }
 
-func record(_ scenario: String, runs: Int, expected: Int, applied: Int, lost: Int = 0, duplicated: Int = 0,
-            refused: Int = 0, reasons: String = "", ok: Bool) {
-    SuiteTable.append(SuiteRow(
-        suite: "security", scenario: scenario, runs: runs, expected: expected, applied: applied, lost: lost,
-        duplicated: duplicated, refused: refused, reasons: reasons, ok: ok))
+func record(
+    _ scenario: String, runs: Int, expected: Int, applied: Int, lost: Int = 0, duplicated: Int = 0,
+    refused: Int = 0, reasons: String = "", ok: Bool
+) {
+    SuiteTable.append(
+        SuiteRow(
+            suite: "security", scenario: scenario, runs: runs, expected: expected, applied: applied, lost: lost,
+            duplicated: duplicated, refused: refused, reasons: reasons, ok: ok))
 }

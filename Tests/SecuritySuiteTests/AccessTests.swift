@@ -67,8 +67,9 @@ struct AccessTests {
             for endpoint in Endpoint.all {
                 for (name, header) in variants {
                     runs += 1
-                    let reply = try await h.call(endpoint.method, endpoint.path(), body: endpoint.body,
-                                                 headers: header.map { [("Authorization", $0)] } ?? [])
+                    let reply = try await h.call(
+                        endpoint.method, endpoint.path(), body: endpoint.body,
+                        headers: header.map { [("Authorization", $0)] } ?? [])
                     if reply.status == 401 && reply.isProblem && reply.errorCode == 10120 {
                         refused += 1
                     } else {
@@ -80,9 +81,10 @@ struct AccessTests {
             let audit = try await h.count("SELECT count(*) FROM audit")
             let idempotency = try await h.count("SELECT count(*) FROM idempotency_keys")
             #expect(audit == 0 && idempotency == 0)
-            record("401 for missing/malformed/unknown/expired/revoked keys (\(variants.count) kinds x \(Endpoint.all.count) operations)",
-                   runs: runs, expected: 0, applied: audit, duplicated: 0, refused: refused, reasons: "401 errorCode 10120",
-                   ok: wrong.isEmpty && audit == 0)
+            record(
+                "401 for missing/malformed/unknown/expired/revoked keys (\(variants.count) kinds x \(Endpoint.all.count) operations)",
+                runs: runs, expected: 0, applied: audit, duplicated: 0, refused: refused, reasons: "401 errorCode 10120",
+                ok: wrong.isEmpty && audit == 0)
         }
     }
 
@@ -115,7 +117,8 @@ struct AccessTests {
             }
             // A batch is authorised per operation.
             let batch = Endpoint.named("runBatch")
-            let reply = try await h.call(.POST, batch.path(), body: batch.body!.replacingOccurrences(of: "sec-batch-1", with: "sec-batch-role"), key: h.keys["none"]!)
+            let reply = try await h.call(
+                .POST, batch.path(), body: batch.body!.replacingOccurrences(of: "sec-batch-1", with: "sec-batch-role"), key: h.keys["none"]!)
             let results = reply.json?["results"] as? [[String: Any]] ?? []
             #expect(reply.status == 200 && results.count == 1 && results.first?["status"] as? Int == 403, "\(reply)")
             runs += 1
@@ -123,8 +126,9 @@ struct AccessTests {
             let audited = try await h.count("SELECT count(*) FROM audit WHERE key_name LIKE 'sec-without-%' OR key_name = 'sec-none'")
             #expect(audited == 0)
             #expect(wrong.isEmpty, "\(wrong.prefix(10))")
-            record("403 for a key without the role (every operation, batch per operation)", runs: runs, expected: 0,
-                   applied: audited, refused: refused, reasons: "403 errorCode 10121", ok: wrong.isEmpty && audited == 0)
+            record(
+                "403 for a key without the role (every operation, batch per operation)", runs: runs, expected: 0,
+                applied: audited, refused: refused, reasons: "403 errorCode 10121", ok: wrong.isEmpty && audited == 0)
         }
     }
 
@@ -155,8 +159,9 @@ struct AccessTests {
             // Another key is not limited by this one.
             #expect(try await h.call(.GET, "/v3/trns/1000001", key: h.key(.getPerson)).status == 204)
             let refused = [limited.status, write.status].filter { $0 == 429 }.count
-            record("429 over the rate limit (limit 5, then a read and a write)", runs: 7, expected: 5, applied: answered + applied,
-                   refused: refused, reasons: "429 errorCode 10122, Retry-After \(retryAfter)", ok: refused == 2 && applied == 0 && answered == 5)
+            record(
+                "429 over the rate limit (limit 5, then a read and a write)", runs: 7, expected: 5, applied: answered + applied,
+                refused: refused, reasons: "429 errorCode 10122, Retry-After \(retryAfter)", ok: refused == 2 && applied == 0 && answered == 5)
         }
     }
 }

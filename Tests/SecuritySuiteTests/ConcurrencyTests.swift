@@ -28,16 +28,18 @@ struct ConcurrencyTests {
             var statuses: [Int] = []
             for round in 0..<5 {
                 let trn = String(2_000_100 + round)
-                statuses += try await Self.race(h, .PUT, "/v3/capita/persons/\(trn)", body: #"{"lastName":"Racer","firstName":"Twin","dateOfBirth":"1990-01-01"}"#)
+                statuses += try await Self.race(
+                    h, .PUT, "/v3/capita/persons/\(trn)", body: #"{"lastName":"Racer","firstName":"Twin","dateOfBirth":"1990-01-01"}"#)
             }
             let persons = try await h.count("SELECT count(*) FROM persons WHERE trn BETWEEN '2000100' AND '2000104'")
             #expect(!statuses.contains { $0 >= 500 }, "\(statuses)")
             #expect(statuses.filter { $0 == 201 }.count == 5 && statuses.allSatisfy { $0 == 200 || $0 == 201 }, "\(statuses)")
             #expect(persons == 5)
-            record("Capita import of one new person sent \(Self.parallel)x at once (5 rounds)", runs: statuses.count, expected: 5,
-                   applied: persons, refused: statuses.filter { $0 >= 400 }.count,
-                   reasons: SuiteTable.reasons(Dictionary(statuses.map { ("\($0)", 1) }, uniquingKeysWith: +)),
-                   ok: !statuses.contains { $0 >= 500 } && persons == 5)
+            record(
+                "Capita import of one new person sent \(Self.parallel)x at once (5 rounds)", runs: statuses.count, expected: 5,
+                applied: persons, refused: statuses.filter { $0 >= 400 }.count,
+                reasons: SuiteTable.reasons(Dictionary(statuses.map { ("\($0)", 1) }, uniquingKeysWith: +)),
+                ok: !statuses.contains { $0 >= 500 } && persons == 5)
         }
     }
 
@@ -46,17 +48,19 @@ struct ConcurrencyTests {
         try await APIHarness.with { h in
             var statuses: [Int] = []
             for round in 0..<5 {
-                let body = #"{"requestId":"race-\#(round)","person":{"firstName":"Race\#(round)","lastName":"Condition","dateOfBirth":"1991-0\#(round + 1)-01","emailAddresses":[],"gender":"Female"},"identityVerified":true}"#
+                let body =
+                    #"{"requestId":"race-\#(round)","person":{"firstName":"Race\#(round)","lastName":"Condition","dateOfBirth":"1991-0\#(round + 1)-01","emailAddresses":[],"gender":"Female"},"identityVerified":true}"#
                 statuses += try await Self.race(h, .POST, "/v3/trn-requests", body: body)
             }
             let requests = try await h.count("SELECT count(*) FROM trn_requests WHERE request_id LIKE 'race-%'")
             #expect(!statuses.contains { $0 >= 500 }, "\(statuses)")
             #expect(statuses.filter { $0 == 200 }.count == 5 && statuses.allSatisfy { $0 == 200 || $0 == 409 }, "\(statuses)")
             #expect(requests == 5)
-            record("TRN request with one requestId sent \(Self.parallel)x at once (5 rounds)", runs: statuses.count, expected: 5,
-                   applied: requests, refused: statuses.filter { $0 >= 400 }.count,
-                   reasons: SuiteTable.reasons(Dictionary(statuses.map { ("\($0)", 1) }, uniquingKeysWith: +)),
-                   ok: !statuses.contains { $0 >= 500 } && requests == 5)
+            record(
+                "TRN request with one requestId sent \(Self.parallel)x at once (5 rounds)", runs: statuses.count, expected: 5,
+                applied: requests, refused: statuses.filter { $0 >= 400 }.count,
+                reasons: SuiteTable.reasons(Dictionary(statuses.map { ("\($0)", 1) }, uniquingKeysWith: +)),
+                ok: !statuses.contains { $0 >= 500 } && requests == 5)
         }
     }
 
@@ -66,7 +70,10 @@ struct ConcurrencyTests {
             var statuses: [Int] = []
             let writes: [(HTTPMethod, String, String)] = [
                 (.PUT, "/v3/persons/1000040/employments/\(Endpoint.employmentKey)", Endpoint.employmentBody()),
-                (.POST, "/v3/alerts", #"{"trn":"1000041","alertTypeCode":"T2","details":"overlap","startDate":"2025-01-02","endDate":null,"sender":"GTCS"}"#),
+                (
+                    .POST, "/v3/alerts",
+                    #"{"trn":"1000041","alertTypeCode":"T2","details":"overlap","startDate":"2025-01-02","endDate":null,"sender":"GTCS"}"#
+                ),
                 (.PUT, "/v3/capita/persons/2000200", #"{"lastName":"Overlap","firstName":"Retry","dateOfBirth":"1990-01-01"}"#),
                 (.PUT, "/v3/persons/deceased/1000043", #"{"dateOfDeath":"2024-02-02"}"#),
             ]
@@ -83,20 +90,23 @@ struct ConcurrencyTests {
             #expect(!statuses.contains { $0 >= 500 }, "\(byWrite)")
             #expect(perKey == [1, 1, 1, 1] && alerts == 1, "audit rows per key \(perKey), alerts \(alerts)")
             let duplicated = perKey.reduce(0) { $0 + max(0, $1 - 1) } + max(0, alerts - 1)
-            record("one write and \(Self.parallel - 1) overlapping retries with its Idempotency-Key (4 endpoints)", runs: statuses.count,
-                   expected: writes.count, applied: perKey.filter { $0 >= 1 }.count, lost: perKey.filter { $0 == 0 }.count, duplicated: duplicated,
-                   refused: statuses.filter { $0 >= 400 }.count,
-                   reasons: SuiteTable.reasons(Dictionary(statuses.map { ("\($0)", 1) }, uniquingKeysWith: +)),
-                   ok: !statuses.contains { $0 >= 500 } && duplicated == 0)
+            record(
+                "one write and \(Self.parallel - 1) overlapping retries with its Idempotency-Key (4 endpoints)", runs: statuses.count,
+                expected: writes.count, applied: perKey.filter { $0 >= 1 }.count, lost: perKey.filter { $0 == 0 }.count, duplicated: duplicated,
+                refused: statuses.filter { $0 >= 400 }.count,
+                reasons: SuiteTable.reasons(Dictionary(statuses.map { ("\($0)", 1) }, uniquingKeysWith: +)),
+                ok: !statuses.contains { $0 >= 500 } && duplicated == 0)
         }
     }
 
     /// PostgreSQL text cannot hold NUL: a value with one must be refused as invalid (400), not fail in the store.
-    @Test("a NUL character in any text field is a 400 problem, not a 500", arguments: [
-        ("setRouteToProfessionalStatus", "degreeTypeId"), ("setRouteToProfessionalStatus", "trainingCountryReference"),
-        ("setRouteToProfessionalStatus", "trainingSubjectReferences"), ("upsertEmployment", "establishmentPostcode"),
-        ("upsertEmployment", "establishmentEmailAddress"), ("upsertEmployment", "memberPostcode"), ("upsertEmployment", "memberEmailAddress"),
-    ])
+    @Test(
+        "a NUL character in any text field is a 400 problem, not a 500",
+        arguments: [
+            ("setRouteToProfessionalStatus", "degreeTypeId"), ("setRouteToProfessionalStatus", "trainingCountryReference"),
+            ("setRouteToProfessionalStatus", "trainingSubjectReferences"), ("upsertEmployment", "establishmentPostcode"),
+            ("upsertEmployment", "establishmentEmailAddress"), ("upsertEmployment", "memberPostcode"), ("upsertEmployment", "memberEmailAddress"),
+        ])
     func nulInTextFields(_ operation: String, _ field: String) async throws {
         try await APIHarness.with { h in
             let endpoint = Endpoint.named(operation)

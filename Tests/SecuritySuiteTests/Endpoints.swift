@@ -37,7 +37,7 @@ struct Endpoint: Sendable, CustomStringConvertible {
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
                 out.append(Character(Unicode.Scalar(byte)))
             default:
                 out += String(format: "%%%02X", byte)
@@ -63,59 +63,86 @@ struct Endpoint: Sendable, CustomStringConvertible {
         """
 
     static let all: [Endpoint] = [
-        Endpoint(operationID: "getQualifiedTeachingStatus", method: .GET, template: "/api/qualified-teachers/qualified-teaching-status",
-                 pathValues: [:], query: [("trn", "1000030"), ("ni", "JA101110C")], body: nil, otherBody: nil, success: 200),
-        Endpoint(operationID: "getTeacherV1", method: .GET, template: "/v1/teachers/{trn}", pathValues: ["trn": "1000016"],
-                 query: [("birthdate", "1967-05-21"), ("nino", "JB100592A")], body: nil, otherBody: nil, success: 200),
-        Endpoint(operationID: "getPerson", method: .GET, template: "/v3/persons/{trn}", pathValues: ["trn": "1000001"],
-                 query: [("include", "All"), ("dateOfBirth", "1967-02-04")], body: nil, otherBody: nil, success: 200),
-        Endpoint(operationID: "findPersons", method: .POST, template: "/v3/persons/find", pathValues: [:], query: [],
-                 body: #"{"persons":[{"trn":"1000001","dateOfBirth":"1967-02-04"},{"trn":"1000002","dateOfBirth":"2000-01-01"}]}"#,
-                 otherBody: nil, success: 200),
-        Endpoint(operationID: "getTrn", method: .GET, template: "/v3/trns/{trn}", pathValues: ["trn": "1000001"], query: [],
-                 body: nil, otherBody: nil, success: 204),
-        Endpoint(operationID: "listEmployments", method: .GET, template: "/v3/persons/{trn}/employments", pathValues: ["trn": "1000001"],
-                 query: [], body: nil, otherBody: nil, success: 200),
-        Endpoint(operationID: "listAlerts", method: .GET, template: "/v3/persons/{trn}/alerts", pathValues: ["trn": "1000031"],
-                 query: [], body: nil, otherBody: nil, success: 200),
-        Endpoint(operationID: "getTrnRequest", method: .GET, template: "/v3/trn-requests", pathValues: [:],
-                 query: [("requestId", "no-such-request")], body: nil, otherBody: nil, success: 404),
-        Endpoint(operationID: "updatePerson", method: .PUT, template: "/v3/persons/{trn}", pathValues: ["trn": "1000050"], query: [],
-                 body: #"{"firstName":"Renamed","middleName":null,"lastName":"Person","dateOfBirth":"1960-03-11","emailAddress":"renamed@example.invalid","nationalInsuranceNumber":null,"gender":"Other"}"#,
-                 otherBody: #"{"firstName":"Renamed","middleName":null,"lastName":"Otherperson","dateOfBirth":"1960-03-11","emailAddress":null,"nationalInsuranceNumber":null,"gender":"Other"}"#,
-                 success: 204),
-        Endpoint(operationID: "patchPerson", method: .PATCH, template: "/v3/persons/{trn}", pathValues: ["trn": "1000044"], query: [],
-                 body: #"{"lastName":"Newlast","previousLastName":"Sampleby"}"#, otherBody: #"{"lastName":"Otherlast"}"#, success: 204),
-        Endpoint(operationID: "capitaImportPerson", method: .PUT, template: "/v3/capita/persons/{trn}", pathValues: ["trn": "2000001"], query: [],
-                 body: #"{"gender":"Female","lastName":"Newperson","firstName":"Testyn","middleName":null,"previousLastName":null,"dateOfBirth":"1985-06-07","nationalInsuranceNumber":"JA123456C","dateOfDeath":null}"#,
-                 otherBody: #"{"gender":"Female","lastName":"Newperson","firstName":"Testyn","dateOfBirth":"1985-06-08"}"#, success: 201),
-        Endpoint(operationID: "setWelshInduction", method: .PUT, template: "/v3/persons/{trn}/welsh-induction", pathValues: ["trn": "1000001"], query: [],
-                 body: #"{"passed":true,"startDate":"2006-09-01","completedDate":"2007-07-01"}"#,
-                 otherBody: #"{"passed":false,"startDate":"2006-09-01","completedDate":"2007-07-01"}"#, success: 204),
-        Endpoint(operationID: "setCpdInduction", method: .PUT, template: "/v3/persons/{trn}/cpd-induction", pathValues: ["trn": "1000005"], query: [],
-                 body: #"{"status":"InProgress","startDate":"2024-09-01","completedDate":null,"modifiedOn":"2024-09-02T10:00:00Z"}"#,
-                 otherBody: #"{"status":"InProgress","startDate":"2024-09-03","completedDate":null,"modifiedOn":"2024-09-04T10:00:00Z"}"#, success: 204),
-        Endpoint(operationID: "setRouteToProfessionalStatus", method: .PUT, template: "/v3/persons/{trn}/routes-to-professional-statuses/{reference}",
-                 pathValues: ["trn": "1000046", "reference": "sec-route-1"], query: [], body: route,
-                 otherBody: route.replacingOccurrences(of: "2023-03-01", with: "2023-03-02"), success: 204),
-        Endpoint(operationID: "setDeceased", method: .PUT, template: "/v3/persons/deceased/{trn}", pathValues: ["trn": "1000045"], query: [],
-                 body: #"{"dateOfDeath":"2024-05-06"}"#, otherBody: #"{"dateOfDeath":"2024-05-07"}"#, success: 204),
-        Endpoint(operationID: "setQtls", method: .PUT, template: "/v3/persons/{trn}/qtls", pathValues: ["trn": "1000048"], query: [],
-                 body: #"{"qtsDate":"2022-04-05"}"#, otherBody: #"{"qtsDate":"2022-04-06"}"#, success: 200),
-        Endpoint(operationID: "upsertEmployment", method: .PUT, template: "/v3/persons/{trn}/employments/{employmentKey}",
-                 pathValues: ["trn": "1000040", "employmentKey": employmentKey], query: [], body: employmentBody(),
-                 otherBody: employmentBody(type: "PTR"), success: 204),
-        Endpoint(operationID: "createAlert", method: .POST, template: "/v3/alerts", pathValues: [:], query: [],
-                 body: #"{"trn":"1000040","alertTypeCode":"T3","details":"Deregistered by GTC Scotland","startDate":"2025-01-02","endDate":null,"sender":"GTCS"}"#,
-                 otherBody: #"{"trn":"1000040","alertTypeCode":"T3","details":"Another notice","startDate":"2025-01-02","endDate":null,"sender":"GTCS"}"#,
-                 success: 201),
-        Endpoint(operationID: "createTrnRequest", method: .POST, template: "/v3/trn-requests", pathValues: [:], query: [],
-                 body: #"{"requestId":"sec-001","person":{"firstName":"Brand","middleName":null,"lastName":"Newteacher","dateOfBirth":"1995-05-05","emailAddresses":["brand@example.invalid"],"nationalInsuranceNumber":"JA998877A","gender":"Female"},"identityVerified":true}"#,
-                 otherBody: #"{"requestId":"sec-002","person":{"firstName":"Other","middleName":null,"lastName":"Newteacher","dateOfBirth":"1995-05-05","emailAddresses":[],"nationalInsuranceNumber":null,"gender":"Female"},"identityVerified":true}"#,
-                 success: 200),
-        Endpoint(operationID: "runBatch", method: .POST, template: "/v3/batches", pathValues: [:], query: [],
-                 body: #"{"operations":[{"method":"PUT","path":"/v3/persons/deceased/1000043","idempotencyKey":"sec-batch-1","source":{"feed":"sec-suite","fileSha256":"abc123","line":3},"body":{"dateOfDeath":"2024-01-01"}}]}"#,
-                 otherBody: nil, success: 200),
+        Endpoint(
+            operationID: "getQualifiedTeachingStatus", method: .GET, template: "/api/qualified-teachers/qualified-teaching-status",
+            pathValues: [:], query: [("trn", "1000030"), ("ni", "JA101110C")], body: nil, otherBody: nil, success: 200),
+        Endpoint(
+            operationID: "getTeacherV1", method: .GET, template: "/v1/teachers/{trn}", pathValues: ["trn": "1000016"],
+            query: [("birthdate", "1967-05-21"), ("nino", "JB100592A")], body: nil, otherBody: nil, success: 200),
+        Endpoint(
+            operationID: "getPerson", method: .GET, template: "/v3/persons/{trn}", pathValues: ["trn": "1000001"],
+            query: [("include", "All"), ("dateOfBirth", "1967-02-04")], body: nil, otherBody: nil, success: 200),
+        Endpoint(
+            operationID: "findPersons", method: .POST, template: "/v3/persons/find", pathValues: [:], query: [],
+            body: #"{"persons":[{"trn":"1000001","dateOfBirth":"1967-02-04"},{"trn":"1000002","dateOfBirth":"2000-01-01"}]}"#,
+            otherBody: nil, success: 200),
+        Endpoint(
+            operationID: "getTrn", method: .GET, template: "/v3/trns/{trn}", pathValues: ["trn": "1000001"], query: [],
+            body: nil, otherBody: nil, success: 204),
+        Endpoint(
+            operationID: "listEmployments", method: .GET, template: "/v3/persons/{trn}/employments", pathValues: ["trn": "1000001"],
+            query: [], body: nil, otherBody: nil, success: 200),
+        Endpoint(
+            operationID: "listAlerts", method: .GET, template: "/v3/persons/{trn}/alerts", pathValues: ["trn": "1000031"],
+            query: [], body: nil, otherBody: nil, success: 200),
+        Endpoint(
+            operationID: "getTrnRequest", method: .GET, template: "/v3/trn-requests", pathValues: [:],
+            query: [("requestId", "no-such-request")], body: nil, otherBody: nil, success: 404),
+        Endpoint(
+            operationID: "updatePerson", method: .PUT, template: "/v3/persons/{trn}", pathValues: ["trn": "1000050"], query: [],
+            body:
+                #"{"firstName":"Renamed","middleName":null,"lastName":"Person","dateOfBirth":"1960-03-11","emailAddress":"renamed@example.invalid","nationalInsuranceNumber":null,"gender":"Other"}"#,
+            otherBody:
+                #"{"firstName":"Renamed","middleName":null,"lastName":"Otherperson","dateOfBirth":"1960-03-11","emailAddress":null,"nationalInsuranceNumber":null,"gender":"Other"}"#,
+            success: 204),
+        Endpoint(
+            operationID: "patchPerson", method: .PATCH, template: "/v3/persons/{trn}", pathValues: ["trn": "1000044"], query: [],
+            body: #"{"lastName":"Newlast","previousLastName":"Sampleby"}"#, otherBody: #"{"lastName":"Otherlast"}"#, success: 204),
+        Endpoint(
+            operationID: "capitaImportPerson", method: .PUT, template: "/v3/capita/persons/{trn}", pathValues: ["trn": "2000001"], query: [],
+            body:
+                #"{"gender":"Female","lastName":"Newperson","firstName":"Testyn","middleName":null,"previousLastName":null,"dateOfBirth":"1985-06-07","nationalInsuranceNumber":"JA123456C","dateOfDeath":null}"#,
+            otherBody: #"{"gender":"Female","lastName":"Newperson","firstName":"Testyn","dateOfBirth":"1985-06-08"}"#, success: 201),
+        Endpoint(
+            operationID: "setWelshInduction", method: .PUT, template: "/v3/persons/{trn}/welsh-induction", pathValues: ["trn": "1000001"], query: [],
+            body: #"{"passed":true,"startDate":"2006-09-01","completedDate":"2007-07-01"}"#,
+            otherBody: #"{"passed":false,"startDate":"2006-09-01","completedDate":"2007-07-01"}"#, success: 204),
+        Endpoint(
+            operationID: "setCpdInduction", method: .PUT, template: "/v3/persons/{trn}/cpd-induction", pathValues: ["trn": "1000005"], query: [],
+            body: #"{"status":"InProgress","startDate":"2024-09-01","completedDate":null,"modifiedOn":"2024-09-02T10:00:00Z"}"#,
+            otherBody: #"{"status":"InProgress","startDate":"2024-09-03","completedDate":null,"modifiedOn":"2024-09-04T10:00:00Z"}"#, success: 204),
+        Endpoint(
+            operationID: "setRouteToProfessionalStatus", method: .PUT, template: "/v3/persons/{trn}/routes-to-professional-statuses/{reference}",
+            pathValues: ["trn": "1000046", "reference": "sec-route-1"], query: [], body: route,
+            otherBody: route.replacingOccurrences(of: "2023-03-01", with: "2023-03-02"), success: 204),
+        Endpoint(
+            operationID: "setDeceased", method: .PUT, template: "/v3/persons/deceased/{trn}", pathValues: ["trn": "1000045"], query: [],
+            body: #"{"dateOfDeath":"2024-05-06"}"#, otherBody: #"{"dateOfDeath":"2024-05-07"}"#, success: 204),
+        Endpoint(
+            operationID: "setQtls", method: .PUT, template: "/v3/persons/{trn}/qtls", pathValues: ["trn": "1000048"], query: [],
+            body: #"{"qtsDate":"2022-04-05"}"#, otherBody: #"{"qtsDate":"2022-04-06"}"#, success: 200),
+        Endpoint(
+            operationID: "upsertEmployment", method: .PUT, template: "/v3/persons/{trn}/employments/{employmentKey}",
+            pathValues: ["trn": "1000040", "employmentKey": employmentKey], query: [], body: employmentBody(),
+            otherBody: employmentBody(type: "PTR"), success: 204),
+        Endpoint(
+            operationID: "createAlert", method: .POST, template: "/v3/alerts", pathValues: [:], query: [],
+            body:
+                #"{"trn":"1000040","alertTypeCode":"T3","details":"Deregistered by GTC Scotland","startDate":"2025-01-02","endDate":null,"sender":"GTCS"}"#,
+            otherBody: #"{"trn":"1000040","alertTypeCode":"T3","details":"Another notice","startDate":"2025-01-02","endDate":null,"sender":"GTCS"}"#,
+            success: 201),
+        Endpoint(
+            operationID: "createTrnRequest", method: .POST, template: "/v3/trn-requests", pathValues: [:], query: [],
+            body:
+                #"{"requestId":"sec-001","person":{"firstName":"Brand","middleName":null,"lastName":"Newteacher","dateOfBirth":"1995-05-05","emailAddresses":["brand@example.invalid"],"nationalInsuranceNumber":"JA998877A","gender":"Female"},"identityVerified":true}"#,
+            otherBody:
+                #"{"requestId":"sec-002","person":{"firstName":"Other","middleName":null,"lastName":"Newteacher","dateOfBirth":"1995-05-05","emailAddresses":[],"nationalInsuranceNumber":null,"gender":"Female"},"identityVerified":true}"#,
+            success: 200),
+        Endpoint(
+            operationID: "runBatch", method: .POST, template: "/v3/batches", pathValues: [:], query: [],
+            body:
+                #"{"operations":[{"method":"PUT","path":"/v3/persons/deceased/1000043","idempotencyKey":"sec-batch-1","source":{"feed":"sec-suite","fileSha256":"abc123","line":3},"body":{"dateOfDeath":"2024-01-01"}}]}"#,
+            otherBody: nil, success: 200),
     ]
 
     /// Operations that need no key.

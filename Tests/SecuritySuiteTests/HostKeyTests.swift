@@ -7,8 +7,11 @@ import Testing
 /// The bridge's SFTP source against the real sshd: a changed host key, or the right key seen through another port
 /// (a man in the middle on loopback), stops the connection naming the SHA256 fingerprint the server presented.
 /// SFTPTests covers the known_hosts rules in detail; this checks the fingerprint against ssh-keygen's own.
-@Suite("security: SFTP host keys", .enabled(if: TestServices.shouldRun(
-    TestServices.sftpHost, TestServices.sftpPort, TestServices.sftpUser, TestServices.sftpEd25519Key, TestServices.sftpKnownHosts)))
+@Suite(
+    "security: SFTP host keys",
+    .enabled(
+        if: TestServices.shouldRun(
+            TestServices.sftpHost, TestServices.sftpPort, TestServices.sftpUser, TestServices.sftpEd25519Key, TestServices.sftpKnownHosts)))
 struct HostKeyTests {
     static func run(_ executable: String, _ arguments: [String]) throws -> String {
         try ChildProcess.run(executable, arguments).stdout
@@ -21,7 +24,8 @@ struct HostKeyTests {
         let user = try TestServices.require(TestServices.sftpUser)
         let key = try TestServices.require(TestServices.sftpEd25519Key)
         let knownHosts = try TestServices.require(TestServices.sftpKnownHosts)
-        let real = try #require(try Self.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", knownHosts]).split(separator: " ").dropFirst().first.map(String.init))
+        let real = try #require(
+            try Self.run("/usr/bin/ssh-keygen", ["-l", "-E", "sha256", "-f", knownHosts]).split(separator: " ").dropFirst().first.map(String.init))
         #expect(real.hasPrefix("SHA256:"))
 
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sec-hostkey-\(UUID().uuidString)")
@@ -35,8 +39,9 @@ struct HostKeyTests {
         try "[\(host)]:\(port) \(other[0]) \(other[1])\n".write(toFile: changed, atomically: true, encoding: .utf8)
 
         func configuration(port: Int, knownHosts: String) -> SFTPConfiguration {
-            SFTPConfiguration(host: host, port: port, user: user, privateKeyPath: key, passphrase: nil, knownHostsPath: knownHosts,
-                              connectTimeout: .seconds(5), operationTimeout: .seconds(10))
+            SFTPConfiguration(
+                host: host, port: port, user: user, privateKeyPath: key, passphrase: nil, knownHostsPath: knownHosts,
+                connectTimeout: .seconds(5), operationTimeout: .seconds(10))
         }
         var refusals: [String] = []
         do {
@@ -68,7 +73,8 @@ struct HostKeyTests {
             #expect(seenPort == proxy.port && fingerprint.sha256 == real && "\(error)".contains(real))
             refusals.append("hostKeyUnknown")
         }
-        record("SFTP host key changed / right key on another port", runs: 2, expected: 0, applied: 0, refused: refusals.count,
-               reasons: refusals.joined(separator: ", ") + " naming \(real)", ok: refusals.count == 2)
+        record(
+            "SFTP host key changed / right key on another port", runs: 2, expected: 0, applied: 0, refused: refusals.count,
+            reasons: refusals.joined(separator: ", ") + " naming \(real)", ok: refusals.count == 2)
     }
 }

@@ -50,28 +50,36 @@ struct InjectionTests {
         for endpoint in Endpoint.all {
             for (name, value) in Hostile.values {
                 for parameter in endpoint.pathValues.keys.sorted() {
-                    probes.append(Probe(endpoint: endpoint, place: "path \(parameter)", hostile: name,
-                                        path: endpoint.path(values: [parameter: value]), body: endpoint.body, headers: []))
+                    probes.append(
+                        Probe(
+                            endpoint: endpoint, place: "path \(parameter)", hostile: name,
+                            path: endpoint.path(values: [parameter: value]), body: endpoint.body, headers: []))
                 }
                 for (parameter, _) in endpoint.query {
-                    probes.append(Probe(endpoint: endpoint, place: "query \(parameter)", hostile: name,
-                                        path: endpoint.path(query: [parameter: value]), body: endpoint.body, headers: []))
+                    probes.append(
+                        Probe(
+                            endpoint: endpoint, place: "query \(parameter)", hostile: name,
+                            path: endpoint.path(query: [parameter: value]), body: endpoint.body, headers: []))
                 }
                 // Headers only with printable ASCII (the client refuses line breaks and NUL; those are covered in paths and bodies).
                 if value.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) {
                     var headers = ["X-Correlation-Id", "X-Api-Version"]
                     if endpoint.isWrite { headers += ["Idempotency-Key", "X-DQT-Source"] }
                     for header in headers {
-                        probes.append(Probe(endpoint: endpoint, place: "header \(header)", hostile: name, path: endpoint.path(),
-                                            body: endpoint.body, headers: [(header, value)]))
+                        probes.append(
+                            Probe(
+                                endpoint: endpoint, place: "header \(header)", hostile: name, path: endpoint.path(),
+                                body: endpoint.body, headers: [(header, value)]))
                     }
                 }
                 if let body = endpoint.body, let json = try? JSONSerialization.jsonObject(with: Data(body.utf8)) {
                     for leaf in leaves(json) where !leaf.isEmpty {
                         let changed = replacing(json, at: leaf[...], with: value)
                         let text = String(decoding: try! JSONSerialization.data(withJSONObject: changed), as: UTF8.self)
-                        probes.append(Probe(endpoint: endpoint, place: "body \(leaf.map { "\($0)" }.joined(separator: "."))",
-                                            hostile: name, path: endpoint.path(), body: text, headers: []))
+                        probes.append(
+                            Probe(
+                                endpoint: endpoint, place: "body \(leaf.map { "\($0)" }.joined(separator: "."))",
+                                hostile: name, path: endpoint.path(), body: text, headers: []))
                     }
                 }
             }
@@ -84,19 +92,24 @@ struct InjectionTests {
     static func snapshot(_ h: APIHarness, existing: [String], excludingTRNs victims: Set<String>) async throws -> [String: String] {
         try await h.sql { connection in
             var result: [String: String] = [:]
-            let tables = try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename").rows.compactMap { $0["tablename"] }
+            let tables = try connection.query("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename").rows.compactMap {
+                $0["tablename"]
+            }
             result["tables"] = tables.joined(separator: ",")
             for table in ["api_keys", "schema_migrations"] {
-                result[table] = try connection.query("SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS d FROM \(table) t").string(0, "d")
+                result[table] = try connection.query("SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS d FROM \(table) t")
+                    .string(0, "d")
             }
             let seeded = victims.sorted()
             result["persons outside the targets"] = try connection.query(
                 "SELECT md5(coalesce(string_agg(p::text, '|' ORDER BY trn), '')) AS d FROM persons p WHERE trn = ANY($2::text[]) AND NOT (trn = ANY($1::text[]))",
-                [.textArray(seeded), .textArray(existing)]).string(0, "d")
+                [.textArray(seeded), .textArray(existing)]
+            ).string(0, "d")
             for table in ["routes", "alerts", "previous_names", "employments"] {
                 result[table + " outside the targets"] = try connection.query(
                     "SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS d FROM \(table) t WHERE NOT (trn = ANY($1::text[]))",
-                    [.textArray(seeded)]).string(0, "d")
+                    [.textArray(seeded)]
+                ).string(0, "d")
             }
             return result
         }
@@ -133,12 +146,16 @@ struct InjectionTests {
                 for _ in 0..<4 {
                     group.addTask {
                         while true {
-                            let queue = next.withLock { n -> Int in defer { n += 1 }; return n }
+                            let queue = next.withLock { n -> Int in
+                                defer { n += 1 }
+                                return n
+                            }
                             guard queue < queues.count else { return }
                             for probe in queues[queue] {
                                 let label = "\(probe.endpoint) \(probe.place) = \(probe.hostile)"
                                 do {
-                                    let reply = try await h.call(probe.endpoint.method, probe.path, body: probe.body, key: h.allKey, headers: probe.headers)
+                                    let reply = try await h.call(
+                                        probe.endpoint.method, probe.path, body: probe.body, key: h.allKey, headers: probe.headers)
                                     let correlation = reply.headers.first(name: "X-Correlation-Id") ?? ""
                                     tally.withLock { t in
                                         t.byStatus["\(reply.status)", default: 0] += 1
@@ -151,7 +168,8 @@ struct InjectionTests {
                                         } else if probe.endpoint.isWrite {
                                             if probe.endpoint.operationID == "runBatch" {
                                                 let results = reply.json?["results"] as? [[String: Any]] ?? []
-                                                let applied = results.filter { ($0["status"] as? Int ?? 0) < 300 && $0["replayed"] as? Bool != true }.count
+                                                let applied = results.filter { ($0["status"] as? Int ?? 0) < 300 && $0["replayed"] as? Bool != true }
+                                                    .count
                                                 t.writeSuccesses[correlation] = applied
                                                 for result in results where (result["status"] as? Int ?? 0) >= 500 {
                                                     t.failures.append("\(label): batch operation \(result)")
@@ -160,7 +178,9 @@ struct InjectionTests {
                                                 t.writeSuccesses[correlation] = 1
                                             }
                                         }
-                                        if reply.status >= 400, reply.text.contains("<script>") || reply.text.contains("DROP TABLE") || reply.text.contains("A' OR 1=1") {
+                                        if reply.status >= 400,
+                                            reply.text.contains("<script>") || reply.text.contains("DROP TABLE") || reply.text.contains("A' OR 1=1")
+                                        {
                                             t.reflected.append("\(label): \(reply.text.prefix(200))")
                                         }
                                     }
@@ -184,7 +204,8 @@ struct InjectionTests {
                     SELECT correlation_id, count(*) AS n,
                            count(DISTINCT md5(coalesce(before::text, '') || '|' || coalesce(after::text, ''))) AS changes
                     FROM audit GROUP BY correlation_id
-                    """).rows
+                    """
+                ).rows
                     .map { ($0["correlation_id"] ?? "", $0.int("n") ?? 0, $0.int("changes") ?? 0) }
             }
             var auditProblems: [String] = []
@@ -205,11 +226,13 @@ struct InjectionTests {
             #expect(auditProblems.isEmpty, "\(auditProblems.prefix(10))")
             let refused = result.byStatus.filter { ($0.key.first ?? "0") == "4" }.values.reduce(0, +)
             let applied = result.writeSuccesses.values.reduce(0, +)
-            record("hostile strings in every parameter and body field (\(Hostile.values.count) kinds x \(Endpoint.all.count) operations)",
-                   runs: probes.count, expected: probes.count, applied: probes.count - refused - result.failures.count,
-                   lost: result.failures.count, duplicated: 0, refused: refused,
-                   reasons: "4xx problem+json x\(refused); 5xx or no answer x\(result.failures.count); database \(before == after ? "intact" : "CHANGED"); \(applied) writes accepted, audit +\(auditAfter - auditBefore)",
-                   ok: result.failures.isEmpty && auditProblems.isEmpty && before == after)
+            record(
+                "hostile strings in every parameter and body field (\(Hostile.values.count) kinds x \(Endpoint.all.count) operations)",
+                runs: probes.count, expected: probes.count, applied: probes.count - refused - result.failures.count,
+                lost: result.failures.count, duplicated: 0, refused: refused,
+                reasons:
+                    "4xx problem+json x\(refused); 5xx or no answer x\(result.failures.count); database \(before == after ? "intact" : "CHANGED"); \(applied) writes accepted, audit +\(auditAfter - auditBefore)",
+                ok: result.failures.isEmpty && auditProblems.isEmpty && before == after)
         }
     }
 

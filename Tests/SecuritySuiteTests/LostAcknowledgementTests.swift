@@ -53,8 +53,9 @@ struct LostAcknowledgementTests {
     func directWrites() async throws {
         try await APIHarness.with { h in
             let seed: UInt64 = 20_261_121
-            let proxy = try FaultProxy(upstreamPort: h.port, schedule: .random(seed: seed, faultRate: 0.45, faults: Self.faults, maxFaults: 400),
-                                       limits: Self.limits)
+            let proxy = try FaultProxy(
+                upstreamPort: h.port, schedule: .random(seed: seed, faultRate: 0.45, faults: Self.faults, maxFaults: 400),
+                limits: Self.limits)
             defer { proxy.stop() }
             let trns = (1_000_001...1_000_058).map(String.init)
             var attempts = 0
@@ -69,8 +70,10 @@ struct LostAcknowledgementTests {
                 if let reply, reply.status < 300 { acknowledged += 1 } else { refused["\(reply?.status ?? 0)", default: 0] += 1 }
             }
             let perKey = try await h.sql { connection in
-                try connection.query("SELECT idempotency_key, count(*) AS n FROM audit WHERE idempotency_key LIKE 'sec-lost-ack:%' GROUP BY idempotency_key")
-                    .rows.map { $0.int("n") ?? 0 }
+                try connection.query(
+                    "SELECT idempotency_key, count(*) AS n FROM audit WHERE idempotency_key LIKE 'sec-lost-ack:%' GROUP BY idempotency_key"
+                )
+                .rows.map { $0.int("n") ?? 0 }
             }
             let rows = try await h.count("SELECT count(*) FROM employments WHERE employment_key LIKE '%.201.4001.20240901'")
             let duplicated = perKey.reduce(0) { $0 + max(0, $1 - 1) }
@@ -79,19 +82,25 @@ struct LostAcknowledgementTests {
             print("lost-ack direct writes: \(stats)")
             #expect(acknowledged == trns.count, "refused: \(refused)")
             #expect(rows == trns.count && lost == 0 && duplicated == 0)
-            #expect((stats.byAction["drop-response"] ?? 0) > 0 && (stats.byAction["reset-after"] ?? 0) > 0, "the schedule must include lost acknowledgements: \(stats)")
-            record("direct writes with Idempotency-Key through seeded faults (seed \(seed))",
-                   runs: attempts, expected: trns.count, applied: perKey.count, lost: lost, duplicated: duplicated,
-                   refused: refused.values.reduce(0, +), reasons: "\(stats.injected) faults: \(Self.faultSummary(stats))" + (refused.isEmpty ? "" : "; " + SuiteTable.reasons(refused)),
-                   ok: lost == 0 && duplicated == 0 && acknowledged == trns.count)
+            #expect(
+                (stats.byAction["drop-response"] ?? 0) > 0 && (stats.byAction["reset-after"] ?? 0) > 0,
+                "the schedule must include lost acknowledgements: \(stats)")
+            record(
+                "direct writes with Idempotency-Key through seeded faults (seed \(seed))",
+                runs: attempts, expected: trns.count, applied: perKey.count, lost: lost, duplicated: duplicated,
+                refused: refused.values.reduce(0, +),
+                reasons: "\(stats.injected) faults: \(Self.faultSummary(stats))" + (refused.isEmpty ? "" : "; " + SuiteTable.reasons(refused)),
+                ok: lost == 0 && duplicated == 0 && acknowledged == trns.count)
         }
     }
 
     @Test("batches whose acknowledgement is lost, retried whole: each operation applied once, the retry replays")
     func batches() async throws {
         try await APIHarness.with { h in
-            let script: [FaultAction] = [.dropResponse, .resetAfterForwarding, .hangAfterForwarding, .respond(status: 502),
-                                         .resetAfterBytes(40), .tooManyRequests(retryAfter: 1)]
+            let script: [FaultAction] = [
+                .dropResponse, .resetAfterForwarding, .hangAfterForwarding, .respond(status: 502),
+                .resetAfterBytes(40), .tooManyRequests(retryAfter: 1),
+            ]
             let proxy = try FaultProxy(upstreamPort: h.port, schedule: .script(script + script), limits: Self.limits)
             defer { proxy.stop() }
             let batches = 5
@@ -106,22 +115,28 @@ struct LostAcknowledgementTests {
                     let start = String(format: "20%02d-%02d-01", 10 + batch, 1 + index / 58)
                     let key = "\(trn).201.4001.\(start.replacingOccurrences(of: "-", with: ""))"
                     let body = Endpoint.employmentBody().replacingOccurrences(of: "2024-09-01", with: start)
-                    operations.append("""
+                    operations.append(
+                        """
                         {"method":"PUT","path":"/v3/persons/\(trn)/employments/\(key)","idempotencyKey":"sec-batch-ack:\(batch):\(index)",\
                         "source":{"feed":"tps-workforce","fileSha256":"b\(batch)","line":\(index + 2)},"body":\(body)}
                         """)
                 }
-                let (reply, tries) = await Self.deliver(h, base: proxy.baseURL, .POST, "/v3/batches",
-                                                        body: "{\"operations\":[\(operations.joined(separator: ","))]}", key: h.allKey, idempotencyKey: nil)
+                let (reply, tries) = await Self.deliver(
+                    h, base: proxy.baseURL, .POST, "/v3/batches",
+                    body: "{\"operations\":[\(operations.joined(separator: ","))]}", key: h.allKey, idempotencyKey: nil)
                 attempts += tries
                 let results = reply?.json?["results"] as? [[String: Any]] ?? []
-                #expect(results.count == perBatch && results.allSatisfy { ($0["status"] as? Int ?? 0) == 204 }, "batch \(batch): \(String(describing: reply))")
+                #expect(
+                    results.count == perBatch && results.allSatisfy { ($0["status"] as? Int ?? 0) == 204 },
+                    "batch \(batch): \(String(describing: reply))")
                 replayedOperations += results.filter { $0["replayed"] as? Bool == true }.count
                 for result in results where statusOf(result) >= 300 { refused["\(statusOf(result))", default: 0] += 1 }
             }
             let perKey = try await h.sql { connection in
-                try connection.query("SELECT idempotency_key, count(*) AS n FROM audit WHERE idempotency_key LIKE 'sec-batch-ack:%' GROUP BY idempotency_key")
-                    .rows.map { $0.int("n") ?? 0 }
+                try connection.query(
+                    "SELECT idempotency_key, count(*) AS n FROM audit WHERE idempotency_key LIKE 'sec-batch-ack:%' GROUP BY idempotency_key"
+                )
+                .rows.map { $0.int("n") ?? 0 }
             }
             let expected = batches * perBatch
             let duplicated = perKey.reduce(0) { $0 + max(0, $1 - 1) }
@@ -130,10 +145,12 @@ struct LostAcknowledgementTests {
             print("lost-ack batches: \(stats), \(replayedOperations) operations replayed on retry")
             #expect(lost == 0 && duplicated == 0)
             #expect(replayedOperations > 0, "a lost acknowledgement must have made some retry replay")
-            record("batches of \(perBatch) retried whole after lost acknowledgements", runs: attempts,
-                   expected: expected, applied: perKey.count, lost: lost, duplicated: duplicated,
-                   refused: refused.values.reduce(0, +), reasons: "faults: \(Self.faultSummary(stats)); \(replayedOperations) operations replayed by the API",
-                   ok: lost == 0 && duplicated == 0)
+            record(
+                "batches of \(perBatch) retried whole after lost acknowledgements", runs: attempts,
+                expected: expected, applied: perKey.count, lost: lost, duplicated: duplicated,
+                refused: refused.values.reduce(0, +),
+                reasons: "faults: \(Self.faultSummary(stats)); \(replayedOperations) operations replayed by the API",
+                ok: lost == 0 && duplicated == 0)
         }
     }
 
@@ -146,15 +163,17 @@ struct LostAcknowledgementTests {
             defer { proxy.stop() }
             let body = #"{"trn":"1000040","alertTypeCode":"T3","details":"control","startDate":"2025-01-02","endDate":null,"sender":"GTCS"}"#
             // A generous timeout: a retry that timed out under load would be sent a third time (and applied thrice).
-            let (reply, tries) = await Self.deliver(h, base: proxy.baseURL, .POST, "/v3/alerts", body: body, key: h.allKey, idempotencyKey: nil,
-                                                    timeout: .seconds(60))
+            let (reply, tries) = await Self.deliver(
+                h, base: proxy.baseURL, .POST, "/v3/alerts", body: body, key: h.allKey, idempotencyKey: nil,
+                timeout: .seconds(60))
             #expect(reply?.status == 201 && tries == 2)
             #expect(try await h.count("SELECT count(*) FROM alerts WHERE details = 'control'") == 2)
             // The same with a key: once.
             let keyed = try FaultProxy(upstreamPort: h.port, schedule: .script([.dropResponse]), limits: Self.limits)
             defer { keyed.stop() }
-            let (again, _) = await Self.deliver(h, base: keyed.baseURL, .POST, "/v3/alerts", body: body.replacingOccurrences(of: "control", with: "keyed"),
-                                                key: h.allKey, idempotencyKey: "sec-control")
+            let (again, _) = await Self.deliver(
+                h, base: keyed.baseURL, .POST, "/v3/alerts", body: body.replacingOccurrences(of: "control", with: "keyed"),
+                key: h.allKey, idempotencyKey: "sec-control")
             #expect(again?.status == 201)
             #expect(try await h.count("SELECT count(*) FROM alerts WHERE details = 'keyed'") == 1)
         }

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import FaultProxy
 
 /// Requests AsyncHTTPClient will not send as they are (a chunked body of a chosen size), over a plain socket.

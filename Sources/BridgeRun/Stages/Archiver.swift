@@ -56,7 +56,8 @@ struct Archiver {
                 } catch FileSourceError.notFound {
                     // Moved before a crash (the target exists), or gone.
                     if try await source.stat(target!) != nil { break }
-                    try await ledger.markArchived(id: file.id, note: file.reason ?? "the file was no longer in the pickup folder when it was to be archived")
+                    try await ledger.markArchived(
+                        id: file.id, note: file.reason ?? "the file was no longer in the pickup folder when it was to be archived")
                     logger.warning("the file was no longer in the pickup folder when it was to be archived")
                     return
                 } catch FileSourceError.destinationExists where attempt < 3 {

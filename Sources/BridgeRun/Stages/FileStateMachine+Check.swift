@@ -1,8 +1,8 @@
 import BridgeReport
+import DQTModel
 import FeedMapping
 import FileSources
 import Foundation
-import DQTModel
 import Ledger
 import Logging
 
@@ -88,10 +88,12 @@ extension FileStateMachine {
                 "dqt_bridge_records_total", ["feed": feed.id, "outcome": shadow ? "shadow" : "accepted"], by: Double(decision.accepted))
             context.metrics.increment("dqt_bridge_records_total", ["feed": feed.id, "outcome": "rejected"], by: Double(decision.rejected))
         }
-        logger.info("file checked", metadata: [
-            "rows": "\(decision.rowsRead)", "accepted": "\(decision.accepted)", "rejected": "\(decision.rejected)",
-            "state": "\(decision.state.rawValue)", "refusal": "\(decision.refusalCode ?? "none")",
-        ])
+        logger.info(
+            "file checked",
+            metadata: [
+                "rows": "\(decision.rowsRead)", "accepted": "\(decision.accepted)", "rejected": "\(decision.rejected)",
+                "state": "\(decision.state.rawValue)", "refusal": "\(decision.refusalCode ?? "none")",
+            ])
         return file
     }
 

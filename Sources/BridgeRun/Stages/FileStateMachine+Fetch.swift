@@ -13,7 +13,8 @@ extension FileStateMachine {
         let source = try context.source(file.sourceKind)
         let path = rawPath ?? file.sourcePath
         guard let before = try await source.stat(path) else {
-            try await ledger.setState(id: file.id, runID: runID, state: .gone, reason: "the file was no longer in the pickup folder when it was to be fetched")
+            try await ledger.setState(
+                id: file.id, runID: runID, state: .gone, reason: "the file was no longer in the pickup folder when it was to be fetched")
             file.state = .gone
             file.reason = "the file was no longer in the pickup folder when it was to be fetched"
             logger.warning("file vanished before it was fetched")
@@ -32,10 +33,12 @@ extension FileStateMachine {
         let fetched: FetchedFile
         do {
             fetched = try await context.metrics.time("fetch") {
-                try await source.fetch(path, to: local, progress: { done, total in
-                    progress.update(done, total: total, unit: .bytes)
-                    if FailPoint.isArmed { FailPoint.hit("fetching") }
-                })
+                try await source.fetch(
+                    path, to: local,
+                    progress: { done, total in
+                        progress.update(done, total: total, unit: .bytes)
+                        if FailPoint.isArmed { FailPoint.hit("fetching") }
+                    })
             }
             progress.finish()
         } catch {

@@ -48,10 +48,12 @@ extension FileStateMachine {
         }
         metrics.increment("dqt_bridge_records_total", ["feed": file.feed, "outcome": "published"], by: Double(counts.published - total.published))
         metrics.increment("dqt_bridge_records_total", ["feed": file.feed, "outcome": "failed"], by: Double(counts.failed - total.failed))
-        logger.info("file published", metadata: [
-            "published": "\(counts.published)", "failed": "\(counts.failed)", "pending": "\(counts.pending)",
-            "batches": "\(outcome.batches)", "retries": "\(outcome.retries)", "replayed": "\(outcome.replayed)",
-        ])
+        logger.info(
+            "file published",
+            metadata: [
+                "published": "\(counts.published)", "failed": "\(counts.failed)", "pending": "\(counts.pending)",
+                "batches": "\(outcome.batches)", "retries": "\(outcome.retries)", "replayed": "\(outcome.replayed)",
+            ])
         if counts.pending == 0 {
             try await ledger.setState(id: file.id, runID: context.runID, state: .published)
             FailPoint.hit("published")

@@ -70,9 +70,11 @@ struct FileStateMachine {
             default: code = "error"
             }
             context.tally.failures.append("file \(file.id) (\(file.feed) \(file.name)): \(error)")
-            fileLogger.error("the file could not be finished in this run; the next run resumes it", metadata: [
-                "state": "\(file.state.rawValue)", "error": "\(error)",
-            ])
+            fileLogger.error(
+                "the file could not be finished in this run; the next run resumes it",
+                metadata: [
+                    "state": "\(file.state.rawValue)", "error": "\(error)",
+                ])
             try? await context.ledger.recordError(id: file.id, runID: context.runID, code: code, message: "\(error)")
         }
         note(file)
@@ -107,14 +109,15 @@ struct FileStateMachine {
             case .left: break
             }
         }
-        let note: String = switch file.state {
-        case .duplicate: "same content as file \(file.duplicateOf.map(String.init) ?? "?"); not published again"
-        case .quarantined: file.reason ?? "refused"
-        case .gone: file.reason ?? "gone"
-        case .published: "published"
-        case .shadowed: "shadow feed: validated, not published"
-        default: "unfinished (\(file.state.rawValue)): the next run resumes it"
-        }
+        let note: String =
+            switch file.state {
+            case .duplicate: "same content as file \(file.duplicateOf.map(String.init) ?? "?"); not published again"
+            case .quarantined: file.reason ?? "refused"
+            case .gone: file.reason ?? "gone"
+            case .published: "published"
+            case .shadowed: "shadow feed: validated, not published"
+            default: "unfinished (\(file.state.rawValue)): the next run resumes it"
+            }
         context.tally.files.append(RunTally.FileNote(id: file.id, feed: file.feed, name: file.name, state: file.state, note: note))
     }
 }

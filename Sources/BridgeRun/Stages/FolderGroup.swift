@@ -35,7 +35,9 @@ struct FolderGroup {
         guard !mail.isEmpty else { return groups }
         var drops: [MailDropRoute] = []
         for feed in mail {
-            if let folder = configuration.folder(for: feed) { drops.append(MailDropRoute(source: configuration.source(for: feed.id), folder: folder)) }
+            if let folder = configuration.folder(for: feed) {
+                drops.append(MailDropRoute(source: configuration.source(for: feed.id), folder: folder))
+            }
         }
         for drop in configuration.mailDrops {
             drops.append(MailDropRoute(source: drop.source ?? configuration.defaultSourceKind, folder: drop.folder))

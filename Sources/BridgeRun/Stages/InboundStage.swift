@@ -10,7 +10,10 @@ struct InboundStage: RunStage {
         let polledIDs = Set(context.polledFeeds.map(\.id))
         let takesMail = !context.emailFeeds.isEmpty
         for file in try await context.ledger.unfinishedFiles(feeds: nil) {
-            guard !context.stop.isSet else { context.tally.stoppedBySignal = true; return }
+            guard !context.stop.isSet else {
+                context.tally.stoppedBySignal = true
+                return
+            }
             let isUnroutedMail = file.origin == .mail && MailDropRoute(ledgerFeedName: file.feed) != nil
             guard polledIDs.contains(file.feed) || (isUnroutedMail && takesMail) else { continue }
             guard file.origin != .replay else { continue }
@@ -21,7 +24,10 @@ struct InboundStage: RunStage {
         // 2. Poll the pickup folders.
         let poller = Poller(context: context) { row, rawPath in try await machine.advance(row, rawPath: rawPath) }
         for group in FolderGroup.groups(feeds: context.polledFeeds, configuration: context.configuration, logger: context.logger) {
-            guard !context.stop.isSet else { context.tally.stoppedBySignal = true; return }
+            guard !context.stop.isSet else {
+                context.tally.stoppedBySignal = true
+                return
+            }
             try await context.verifyLock()
             do {
                 try await poller.poll(group)

@@ -1,3 +1,4 @@
+import DQTModel
 import FeedMapping
 import FileSources
 import Foundation
@@ -29,7 +30,10 @@ struct Poller {
         context.logger.debug("listed a folder", metadata: ["folder": "\(group.folder)", "files": "\(listing.count)"])
 
         for file in listing {
-            guard !context.stop.isSet else { context.tally.stoppedBySignal = true; return }
+            guard !context.stop.isSet else {
+                context.tally.stoppedBySignal = true
+                return
+            }
             if file.name.hasPrefix(".") { continue }  // temporary uploads and our own scratch names
             if markerSuffixes.contains(where: { file.name.hasSuffix($0) && names.contains(String(file.name.dropLast($0.count))) }) { continue }
             let unsafe = FileNameSafety.problem(file.name)
@@ -54,7 +58,8 @@ struct Poller {
                 try await leave(file, feed: ledgerFeed, origin: origin, source: source.kind, reason: reason)
                 continue
             }
-            let rule = group.mailDrop != nil
+            let rule =
+                group.mailDrop != nil
                 ? StabilityRule(
                     stableSeconds: group.feeds.map { configuration.stabilityRule(for: $0).stableSeconds }.max() ?? 30,
                     minimumAgeSeconds: group.feeds.map { configuration.stabilityRule(for: $0).minimumAgeSeconds }.max() ?? 60,
@@ -80,9 +85,11 @@ struct Poller {
                     runID: context.runID, feed: ledgerFeed, origin: origin, transport: source.kind.rawValue, path: file.path,
                     name: file.name, size: file.size, mtime: file.mtime, reason: reason)
                 FailPoint.hit("discovered")
-                context.logger.info("taking a file", metadata: [
-                    "file_id": "\(row.id)", "feed": "\(ledgerFeed)", "file": "\(file.name)", "bytes": "\(file.size)", "why": "\(reason)",
-                ])
+                context.logger.info(
+                    "taking a file",
+                    metadata: [
+                        "file_id": "\(row.id)", "feed": "\(ledgerFeed)", "file": "\(file.name)", "bytes": "\(file.size)", "why": "\(reason)",
+                    ])
                 try await take(row, file.path)
             }
         }

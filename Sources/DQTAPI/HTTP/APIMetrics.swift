@@ -25,7 +25,8 @@ public final class APIMetrics: Sendable {
         MetricNameDescriptor(namespace: "dqt_api", metricName: "http_requests", unitName: "total", helpText: "HTTP requests by method and status.")
     }
     private static var requestDuration: MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "dqt_api", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request duration by method.")
+        MetricNameDescriptor(
+            namespace: "dqt_api", metricName: "http_request_duration", unitName: "seconds", helpText: "HTTP request duration by method.")
     }
     private static var batchOperations: MetricNameDescriptor {
         MetricNameDescriptor(namespace: "dqt_api", metricName: "batch_operations", unitName: "total", helpText: "Batch operations by outcome.")

@@ -20,7 +20,8 @@ struct ProblemMiddleware: ServerMiddleware {
             }
             if let serverError = error as? ServerError, serverError.operationInput == nil {
                 // The request did not fit the contract (missing body, wrong content type, bad parameter).
-                return ProblemResponse.http(.invalid(field: "request", "The request does not match the API contract: \(serverError.causeDescription)"))
+                return ProblemResponse.http(
+                    .invalid(field: "request", "The request does not match the API contract: \(serverError.causeDescription)"))
             }
             logger.error(
                 "operation failed",

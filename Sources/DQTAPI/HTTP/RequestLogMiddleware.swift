@@ -77,4 +77,3 @@ final class KeyNameBox: Sendable {
         set { storage.withLock { $0 = newValue } }
     }
 }
-

@@ -10,9 +10,11 @@ extension WriteTransaction {
                                source_sha256, source_line, before, after)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::int, $11::json, $12::json)
             """,
-            [.text(context.keyName), .text(context.correlationID), .text(request.command.operationID),
-             .text(request.method), .text(request.path), trn.map { .text($0) }, request.idempotencyKey.map { .text($0) },
-             request.source?.feed.map { .text($0) }, request.source?.fileSha256.map { .text($0) },
-             request.source?.line.map { .int($0) }, before.map { .json($0) }, after.map { .json($0) }])
+            [
+                .text(context.keyName), .text(context.correlationID), .text(request.command.operationID),
+                .text(request.method), .text(request.path), trn.map { .text($0) }, request.idempotencyKey.map { .text($0) },
+                request.source?.feed.map { .text($0) }, request.source?.fileSha256.map { .text($0) },
+                request.source?.line.map { .int($0) }, before.map { .json($0) }, after.map { .json($0) },
+            ])
     }
 }

@@ -4,7 +4,7 @@ import LibPQ
 
 /// `PUT /v3/capita/persons/{trn}`: the Capita import. An unknown TRN creates the person (201, a potential duplicate
 /// flagged); a known one is filled where empty, never overwritten, and differences come back as warnings (200).
-struct CapitaImportPerson: SingleWrite {
+struct CapitaImportPerson: PersonWrite {
     typealias Body = Schemas.CapitaPersonRequest
     static let operationID = "capitaImportPerson"
     static let method = "PUT"
@@ -14,13 +14,7 @@ struct CapitaImportPerson: SingleWrite {
     let trn: String
     let body: Body
 
-    init(parameters: [String], body: Body) {
-        trn = parameters[0]
-        self.body = body
-    }
-
     func validate(_ v: inout Validator) {
-        _ = v.trn("trn", trn)
         _ = v.name("lastName", body.lastName, required: true)
         _ = v.name("firstName", body.firstName, required: false)
         _ = v.name("middleName", body.middleName, required: false)
@@ -41,26 +35,32 @@ struct CapitaImportPerson: SingleWrite {
             if let valid = NationalInsuranceNumber(given) {
                 nino = valid.normalized
             } else {
-                warnings.append(.init(code: "NationalInsuranceNumberInvalid", field: "nationalInsuranceNumber",
-                                      message: "The NI number is not valid and was ignored."))
+                warnings.append(
+                    .init(
+                        code: "NationalInsuranceNumberInvalid", field: "nationalInsuranceNumber",
+                        message: "The NI number is not valid and was ignored."))
             }
         }
         guard let person = try transaction.loadPerson(trn) else {
             guard let dob = LocalDate(iso: body.dateOfBirth), dob >= .earliestBirth else {
                 throw Problem.invalid(field: "dateOfBirth", "dateOfBirth cannot be before 1940-01-01 for a new person.")
             }
-            let duplicate = try transaction.connection.query(
-                """
-                SELECT 1 FROM persons WHERE lower(last_name) = lower($1) AND lower(first_name) = lower($2)
-                  AND date_of_birth = $3::date AND trn <> $4 AND status = 'Active' LIMIT 1
-                """, [.text(last), .text(first ?? ""), .text(body.dateOfBirth), .text(trn)]).rowCount > 0
+            let duplicate =
+                try transaction.connection.query(
+                    """
+                    SELECT 1 FROM persons WHERE lower(last_name) = lower($1) AND lower(first_name) = lower($2)
+                      AND date_of_birth = $3::date AND trn <> $4 AND status = 'Active' LIMIT 1
+                    """, [.text(last), .text(first ?? ""), .text(body.dateOfBirth), .text(trn)]
+                ).rowCount > 0
             let after = try transaction.connection.query(
                 """
                 INSERT INTO persons (trn, first_name, middle_name, last_name, date_of_birth, nino, gender, date_of_death)
                 VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8::date) RETURNING to_json(persons)::text AS doc
                 """,
-                [.text(trn), .text(first ?? ""), middle.map { .text($0) }, .text(last), .text(body.dateOfBirth),
-                 nino.map { .text($0) }, body.gender.map { .text($0.rawValue) }, body.dateOfDeath.map { .text($0) }]
+                [
+                    .text(trn), .text(first ?? ""), middle.map { .text($0) }, .text(last), .text(body.dateOfBirth),
+                    nino.map { .text($0) }, body.gender.map { .text($0.rawValue) }, body.dateOfDeath.map { .text($0) },
+                ]
             ).string(0, "doc")
             if let previous = WriteTransaction.trimmed(body.previousLastName), previous.lowercased() != last.lowercased() {
                 try transaction.addPreviousName(trn, first: first ?? "", middle: middle, last: previous)
@@ -75,15 +75,18 @@ struct CapitaImportPerson: SingleWrite {
             if person.nino == nil {
                 changes.append(("nino", .text(nino), ""))
             } else if person.nino != nino {
-                warnings.append(.init(code: "NationalInsuranceNumberDiffers", field: "nationalInsuranceNumber",
-                                      message: "The NI number differs from the record's; the record was kept."))
+                warnings.append(
+                    .init(
+                        code: "NationalInsuranceNumberDiffers", field: "nationalInsuranceNumber",
+                        message: "The NI number differs from the record's; the record was kept."))
             }
         }
         if let gender = body.gender?.rawValue, let stored = person.gender, stored != gender {
             warnings.append(.init(code: "GenderDiffers", field: "gender", message: "The gender differs from the record's; the record was kept."))
         }
         if last.lowercased() != person.lastName.lowercased() {
-            warnings.append(.init(code: "LastNameDiffers", field: "lastName", message: "The last name differs from the record's; the record was kept."))
+            warnings.append(
+                .init(code: "LastNameDiffers", field: "lastName", message: "The last name differs from the record's; the record was kept."))
         }
         if let death = body.dateOfDeath, person.dateOfDeath != death {
             changes.append(("date_of_death", .text(death), "::date"))

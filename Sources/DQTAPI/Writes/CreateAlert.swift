@@ -32,8 +32,10 @@ struct CreateAlert: SingleWrite {
             INSERT INTO alerts (alert_id, trn, alert_type_code, details, start_date, end_date, sender)
             VALUES ($1, $2, $3, $4, $5::date, $6::date, $7) RETURNING to_json(alerts)::text AS doc
             """,
-            [.text(id), .text(body.trn), .text(body.alertTypeCode.rawValue), body.details.map { .text($0) },
-             .text(body.startDate), body.endDate.map { .text($0) }, body.sender.map { .text($0) }]
+            [
+                .text(id), .text(body.trn), .text(body.alertTypeCode.rawValue), body.details.map { .text($0) },
+                .text(body.startDate), body.endDate.map { .text($0) }, body.sender.map { .text($0) },
+            ]
         ).string(0, "doc")
         try transaction.audit(request, trn: body.trn, before: nil, after: after)
         return .success(201, try JSONText.encode(Schemas.CreateAlertResult(alertId: id)))

@@ -39,11 +39,13 @@ struct CreateTrnRequest: SingleWrite {
         let first = WriteTransaction.trimmed(p.firstName) ?? ""
         let last = WriteTransaction.trimmed(p.lastName) ?? ""
         let nino = p.nationalInsuranceNumber.flatMap { NationalInsuranceNumber($0)?.normalized }
-        let duplicate = try connection.query(
-            """
-            SELECT 1 FROM persons WHERE status = 'Active' AND ((lower(last_name) = lower($1) AND lower(first_name) = lower($2)
-              AND date_of_birth = $3::date) OR ($4::text IS NOT NULL AND nino = $4::text)) LIMIT 1
-            """, [.text(last), .text(first), .text(p.dateOfBirth), nino.map { .text($0) }]).rowCount > 0
+        let duplicate =
+            try connection.query(
+                """
+                SELECT 1 FROM persons WHERE status = 'Active' AND ((lower(last_name) = lower($1) AND lower(first_name) = lower($2)
+                  AND date_of_birth = $3::date) OR ($4::text IS NOT NULL AND nino = $4::text)) LIMIT 1
+                """, [.text(last), .text(first), .text(p.dateOfBirth), nino.map { .text($0) }]
+            ).rowCount > 0
         var trn: String?
         if !duplicate {
             var candidate = ""
@@ -56,9 +58,11 @@ struct CreateTrnRequest: SingleWrite {
                 INSERT INTO persons (trn, first_name, middle_name, last_name, date_of_birth, nino, email, gender)
                 VALUES ($1, $2, $3, $4, $5::date, $6, $7, $8) RETURNING to_json(persons)::text AS doc
                 """,
-                [.text(candidate), .text(first), WriteTransaction.trimmed(p.middleName).map { .text($0) }, .text(last),
-                 .text(p.dateOfBirth), nino.map { .text($0) }, p.emailAddresses?.first.map { .text($0) },
-                 p.gender.map { .text($0.rawValue) }]
+                [
+                    .text(candidate), .text(first), WriteTransaction.trimmed(p.middleName).map { .text($0) }, .text(last),
+                    .text(p.dateOfBirth), nino.map { .text($0) }, p.emailAddresses?.first.map { .text($0) },
+                    p.gender.map { .text($0.rawValue) },
+                ]
             ).string(0, "doc")
             try transaction.audit(request, trn: candidate, before: nil, after: after)
             trn = candidate
@@ -72,8 +76,10 @@ struct CreateTrnRequest: SingleWrite {
             INSERT INTO trn_requests (request_id, key_name, trn, status, potential_duplicate, person)
             VALUES ($1, $2, $3, $4, $5::bool, $6::jsonb)
             """,
-            [.text(body.requestId), .text(keyName), trn.map { .text($0) }, .text(result.status.rawValue),
-             .bool(duplicate), .json(try JSONText.encode(p))])
+            [
+                .text(body.requestId), .text(keyName), trn.map { .text($0) }, .text(result.status.rawValue),
+                .bool(duplicate), .json(try JSONText.encode(p)),
+            ])
         if duplicate { try transaction.audit(request, trn: nil, before: nil, after: json) }
         return .success(200, json)
     }

@@ -34,15 +34,18 @@ extension WriteTransaction {
                 var claimed = Set<String>()
                 if !keyed.isEmpty {
                     // A key that a concurrent request holds blocks here until it commits, then is not inserted.
-                    claimed = Set(try connection.queryPrepared(
-                        """
-                        INSERT INTO idempotency_keys (idempotency_key, request_hash, method, path, status, response, key_name)
-                        SELECT x.k, x.h, '\(UpsertEmployment.method)', x.p, 204, NULL, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(k, h, p)
-                        ON CONFLICT DO NOTHING RETURNING idempotency_key
-                        """,
-                        [.textArray(keyed.map { items[$0].0.idempotencyKey }), .textArray(keyed.map { items[$0].0.requestHash }),
-                         .textArray(keyed.map { items[$0].0.path }), .text(context.keyName)]
-                    ).rows.compactMap { $0["idempotency_key"] })
+                    claimed = Set(
+                        try connection.queryPrepared(
+                            """
+                            INSERT INTO idempotency_keys (idempotency_key, request_hash, method, path, status, response, key_name)
+                            SELECT x.k, x.h, '\(UpsertEmployment.method)', x.p, 204, NULL, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(k, h, p)
+                            ON CONFLICT DO NOTHING RETURNING idempotency_key
+                            """,
+                            [
+                                .textArray(keyed.map { items[$0].0.idempotencyKey }), .textArray(keyed.map { items[$0].0.requestHash }),
+                                .textArray(keyed.map { items[$0].0.path }), .text(context.keyName),
+                            ]
+                        ).rows.compactMap { $0["idempotency_key"] })
                 }
                 var unclaimed: [String] = []
                 var columns = EmploymentColumns(capacity: eligible.count)

@@ -24,8 +24,10 @@ extension WriteTransaction {
             INSERT INTO idempotency_keys (idempotency_key, request_hash, method, path, status, response, key_name)
             VALUES ($1, $2, $3, $4, $5::int, $6, $7) ON CONFLICT DO NOTHING
             """,
-            [.text(key), .text(request.requestHash), .text(request.method), .text(request.path),
-             .int(result.status), result.body.map { .text($0) }, .text(context.keyName)])
+            [
+                .text(key), .text(request.requestHash), .text(request.method), .text(request.path),
+                .int(result.status), result.body.map { .text($0) }, .text(context.keyName),
+            ])
         return inserted > 0
     }
 }

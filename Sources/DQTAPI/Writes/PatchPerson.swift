@@ -3,7 +3,7 @@ import LibPQ
 
 /// `PATCH /v3/persons/{trn}`: Capita register changes. Only the fields present change; `previousLastName` adds a
 /// previous name.
-struct PatchPerson: SingleWrite {
+struct PatchPerson: PersonWrite {
     typealias Body = Schemas.PatchPersonRequest
     static let operationID = "patchPerson"
     static let method = "PATCH"
@@ -13,13 +13,7 @@ struct PatchPerson: SingleWrite {
     let trn: String
     let body: Body
 
-    init(parameters: [String], body: Body) {
-        trn = parameters[0]
-        self.body = body
-    }
-
     func validate(_ v: inout Validator) {
-        _ = v.trn("trn", trn)
         if body.firstName != nil { _ = v.name("firstName", body.firstName, required: true) }
         if body.lastName != nil { _ = v.name("lastName", body.lastName, required: true) }
         _ = v.name("middleName", body.middleName, required: false)

@@ -3,7 +3,7 @@ import LibPQ
 
 /// `PUT /v3/persons/{trn}/cpd-induction`: an appropriate body's induction outcome. Needs QTS; an update older than
 /// the stored one (`modifiedOn`) is stale.
-struct SetCpdInduction: SingleWrite {
+struct SetCpdInduction: PersonWrite {
     typealias Body = Schemas.CpdInductionRequest
     static let operationID = "setCpdInduction"
     static let method = "PUT"
@@ -13,13 +13,7 @@ struct SetCpdInduction: SingleWrite {
     let trn: String
     let body: Body
 
-    init(parameters: [String], body: Body) {
-        trn = parameters[0]
-        self.body = body
-    }
-
     func validate(_ v: inout Validator) {
-        _ = v.trn("trn", trn)
         let start = v.optionalDate("startDate", body.startDate, notFuture: true)
         let completed = v.optionalDate("completedDate", body.completedDate, notFuture: true)
         switch body.status {
@@ -42,12 +36,14 @@ struct SetCpdInduction: SingleWrite {
         guard let qts = person.qtsDate else { throw Problem.noQts() }
         if let stored = person.inductionModifiedOn, body.modifiedOn < stored.addingTimeInterval(-0.000_5) { throw Problem.stale() }
         if let start = body.startDate, start < qts { throw Problem.beforeQts("startDate") }
-        try transaction.updatePerson(request, person, [
-            ("induction_status", .text(body.status.rawValue), ""),
-            ("induction_start", body.startDate.map { .text($0) }, "::date"),
-            ("induction_completed", body.completedDate.map { .text($0) }, "::date"),
-            ("induction_modified_on", .timestamp(body.modifiedOn), "::timestamptz"),
-        ])
+        try transaction.updatePerson(
+            request, person,
+            [
+                ("induction_status", .text(body.status.rawValue), ""),
+                ("induction_start", body.startDate.map { .text($0) }, "::date"),
+                ("induction_completed", body.completedDate.map { .text($0) }, "::date"),
+                ("induction_modified_on", .timestamp(body.modifiedOn), "::timestamptz"),
+            ])
         return .success(204)
     }
 }

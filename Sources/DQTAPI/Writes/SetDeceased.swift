@@ -1,7 +1,7 @@
 import LibPQ
 
 /// `PUT /v3/persons/deceased/{trn}`: records a person's date of death.
-struct SetDeceased: SingleWrite {
+struct SetDeceased: PersonWrite {
     typealias Body = Schemas.DeceasedRequest
     static let operationID = "setDeceased"
     static let method = "PUT"
@@ -11,13 +11,7 @@ struct SetDeceased: SingleWrite {
     let trn: String
     let body: Body
 
-    init(parameters: [String], body: Body) {
-        trn = parameters[0]
-        self.body = body
-    }
-
     func validate(_ v: inout Validator) {
-        _ = v.trn("trn", trn)
         _ = v.date("dateOfDeath", body.dateOfDeath, notFuture: true)
     }
 

@@ -2,7 +2,7 @@ import LibPQ
 
 /// `PUT /v3/persons/{trn}/qtls`: sets the QTLS date (which exempts from induction) or removes it (null). Removing
 /// it from a person whose induction is Passed, Failed or InProgress is 202: accepted, a manual task raised.
-struct SetQtls: SingleWrite {
+struct SetQtls: PersonWrite {
     typealias Body = Schemas.QtlsRequest
     static let operationID = "setQtls"
     static let method = "PUT"
@@ -12,13 +12,7 @@ struct SetQtls: SingleWrite {
     let trn: String
     let body: Body
 
-    init(parameters: [String], body: Body) {
-        trn = parameters[0]
-        self.body = body
-    }
-
     func validate(_ v: inout Validator) {
-        _ = v.trn("trn", trn)
         _ = v.optionalDate("qtsDate", body.qtsDate, notFuture: true)
     }
 

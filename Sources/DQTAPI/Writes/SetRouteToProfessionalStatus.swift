@@ -42,10 +42,22 @@ struct SetRouteToProfessionalStatus: SingleWrite {
 
     /// The route's stored `detail` document.
     private struct Detail: Encodable {
-        struct Ref: Encodable { var reference: String; var name: String? }
-        struct Provider: Encodable { var ukprn: String; var name: String? }
-        struct Degree: Encodable { var degreeTypeId: String; var name: String? }
-        struct Exemption: Encodable { var isExempt: Bool; var exemptionReasons: [String] }
+        struct Ref: Encodable {
+            var reference: String
+            var name: String?
+        }
+        struct Provider: Encodable {
+            var ukprn: String
+            var name: String?
+        }
+        struct Degree: Encodable {
+            var degreeTypeId: String
+            var name: String?
+        }
+        struct Exemption: Encodable {
+            var isExempt: Bool
+            var exemptionReasons: [String]
+        }
         var trainingSubjects: [Ref]
         var trainingAgeSpecialism: Schemas.TrainingAgeSpecialism?
         var trainingCountry: Ref?
@@ -80,9 +92,11 @@ struct SetRouteToProfessionalStatus: SingleWrite {
               training_end = EXCLUDED.training_end, detail = EXCLUDED.detail, updated_at = now()
             RETURNING to_json(routes)::text AS doc
             """,
-            [.text(UUID().uuidString.lowercased()), .text(trn), .text(reference), .text(type.id), .text(type.name),
-             .text(type.professionalStatusType), .text(body.status.rawValue), body.holdsFrom.map { .text($0) },
-             body.trainingStartDate.map { .text($0) }, body.trainingEndDate.map { .text($0) }, .json(try JSONText.encode(detail))]
+            [
+                .text(UUID().uuidString.lowercased()), .text(trn), .text(reference), .text(type.id), .text(type.name),
+                .text(type.professionalStatusType), .text(body.status.rawValue), body.holdsFrom.map { .text($0) },
+                body.trainingStartDate.map { .text($0) }, body.trainingEndDate.map { .text($0) }, .json(try JSONText.encode(detail)),
+            ]
         ).string(0, "doc")
         try transaction.audit(request, trn: trn, before: before, after: after)
         // Consequences for the induction: a new QTS needs an induction; an exemption exempts.

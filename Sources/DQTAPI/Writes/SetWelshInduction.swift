@@ -2,7 +2,7 @@ import LibPQ
 
 /// `PUT /v3/persons/{trn}/welsh-induction`: the EWC's Wales induction outcome. Needs QTS; refused when the
 /// induction is already decided or in progress, or a date is before the QTS date.
-struct SetWelshInduction: SingleWrite {
+struct SetWelshInduction: PersonWrite {
     typealias Body = Schemas.WelshInductionRequest
     static let operationID = "setWelshInduction"
     static let method = "PUT"
@@ -12,13 +12,7 @@ struct SetWelshInduction: SingleWrite {
     let trn: String
     let body: Body
 
-    init(parameters: [String], body: Body) {
-        trn = parameters[0]
-        self.body = body
-    }
-
     func validate(_ v: inout Validator) {
-        _ = v.trn("trn", trn)
         let start = v.date("startDate", body.startDate, notFuture: true)
         let completed = v.date("completedDate", body.completedDate, notFuture: true)
         if let start, let completed, completed < start {
@@ -36,10 +30,12 @@ struct SetWelshInduction: SingleWrite {
         }
         if body.startDate < qts { throw Problem.beforeQts("startDate") }
         if body.completedDate < qts { throw Problem.beforeQts("completedDate") }
-        try transaction.updatePerson(request, person, [
-            ("induction_status", .text(body.passed ? "Passed" : "FailedInWales"), ""),
-            ("induction_start", .text(body.startDate), "::date"), ("induction_completed", .text(body.completedDate), "::date"),
-        ])
+        try transaction.updatePerson(
+            request, person,
+            [
+                ("induction_status", .text(body.passed ? "Passed" : "FailedInWales"), ""),
+                ("induction_start", .text(body.startDate), "::date"), ("induction_completed", .text(body.completedDate), "::date"),
+            ])
         return .success(204)
     }
 }

@@ -3,7 +3,7 @@ import LibPQ
 
 /// `PUT /v3/persons/{trn}`: replaces a person's personal details, keeping the old name as a previous name; refused
 /// once QTS or EYTS is held.
-struct UpdatePerson: SingleWrite {
+struct UpdatePerson: PersonWrite {
     typealias Body = Schemas.UpdatePersonRequest
     static let operationID = "updatePerson"
     static let method = "PUT"
@@ -13,13 +13,7 @@ struct UpdatePerson: SingleWrite {
     let trn: String
     let body: Body
 
-    init(parameters: [String], body: Body) {
-        trn = parameters[0]
-        self.body = body
-    }
-
     func validate(_ v: inout Validator) {
-        _ = v.trn("trn", trn)
         _ = v.name("firstName", body.firstName, required: true)
         _ = v.name("lastName", body.lastName, required: true)
         _ = v.name("middleName", body.middleName, required: false)
@@ -38,12 +32,14 @@ struct UpdatePerson: SingleWrite {
             try transaction.addPreviousName(trn, first: person.firstName, middle: person.middleName, last: person.lastName)
         }
         let nino = body.nationalInsuranceNumber.flatMap { NationalInsuranceNumber($0)?.normalized }
-        try transaction.updatePerson(request, person, [
-            ("first_name", .text(first), ""), ("middle_name", middle.map { .text($0) }, ""), ("last_name", .text(last), ""),
-            ("date_of_birth", .text(body.dateOfBirth), "::date"),
-            ("email", WriteTransaction.trimmed(body.emailAddress).map { .text($0) }, ""),
-            ("nino", nino.map { .text($0) }, ""), ("gender", body.gender.map { .text($0.rawValue) }, ""),
-        ])
+        try transaction.updatePerson(
+            request, person,
+            [
+                ("first_name", .text(first), ""), ("middle_name", middle.map { .text($0) }, ""), ("last_name", .text(last), ""),
+                ("date_of_birth", .text(body.dateOfBirth), "::date"),
+                ("email", WriteTransaction.trimmed(body.emailAddress).map { .text($0) }, ""),
+                ("nino", nino.map { .text($0) }, ""), ("gender", body.gender.map { .text($0.rawValue) }, ""),
+            ])
         return .success(204)
     }
 }

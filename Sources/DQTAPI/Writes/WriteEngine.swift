@@ -163,8 +163,11 @@ struct WriteSession {
                 continue
             } catch let error as PGError where error.kind == .query {
                 logger.error(
-                    "write failed", metadata: ["operation": "\(request.command.operationID)", "sqlState": "\(error.sqlState ?? "-")",
-                                               "correlationId": "\(transaction.context.correlationID)"])
+                    "write failed",
+                    metadata: [
+                        "operation": "\(request.command.operationID)", "sqlState": "\(error.sqlState ?? "-")",
+                        "correlationId": "\(transaction.context.correlationID)",
+                    ])
                 return .failure(.internalError())
             }
         }

@@ -40,6 +40,9 @@ protocol SingleWrite: WriteOperation {
 
     var body: Body { get }
 
+    /// The checks of the path's parameters, before the body's.
+    func validateParameters(_ v: inout Validator)
+
     /// The checks of the request alone, before the database is read. Messages name fields, never values.
     func validate(_ v: inout Validator)
 
@@ -49,6 +52,8 @@ protocol SingleWrite: WriteOperation {
 }
 
 extension SingleWrite {
+    func validateParameters(_ v: inout Validator) {}
+
     /// The role, then the Idempotency-Key, then the fields; the request hash covers the body's canonical JSON.
     static func prepare(
         _ body: Body, parameters: [String], envelope: WriteEnvelope, principal: Principal
@@ -57,6 +62,7 @@ extension SingleWrite {
         let key = try WriteRequest.validIdempotencyKey(envelope.idempotencyKey)
         let write = Self(parameters: parameters, body: body)
         var v = Validator()
+        write.validateParameters(&v)
         write.validate(&v)
         try v.check()
         let canonical: String
@@ -132,5 +138,22 @@ struct WriteRoute: Sendable, Equatable, CustomStringConvertible {
 extension WriteRoute.Segment {
     var isParameter: Bool {
         if case .parameter = self { true } else { false }
+    }
+}
+
+/// A write on the one person its path names (`.../persons/{trn}...` with no other parameter): the path's only
+/// parameter is the TRN, checked before the body.
+protocol PersonWrite: SingleWrite {
+    init(trn: String, body: Body)
+    var trn: String { get }
+}
+
+extension PersonWrite {
+    init(parameters: [String], body: Body) {
+        self.init(trn: parameters[0], body: body)
+    }
+
+    func validateParameters(_ v: inout Validator) {
+        _ = v.trn("trn", trn)
     }
 }

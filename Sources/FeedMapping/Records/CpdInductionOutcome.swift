@@ -19,7 +19,8 @@ public struct CpdInductionOutcome: FeedRecord {
 
     public static let mandatoryFields: [Field] = [.trn, .status, .modifiedOn]
     public static func allowedCodes(for field: Field) -> Set<String>? {
-        field == .status ? [InductionStatus.requiredToComplete, .inProgress, .passed, .failed].map(\.rawValue).reduce(into: []) { $0.insert($1) } : nil
+        field == .status
+            ? [InductionStatus.requiredToComplete, .inProgress, .passed, .failed].map(\.rawValue).reduce(into: []) { $0.insert($1) } : nil
     }
     public static let pathParameters: Set<String> = ["trn"]
 
@@ -31,7 +32,7 @@ public struct CpdInductionOutcome: FeedRecord {
 
     public init(_ row: MappedRow<Field>) throws(RecordRejection) {
         guard let trn = row.trn(.trn), let code = row.code(.status), let status = InductionStatus(rawValue: code),
-              let modifiedOn = row.timestamp(.modifiedOn)
+            let modifiedOn = row.timestamp(.modifiedOn)
         else { throw RecordRejection(field: Field.status, message: "TRN, status and modified-on time are required") }
         self.trn = trn
         self.status = status

@@ -31,7 +31,7 @@ public struct ProhibitionNotice: FeedRecord {
 
     public init(_ row: MappedRow<Field>) throws(RecordRejection) {
         guard let trn = row.trn(.trn), let code = row.code(.alertType), let alertType = AlertTypeCode(rawValue: code),
-              let startDate = row.date(.startDate)
+            let startDate = row.date(.startDate)
         else { throw RecordRejection(field: Field.alertType, message: "TRN, prohibition code and start date are required") }
         self.trn = trn
         self.alertType = alertType

@@ -28,7 +28,7 @@ public struct WelshInductionOutcome: FeedRecord {
 
     public init(_ row: MappedRow<Field>) throws(RecordRejection) {
         guard let trn = row.trn(.trn), let dateOfBirth = row.date(.dateOfBirth), let startDate = row.date(.startDate),
-              let status = row.code(.status)
+            let status = row.code(.status)
         else { throw RecordRejection(field: Field.trn, message: "TRN, date of birth, start date and status are required") }
         let passed = status == "Pass"
         guard let completedDate = passed ? row.date(.passDate) : row.date(.failDate) else {

@@ -82,9 +82,12 @@ public struct WelshQTSAward: FeedRecord {
             ("trainingStartDate", JSONValue(trainingStartDate)),
             ("trainingEndDate", JSONValue(trainingEndDate)),
             ("trainingSubjectReferences", .array(subjects.map(JSONValue.string))),
-            ("trainingAgeSpecialism", ageRange.map { range in
-                .object([("type", .string(TrainingAgeSpecialismType.range.rawValue)), ("from", .int(range.from)), ("to", .int(range.to))])
-            } ?? .null),
+            (
+                "trainingAgeSpecialism",
+                ageRange.map { range in
+                    .object([("type", .string(TrainingAgeSpecialismType.range.rawValue)), ("from", .int(range.from)), ("to", .int(range.to))])
+                } ?? .null
+            ),
             ("trainingCountryReference", JSONValue(trainingCountry)),
             ("trainingProviderUkprn", .null),
             ("degreeTypeId", .null),

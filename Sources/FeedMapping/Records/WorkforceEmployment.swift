@@ -14,7 +14,8 @@ public struct WorkforceEmployment: FeedRecord {
         case .nationalInsuranceNumber: .nationalInsuranceNumber
         case .dateOfBirth, .dateOfDeath, .startDate, .endDate, .extractDate: .date
         case .memberPostcode, .memberEmailAddress, .localAuthorityCode, .establishmentCode, .establishmentPostcode,
-             .establishmentEmailAddress: .text
+            .establishmentEmailAddress:
+            .text
         case .employmentType, .gender: .code
         case .withdrawn: .boolean
         }

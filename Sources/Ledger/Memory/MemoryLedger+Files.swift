@@ -30,9 +30,10 @@ extension MemoryLedger: FileLedger {
                 state.files[index].updatedAt = Date()
                 return
             }
-            state.files.append(FileRow(
-                id: Int64(state.files.count + 1), runID: runID, feed: feed, origin: origin, transport: transport, sourcePath: path,
-                name: name, size: size, mtime: mtime, state: .left, reason: reason, replayOf: nil, createdAt: Date()))
+            state.files.append(
+                FileRow(
+                    id: Int64(state.files.count + 1), runID: runID, feed: feed, origin: origin, transport: transport, sourcePath: path,
+                    name: name, size: size, mtime: mtime, state: .left, reason: reason, replayOf: nil, createdAt: Date()))
         }
     }
 
@@ -41,9 +42,12 @@ extension MemoryLedger: FileLedger {
         mtime: Date?, reason: String, replayOf: Int64?
     ) async throws -> FileRow {
         state.withLock { state in
-            let left = origin == .replay || replayOf != nil ? nil : state.files.firstIndex { file in
-                file.feed == feed && file.sourcePath == path && file.state == .left && file.transport == transport && file.name == name
-            }
+            let left =
+                origin == .replay || replayOf != nil
+                ? nil
+                : state.files.firstIndex { file in
+                    file.feed == feed && file.sourcePath == path && file.state == .left && file.transport == transport && file.name == name
+                }
             if let index = left {
                 state.files[index].state = .discovered
                 state.files[index].runID = runID

@@ -107,13 +107,15 @@ final class MemoryStagingWriter: StagingWriter {
     var written: Int { records.count }
 
     func accepted(line: Int, key: String, method: String, path: String, body: String?, shadow: Bool) throws {
-        records.append(MemoryLedger.StoredRecord(
-            seq: records.count + 1, line: line, key: key, outcome: shadow ? .shadow : .accepted, method: method, path: path,
-            body: shadow ? nil : body))
+        records.append(
+            MemoryLedger.StoredRecord(
+                seq: records.count + 1, line: line, key: key, outcome: shadow ? .shadow : .accepted, method: method, path: path,
+                body: shadow ? nil : body))
     }
 
     func rejected(line: Int, key: String?, problemsJSON: String) throws {
-        records.append(MemoryLedger.StoredRecord(
-            seq: records.count + 1, line: line, key: key, outcome: .rejected, method: nil, path: nil, problem: problemsJSON))
+        records.append(
+            MemoryLedger.StoredRecord(
+                seq: records.count + 1, line: line, key: key, outcome: .rejected, method: nil, path: nil, problem: problemsJSON))
     }
 }

@@ -104,7 +104,8 @@ extension MemoryLedger: RunLedger {
             for index in state.runs.indices where state.runs[index].status == .running && state.runs[index].id != exceptRun {
                 state.runs[index].status = .interrupted
                 state.runs[index].finishedAt = state.runs[index].finishedAt ?? Date()
-                state.runs[index].error = state.runs[index].error
+                state.runs[index].error =
+                    state.runs[index].error
                     ?? "the run stopped without finishing (killed or crashed); the next run resumed its files"
                 interrupted.append(state.runs[index].id)
             }

@@ -38,8 +38,10 @@ extension PostgresLedger: FileLedger {
                     last_run_id = EXCLUDED.last_run_id, size = EXCLUDED.size, mtime = EXCLUDED.mtime,
                     reason = EXCLUDED.reason, updated_at = now()
                 """,
-                [.int64(runID), .text(feed), .text(origin.rawValue), .text(transport), .text(path), .text(name),
-                 .int64(size), .timestamp(mtime), .text(reason)])
+                [
+                    .int64(runID), .text(feed), .text(origin.rawValue), .text(transport), .text(path), .text(name),
+                    .int64(size), .timestamp(mtime), .text(reason),
+                ])
         }
     }
 
@@ -64,13 +66,14 @@ extension PostgresLedger: FileLedger {
                     RETURNING \(FileRow.columns)
                     """, params)
                 if let row = updated.rows.first { return try FileRow(row) }
-                return try FileRow(connection.query(
-                    """
-                    INSERT INTO bridge.files (run_id, last_run_id, feed, source, transport, source_path, name, size, mtime, state, reason, replay_of)
-                    VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, 'discovered', $9, $10)
-                    RETURNING \(FileRow.columns)
-                    """, params
-                ).rows[0])
+                return try FileRow(
+                    connection.query(
+                        """
+                        INSERT INTO bridge.files (run_id, last_run_id, feed, source, transport, source_path, name, size, mtime, state, reason, replay_of)
+                        VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $8, 'discovered', $9, $10)
+                        RETURNING \(FileRow.columns)
+                        """, params
+                    ).rows[0])
             }
         }
     }
@@ -117,8 +120,10 @@ extension PostgresLedger: FileLedger {
     }
 
     public func setDownloaded(id: Int64, runID: Int64, sha256: String, size: Int64, localPath: String) async throws {
-        try await update(id: id, runID: runID, state: .downloaded, set: "sha256 = $4, size = coalesce(size, $5), local_path = $6, error_code = NULL, error_message = NULL",
-                         [.text(sha256), .int64(size), .text(localPath)])
+        try await update(
+            id: id, runID: runID, state: .downloaded,
+            set: "sha256 = $4, size = coalesce(size, $5), local_path = $6, error_code = NULL, error_message = NULL",
+            [.text(sha256), .int64(size), .text(localPath)])
     }
 
     /// A mail drop's email, routed to `feed` after reading its sender and attachments.
@@ -143,7 +148,8 @@ extension PostgresLedger: FileLedger {
     }
 
     public func markQuarantined(id: Int64, runID: Int64, code: String, message: String) async throws {
-        try await update(id: id, runID: runID, state: .quarantined, set: "reason = $5, error_code = $4, error_message = $5", [.text(code), .text(message)])
+        try await update(
+            id: id, runID: runID, state: .quarantined, set: "reason = $5, error_code = $4, error_message = $5", [.text(code), .text(message)])
     }
 
     /// Records a failure that leaves the file's state as it is (the next run tries again).

@@ -30,9 +30,11 @@ extension PostgresLedger: RecordLedger {
                         error_code = $10, error_message = $9, published = 0, failed = 0, updated_at = now()
                     WHERE id = $1
                     """,
-                    [.int64(fileID), .int64(runID), .text(decision.state.rawValue), .int(decision.rowsRead),
-                     .int(decision.accepted), .int(decision.rejected), .int(decision.warnings),
-                     .json(decision.summaryJSON), decision.refusalMessage.map(PGValue.text), decision.refusalCode.map(PGValue.text)])
+                    [
+                        .int64(fileID), .int64(runID), .text(decision.state.rawValue), .int(decision.rowsRead),
+                        .int(decision.accepted), .int(decision.rejected), .int(decision.warnings),
+                        .json(decision.summaryJSON), decision.refusalMessage.map(PGValue.text), decision.refusalCode.map(PGValue.text),
+                    ])
                 return decision
             }
         }

@@ -42,8 +42,10 @@ public enum APIKeys {
             VALUES ($1, $2, $3::text[], $4::int, $5::timestamptz)
             RETURNING id, created_at
             """,
-            [.text(name), .text(hash(key)), .textArray(roles.map(\.rawValue)), .int(rateLimit),
-             expiresAt.map { .timestamp($0) }])
+            [
+                .text(name), .text(hash(key)), .textArray(roles.map(\.rawValue)), .int(rateLimit),
+                expiresAt.map { .timestamp($0) },
+            ])
         let info = APIKeyInfo(
             id: try result.requireInt64(0, "id"), name: name, roles: roles.map(\.rawValue), rateLimit: rateLimit,
             expiresAt: expiresAt, revokedAt: nil, createdAt: try result.requireDate(0, "created_at"))

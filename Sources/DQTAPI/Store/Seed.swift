@@ -70,14 +70,16 @@ public enum Seeder {
               induction_exemption_reasons = EXCLUDED.induction_exemption_reasons, itt = EXCLUDED.itt,
               induction_modified_on = NULL, updated_at = now()
             """,
-            [.text(trn), .text(string("status") ?? "Active"), string("mergedIntoTrn").map { .text($0) },
-             .text(string("firstName") ?? ""), string("middleName").map { .text($0) }, .text(last), .text(dob),
-             string("nationalInsuranceNumber").map { .text($0) }, string("emailAddress").map { .text($0) },
-             string("gender").map { .text($0) }, string("dateOfDeath").map { .text($0) },
-             string("qtlsStatus") == "Active" ? .text((p["qts"] as? [String: Any])?["holdsFrom"] as? String ?? "2015-01-01") : nil,
-             .text(string("qtlsStatus") ?? "None"), .text(string("status", in: induction) ?? "None"),
-             string("startDate", in: induction).map { .text($0) }, string("completedDate", in: induction).map { .text($0) },
-             .json(try json(induction["exemptionReasons"]) ?? "[]"), .json(try json(p["initialTeacherTraining"]) ?? "[]")])
+            [
+                .text(trn), .text(string("status") ?? "Active"), string("mergedIntoTrn").map { .text($0) },
+                .text(string("firstName") ?? ""), string("middleName").map { .text($0) }, .text(last), .text(dob),
+                string("nationalInsuranceNumber").map { .text($0) }, string("emailAddress").map { .text($0) },
+                string("gender").map { .text($0) }, string("dateOfDeath").map { .text($0) },
+                string("qtlsStatus") == "Active" ? .text((p["qts"] as? [String: Any])?["holdsFrom"] as? String ?? "2015-01-01") : nil,
+                .text(string("qtlsStatus") ?? "None"), .text(string("status", in: induction) ?? "None"),
+                string("startDate", in: induction).map { .text($0) }, string("completedDate", in: induction).map { .text($0) },
+                .json(try json(induction["exemptionReasons"]) ?? "[]"), .json(try json(p["initialTeacherTraining"]) ?? "[]"),
+            ])
         for (index, route) in ((p["routesToProfessionalStatuses"] as? [[String: Any]]) ?? []).enumerated() {
             let type = route["routeToProfessionalStatusType"] as? [String: Any] ?? [:]
             var detail: [String: Any] = [:]
@@ -91,12 +93,14 @@ public enum Seeder {
                   holds_from, training_start, training_end, detail)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::date, $9::date, $10::date, $11::jsonb)
                 """,
-                [.text(id), .text(trn), .text("seed-\(index)"),
-                 .text(string("routeToProfessionalStatusTypeId", in: type) ?? ""), .text(string("name", in: type) ?? ""),
-                 .text(string("professionalStatusType", in: type) ?? "QualifiedTeacherStatus"),
-                 .text(string("status", in: route) ?? "InTraining"), string("holdsFrom", in: route).map { .text($0) },
-                 string("trainingStartDate", in: route).map { .text($0) }, string("trainingEndDate", in: route).map { .text($0) },
-                 .json(try json(detail) ?? "{}")])
+                [
+                    .text(id), .text(trn), .text("seed-\(index)"),
+                    .text(string("routeToProfessionalStatusTypeId", in: type) ?? ""), .text(string("name", in: type) ?? ""),
+                    .text(string("professionalStatusType", in: type) ?? "QualifiedTeacherStatus"),
+                    .text(string("status", in: route) ?? "InTraining"), string("holdsFrom", in: route).map { .text($0) },
+                    string("trainingStartDate", in: route).map { .text($0) }, string("trainingEndDate", in: route).map { .text($0) },
+                    .json(try json(detail) ?? "{}"),
+                ])
         }
         for alert in (p["alerts"] as? [[String: Any]]) ?? [] {
             let type = alert["alertType"] as? [String: Any] ?? [:]
@@ -107,15 +111,19 @@ public enum Seeder {
                 INSERT INTO alerts (alert_id, trn, alert_type_code, details, start_date, end_date, sender)
                 VALUES ($1, $2, $3, $4, $5::date, $6::date, 'seed') ON CONFLICT (alert_id) DO NOTHING
                 """,
-                [.text(string("alertId", in: alert) ?? UUID().uuidString.lowercased()), .text(trn), .text(code),
-                 string("details", in: alert).map { .text($0) }, .text(string("startDate", in: alert) ?? dob),
-                 string("endDate", in: alert).map { .text($0) }])
+                [
+                    .text(string("alertId", in: alert) ?? UUID().uuidString.lowercased()), .text(trn), .text(code),
+                    string("details", in: alert).map { .text($0) }, .text(string("startDate", in: alert) ?? dob),
+                    string("endDate", in: alert).map { .text($0) },
+                ])
         }
         for name in (p["previousNames"] as? [[String: Any]]) ?? [] {
             try connection.execute(
                 "INSERT INTO previous_names (trn, first_name, middle_name, last_name) VALUES ($1, $2, $3, $4)",
-                [.text(trn), .text(string("firstName", in: name) ?? ""), string("middleName", in: name).map { .text($0) },
-                 .text(string("lastName", in: name) ?? "")])
+                [
+                    .text(trn), .text(string("firstName", in: name) ?? ""), string("middleName", in: name).map { .text($0) },
+                    .text(string("lastName", in: name) ?? ""),
+                ])
         }
     }
 }

@@ -37,7 +37,8 @@ struct APIHandler: APIProtocol {
 
     // MARK: Claim
 
-    func getQualifiedTeachingStatus(_ input: Operations.GetQualifiedTeachingStatus.Input) async throws -> Operations.GetQualifiedTeachingStatus.Output {
+    func getQualifiedTeachingStatus(_ input: Operations.GetQualifiedTeachingStatus.Input) async throws -> Operations.GetQualifiedTeachingStatus.Output
+    {
         try principal().require(.getPerson)
         let raw = input.query.trn.trimmingCharacters(in: .whitespaces)
         guard !raw.isEmpty else {
@@ -230,9 +231,12 @@ struct APIHandler: APIProtocol {
         }
         guard let stored else { throw Problem.notFound("The TRN request") }
         let person = try JSONText.decoder.decode(Schemas.TrnRequestPerson.self, from: Data(stored.0.utf8))
-        return .ok(.init(body: .json(.init(
-            requestId: requestID, person: person, trn: stored.1,
-            status: Schemas.TrnRequestResult.StatusPayload(rawValue: stored.2) ?? .pending, potentialDuplicate: stored.3))))
+        return .ok(
+            .init(
+                body: .json(
+                    .init(
+                        requestId: requestID, person: person, trn: stored.1,
+                        status: Schemas.TrnRequestResult.StatusPayload(rawValue: stored.2) ?? .pending, potentialDuplicate: stored.3))))
     }
 
     // MARK: Served directly

@@ -198,7 +198,8 @@ public enum AlertTypes {
     public static let all: [AlertType] = [
         AlertType(code: "T1", id: "ed0cd700-3fb2-4db0-9403-ba57126090ed", name: "Prohibition by the Secretary of State - misconduct"),
         AlertType(code: "T2", id: "8ef92c14-4b1f-4530-9189-779ad9f3cefd", name: "Interim prohibition by the Secretary of State"),
-        AlertType(code: "T3", id: "50508749-7a6b-4175-8538-9a1e55692efd", name: "Prohibition by the General Teaching Council for Scotland (deregistered)"),
+        AlertType(
+            code: "T3", id: "50508749-7a6b-4175-8538-9a1e55692efd", name: "Prohibition by the General Teaching Council for Scotland (deregistered)"),
         AlertType(code: "T4", id: "a6fc9f2e-8923-4163-978e-93bd901d146f", name: "Referral to the Education Workforce Council, Wales"),
         AlertType(code: "T5", id: "fcff87d6-88f5-4fc5-ac81-5350b4fdd9e1", name: "Referral to the General Teaching Council for Northern Ireland"),
     ]
@@ -217,7 +218,8 @@ public enum RouteTypes {
         RouteType(id: "52835b1f-1f2e-4665-abc6-7fb1ef0a80bb", name: "Scotland R", professionalStatusType: "QualifiedTeacherStatus"),
         RouteType(id: "3604ef30-8f11-4494-8b52-a2f9c5371e03", name: "NI R", professionalStatusType: "QualifiedTeacherStatus"),
         RouteType(id: "6987240e-966e-485f-b300-23b54937fb3a", name: "Core", professionalStatusType: "QualifiedTeacherStatus"),
-        RouteType(id: "7f09002c-5dad-4839-9693-5e030d037ae9", name: "Early Years ITT Graduate Entry", professionalStatusType: "EarlyYearsTeacherStatus"),
+        RouteType(
+            id: "7f09002c-5dad-4839-9693-5e030d037ae9", name: "Early Years ITT Graduate Entry", professionalStatusType: "EarlyYearsTeacherStatus"),
     ]
     public static func find(_ id: String) -> RouteType? { all.first { $0.id == id.lowercased() } }
 }
