@@ -100,6 +100,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Outbound files to partners, exactly once: temporary name, read-back check, final name never overwritten
+        // (SFTP, a local folder, the mail outbox).
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "SFTP", "Ledger", "DQTModel",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Publisher",
             dependencies: [
@@ -234,6 +245,14 @@ let package = Package(
         .testTarget(
             name: "FileSourcesTests",
             dependencies: ["FileSources", "DQTModel", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeliveryTests",
+            dependencies: [
+                "Delivery", "SFTP", "Ledger", "DQTTesting", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -5,8 +5,8 @@ import Foundation
 /// same semantics in memory for fast tests.
 ///
 /// Each concern is a protocol of its own, so a component asks only for what it uses (the publisher takes a
-/// ``RecordLedger``); the run takes the whole store.
-public protocol LedgerStore: RunLedger, ListingLedger, FileLedger, RecordLedger, RunLockLedger {
+/// ``RecordLedger``, outbound exports an ``ExportLedger``); the run takes the whole store.
+public protocol LedgerStore: RunLedger, ListingLedger, FileLedger, RecordLedger, ExportLedger, RunLockLedger {
     /// Brings the store's schema up to date; returns the migrations applied (none for a store without a schema).
     @discardableResult
     func migrate() async throws -> [Int]

@@ -5,7 +5,7 @@ import Testing
 /// Scenarios that exercise one concern of the ledger each, asserting what any store must do and returning a transcript
 /// of everything observed, so that ``MemoryLedger`` can be held to ``PostgresLedger``'s behaviour.
 enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
-    case runs, listings, fileStates, records, runLock
+    case runs, listings, fileStates, records, exports, runLock
 
     var description: String { rawValue }
 
@@ -15,6 +15,7 @@ enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
         case .listings: try await Self.listings(ledger)
         case .fileStates: try await Self.fileStates(ledger)
         case .records: try await Self.records(ledger)
+        case .exports: try await Self.exports(ledger)
         case .runLock: try await Self.runLock(ledger)
         }
     }
