@@ -218,8 +218,9 @@ let package = Package(
             name: "BridgeRunTests",
             dependencies: [
                 "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTModel", "DQTAPI", "DQTTesting", "DQTAPITesting",
-                "LibPQ", "SFTP", "FaultProxy", "JSONLogging",
+                "LibPQ", "SFTP", "FaultProxy", "JSONLogging", "Delivery",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

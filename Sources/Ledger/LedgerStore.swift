@@ -114,6 +114,10 @@ public protocol FileLedger: Sendable {
 
     /// Each feed's newest file that is not merely `left`, by feed.
     func lastFilePerFeed() async throws -> [FileRow]
+
+    /// Files of `feed` with an id above `afterID` (all when nil), in id order, at most `limit`; `left` rows and
+    /// replays excluded (an outbound problems feed reads its inbound feed's files in this order).
+    func files(feed: String, afterID: Int64?, limit: Int) async throws -> [FileRow]
 }
 
 extension FileLedger {

@@ -138,6 +138,10 @@ enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
         seen.append("run3: \(try await ledger.files(runID: run3).map { ranks[$0.id] ?? 0 })")
         seen += try await ledger.fileCountsByState().map { "\($0.feed) \($0.state.rawValue) \($0.count)" }
         seen += try await ledger.lastFilePerFeed().map { "last \($0.feed) #\(ranks[$0.id] ?? 0)" }
+        let ofFeed = try await ledger.files(feed: "f", afterID: nil, limit: 10)
+        #expect(ofFeed.map(\.id) == [a.id, b.id, c.id], "left rows and replays are not among a feed's files")
+        #expect(try await ledger.files(feed: "f", afterID: a.id, limit: 1).map(\.id) == [b.id])
+        seen.append("files of f: \(ofFeed.map { ranks[$0.id] ?? 0 })")
         return seen
     }
 
