@@ -1,0 +1,27 @@
+import Foundation
+import Yams
+
+/// A mapping file loaded by its `direction`: `inbound` (the default) reads partners' files, `outbound` writes them.
+public enum LoadedMapping: Sendable {
+    case inbound(FeedDefinition)
+    case outbound(OutboundFeedDefinition)
+
+    /// Loads one mapping file with the loader its `direction` names.
+    public static func load(path: String) throws(MappingError) -> LoadedMapping {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw MappingError(file: path, line: 0, message: "cannot read the file: \(error.localizedDescription)")
+        }
+        // Only the top level's `direction` is looked at here; each loader reports its own YAML errors.
+        let root = try? Yams.compose(yaml: text)
+        let directionKey = root?.mapping?.first { $0.key.string == "direction" }
+        switch directionKey?.value.scalar?.string {
+        case nil, "inbound": return .inbound(try MappingLoader.parse(text, file: path))
+        case "outbound": return .outbound(try OutboundMappingLoader.parse(root!, file: path))
+        default:
+            throw MappingError(file: path, line: directionKey?.value.mark?.line ?? 0, message: "direction: must be inbound or outbound")
+        }
+    }
+}
