@@ -94,8 +94,10 @@ struct CLIContractTests {
         let run = try runBridge(["feeds"])
         #expect(run.status == 0)
         let lines = run.stdout.split(separator: "\n")
-        #expect(lines.count == feedIDs.count + 1, "a header and \(feedIDs.count) feeds:\n\(run.stdout)")
-        for feed in feedIDs { #expect(lines.contains { $0.hasPrefix(feed + " ") }, "feeds does not list \(feed)") }
+        let all = feedIDs + outboundFeedIDs
+        #expect(lines.count == all.count + 1, "a header and \(all.count) feeds:\n\(run.stdout)")
+        for feed in all { #expect(lines.contains { $0.hasPrefix(feed + " ") }, "feeds does not list \(feed)") }
+        #expect(lines.contains { $0.contains("out:Reg01_DTR_{yyyyMMdd}_{HHmmss}_New.txt") }, "an outbound feed shows the name it writes")
         #expect(run.stdout.contains("live") && run.stdout.contains("shadow") && run.stdout.contains("retired"))
         #expect(run.stdout.contains("Education Workforce Council (Wales)"))
     }
@@ -104,7 +106,8 @@ struct CLIContractTests {
     func lintPasses() throws {
         let run = try runBridge(["mappings", "lint"])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        #expect(run.stdout.contains("\(feedIDs.count) mappings OK"))
+        #expect(!outboundFeedIDs.isEmpty)
+        #expect(run.stdout.contains("\(feedIDs.count + outboundFeedIDs.count) mappings OK (\(feedIDs.count) inbound, \(outboundFeedIDs.count) outbound)"))
     }
 
     /// One mistake each; lint must exit 1 and name the file and the mistake's line.

@@ -14,6 +14,11 @@ public enum LoadedMapping: Sendable {
         } catch {
             throw MappingError(file: path, line: 0, message: "cannot read the file: \(error.localizedDescription)")
         }
+        return try parse(text, file: path)
+    }
+
+    /// Parses mapping text; `file` names it in errors (and gives the id it must have).
+    public static func parse(_ text: String, file path: String) throws(MappingError) -> LoadedMapping {
         // Only the top level's `direction` is looked at here; each loader reports its own YAML errors.
         let root = try? Yams.compose(yaml: text)
         let directionKey = root?.mapping?.first { $0.key.string == "direction" }

@@ -54,6 +54,9 @@ public struct OutboundFileWriter<Sink: ByteSink> {
         }
     }
 
+    /// The sink the file goes to (a memory sink's bytes, once finished).
+    public var sink: Sink { fixedWidth?.sink.base ?? delimited!.sink.base }
+
     /// Renders `item` and writes its records (none when the feed's filter leaves it out). A value that cannot be
     /// written throws with the item's and column's names; nothing of that item's failing line is written.
     public mutating func write(_ item: OutboundItem) throws {

@@ -57,10 +57,13 @@ extension OutboundNodeReader {
                     guard let range = ColumnRange(parsing: entry.key) else {
                         throw fail(entry.keyNode, "\(what).columns: '\(entry.key)' must be 1-based columns like 1-7 or 42")
                     }
-                    loaded.append((range, try column(entry.key, entry.value, lookups: lookups, what: "\(what).columns.\(entry.key)", fixedWidth: true)))
+                    let parsed = try column(entry.key, entry.value, lookups: lookups, what: "\(what).columns.\(entry.key)", fixedWidth: true)
+                    loaded.append((range, ParsedColumn(loaded: parsed.loaded.at(entry.keyNode), fixedWidth: parsed.fixedWidth)))
                 }
-                let problems = FixedWidthLineFormat.problems(lineLength: lineLength, columns: loaded.map(\.range))
-                guard problems.isEmpty else { throw fail(columnsNode, "\(what).columns: \(problems.joined(separator: "; "))") }
+                if let problem = FixedWidthLineFormat.problems(lineLength: lineLength, columns: loaded.map(\.range)).first {
+                    let column = loaded[problem.column].parsed.loaded
+                    throw fail(column.keyNode, "\(column.key): \(problem.message)")
+                }
                 loaded.sort { $0.range.first < $1.range.first }
                 let format: FixedWidthLineFormat
                 do {

@@ -7,6 +7,14 @@ struct LoadedColumn {
     let key: String
     let node: Node
     let column: OutboundColumn
+    /// The line the column's key is written on (a fixed-width column's character columns), when known.
+    var keyNode: Node? = nil
+
+    func at(_ keyNode: Node) -> LoadedColumn {
+        var copy = self
+        copy.keyNode = keyNode
+        return copy
+    }
     var paths: [FieldPath] { column.value.paths }
     var pii: Bool { column.pii }
 }

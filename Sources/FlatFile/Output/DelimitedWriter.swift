@@ -29,6 +29,9 @@ public struct DelimitedWriter<Sink: ByteSink> {
 
     public var linesWritten: Int { lines.lines }
 
+    /// The sink, with everything written so far (a memory sink's bytes, once finished).
+    public var sink: Sink { lines.sink }
+
     /// Writes one row: `values[i]` under `columns[i]`.
     public mutating func write(_ values: [String]) throws {
         precondition(values.count == columns.count, "one value per column")

@@ -27,23 +27,27 @@ public struct FixedWidthLineFormat: Sendable, Hashable {
     /// Throws the problems unless the columns cover 1...lineLength exactly once.
     public init(lineLength: Int, columns: [FixedWidthColumn]) throws(FixedWidthFormatProblems) {
         let problems = Self.problems(lineLength: lineLength, columns: columns.map(\.columns))
-        guard problems.isEmpty else { throw FixedWidthFormatProblems(problems: problems) }
+        guard problems.isEmpty else { throw FixedWidthFormatProblems(problems: problems.map(\.message)) }
         self.lineLength = lineLength
         self.columns = columns.sorted { $0.columns.first < $1.columns.first }
     }
 
-    /// Overlaps, gaps and columns past the line's end, as readable sentences (for `mappings lint`).
-    public static func problems(lineLength: Int, columns: [ColumnRange]) -> [String] {
-        var problems: [String] = []
-        let sorted = columns.sorted { $0.first < $1.first }
+    /// Overlaps, gaps and columns past the line's end, each with the index (in `columns`) of the column it is found
+    /// at, as readable sentences (for `mappings lint`).
+    public static func problems(lineLength: Int, columns: [ColumnRange]) -> [(column: Int, message: String)] {
+        var problems: [(column: Int, message: String)] = []
+        let sorted = columns.indices.sorted { columns[$0].first < columns[$1].first }
         var next = 1
-        for range in sorted {
-            if range.first > next { problems.append("columns \(ColumnRange(first: next, last: range.first - 1)) are not declared") }
-            if range.first < next { problems.append("columns \(range) overlap the columns before them") }
-            if range.last > lineLength { problems.append("columns \(range) go past the line length \(lineLength)") }
+        for index in sorted {
+            let range = columns[index]
+            if range.first > next { problems.append((index, "columns \(ColumnRange(first: next, last: range.first - 1)) are not declared")) }
+            if range.first < next { problems.append((index, "columns \(range) overlap the columns before them")) }
+            if range.last > lineLength { problems.append((index, "columns \(range) go past the line length \(lineLength)")) }
             next = max(next, range.last + 1)
         }
-        if next <= lineLength { problems.append("columns \(ColumnRange(first: next, last: lineLength)) are not declared") }
+        if next <= lineLength, let last = sorted.last {
+            problems.append((last, "columns \(ColumnRange(first: next, last: lineLength)) are not declared"))
+        }
         return problems
     }
 }
@@ -71,6 +75,9 @@ public struct FixedWidthWriter<Sink: ByteSink> {
     }
 
     public var linesWritten: Int { lines.lines }
+
+    /// The sink, with everything written so far (a memory sink's bytes, once finished).
+    public var sink: Sink { lines.sink }
 
     /// Writes one line: `values[i]` fills `format.columns[i]`.
     public mutating func write(_ values: [String], as format: FixedWidthLineFormat) throws {
