@@ -37,7 +37,7 @@ public struct FeedCatalog: Sendable {
             var named: [String] = []
             if case .problems(let id) = feed.input { named.append(id) }
             if case .afterEachFile(let id) = feed.schedule { named.append(id) }
-            for id in named where !inboundIDs.contains(id) {
+            for id in Set(named).sorted() where !inboundIDs.contains(id) {
                 errors.append(MappingError(file: feed.mappingFile, line: 0, message: "names the inbound feed '\(id)', which no mapping defines"))
             }
         }

@@ -44,7 +44,9 @@ public enum OutboundMappingLoader {
         if case .problems = inputShape, !filter.excludeKeys.isEmpty {
             throw r.fail(top["filter"], "filter.excludeKeys: problems have no API key to exclude")
         }
+        // A flag column tells only whether a value is there, so it shows no personal data.
         for column in layout.columns {
+            if case .flag = column.column.value.source { continue }
             let personal = column.paths.contains { path in
                 if case .item = path { return false }
                 return ChangeVocabulary.personalData.contains(path.name)
