@@ -17,7 +17,8 @@ struct MappingsCommand: ParsableCommand {
                 let catalog = try FeedCatalog.load(directory: options.mappings)
                 let ids = catalog.feeds.map(\.id) + catalog.outboundFeeds.map(\.id)
                 print(
-                    "\(ids.count) mappings OK (\(catalog.feeds.count) inbound, \(catalog.outboundFeeds.count) outbound): \(ids.joined(separator: ", "))")
+                    "\(ids.count) mappings OK (\(catalog.feeds.count) inbound, \(catalog.outboundFeeds.count) outbound): \(ids.joined(separator: ", "))"
+                )
             } catch {
                 print(error)
                 throw ExitCode(1)

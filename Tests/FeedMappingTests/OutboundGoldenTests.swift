@@ -94,7 +94,8 @@ struct OutboundGoldenTests {
         var csv = try OutboundFileWriter(definition: try #require(committedCatalog.outboundFeed(id: "prohibitions-ewc")), sink: MemoryByteSink())
         #expect(try csv.finish().records == 0)
         #expect(csv.sink.bytes == Array("TRN,Date of birth,Full name,Sanction name,Alert start date,Alert end date\r\n".utf8))
-        var register = try OutboundFileWriter(definition: try #require(committedCatalog.outboundFeed(id: "capita-export-new")), sink: MemoryByteSink())
+        var register = try OutboundFileWriter(
+            definition: try #require(committedCatalog.outboundFeed(id: "capita-export-new")), sink: MemoryByteSink())
         let empty = try register.finish()
         #expect(empty.size == 0 && empty.records == 0 && register.sink.bytes.isEmpty)
         #expect(empty.sha256 == (try sha256([])))

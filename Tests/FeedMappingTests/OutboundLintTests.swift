@@ -13,16 +13,28 @@ struct OutboundLintTests {
     static let mistakes: [(name: String, original: String, mistake: String, located: String?, message: String)] = [
         ("unknown key", "emptyFile: skip", "emptyFiles: skip", nil, "unknown key 'emptyFiles'"),
         ("unknown kind", "kinds: [person.created]", "kinds: [person.create]", nil, "unknown kind 'person.create'"),
-        ("unknown field", "25-41: {field: after.lastName,", "25-41: {field: after.surname,", nil, "unknown field 'after.surname' for kind person.created"),
-        ("unknown item field", "1-7: {field: trn}\n        8:", "1-7: {field: teacher}\n        8:", "1-7: {field: teacher}", "unknown field 'teacher'"),
+        (
+            "unknown field", "25-41: {field: after.lastName,", "25-41: {field: after.surname,", nil,
+            "unknown field 'after.surname' for kind person.created"
+        ),
+        (
+            "unknown item field", "1-7: {field: trn}\n        8:", "1-7: {field: teacher}\n        8:", "1-7: {field: teacher}",
+            "unknown field 'teacher'"
+        ),
         ("overlapping columns", "        24: blank\n", "        23-24: blank\n", "23-24: blank", "columns 23-24 overlap the columns before them"),
         ("missing columns", "        78: blank\n", "", "79-86: {value: \"1018Z981\"}", "columns 78 are not declared"),
         ("past the line length", "79-86: {value: \"2018Z981\"}", "79-87: {value: \"2018Z981\"}", nil, "columns 79-87 go past the line length 86"),
         ("bad file name pattern", "{HHmmss}_New.txt", "{HHmmsz}_New.txt", nil, "unknown token {HHmmsz}"),
         ("unknown destination kind", "  sftp: capita/outbound", "  s3: capita/outbound", nil, "unknown key 's3'"),
         ("bad date layout", "date: ddMMyy,", "date: ddMMqq,", nil, "unknown date layout"),
-        ("unknown lookup", "lookup: genderCode}\n        9-17", "lookup: genderCodes}\n        9-17", "8: {field: after.gender, lookup: genderCodes}", "unknown lookup 'genderCodes'"),
-        ("personal data not marked", "{field: after.dateOfBirth, date: ddMMyy, pii: true}", "{field: after.dateOfBirth, date: ddMMyy}", nil, "needs pii: true"),
+        (
+            "unknown lookup", "lookup: genderCode}\n        9-17", "lookup: genderCodes}\n        9-17",
+            "8: {field: after.gender, lookup: genderCodes}", "unknown lookup 'genderCodes'"
+        ),
+        (
+            "personal data not marked", "{field: after.dateOfBirth, date: ddMMyy, pii: true}", "{field: after.dateOfBirth, date: ddMMyy}", nil,
+            "needs pii: true"
+        ),
         ("unknown schedule", "  daily: \"03:00\"", "  daily: \"3am\"", nil, "must be a time of day HH:mm"),
         ("bad direction", "direction: outbound", "direction: sideways", nil, "direction: must be inbound or outbound"),
     ]

@@ -11,7 +11,8 @@ struct OutboundRoundTripTests {
     /// Writes the feed's fixture through a real file sink and checks that file as `inbound` would.
     func readBack(_ outbound: String, through inbound: String) throws -> (kept: [Change], calls: [PlannedCall], rejected: Int) {
         let feed = try #require(committedCatalog.outboundFeed(id: outbound))
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("roundtrip-\(UUID().uuidString)-\(feed.fileName(at: goldenRunTime))").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("roundtrip-\(UUID().uuidString)-\(feed.fileName(at: goldenRunTime))")
+            .path
         defer { try? FileManager.default.removeItem(atPath: path) }
         var writer = try OutboundFileWriter(definition: feed, sink: try FileByteSink(path: path))
         var kept: [Change] = []
@@ -84,7 +85,10 @@ struct OutboundRoundTripTests {
         var reader = try DelimitedReader(source: BytesByteSource(written.bytes), layout: layout)
         var rows: [[String]] = []
         while let item = try reader.next() {
-            guard case .record(let record) = item else { Issue.record("unexpected issue"); continue }
+            guard case .record(let record) = item else {
+                Issue.record("unexpected issue")
+                continue
+            }
             rows.append(record.strings)
         }
         #expect(reader.header == ["TRN", "Date of birth", "Full name", "Sanction name", "Alert start date", "Alert end date"])

@@ -24,7 +24,7 @@ extension OutboundNodeReader {
         }
         let finalNewline = try e["finalNewline"].map { (n) throws(MappingError) in try bool(n, "layout.finalNewline") } ?? true
         var columns: [LoadedColumn] = []
-        var conditions: [(OutboundCondition, Node)] = []
+        var conditions: [(OutboundCondition, Node, String)] = []
         let shape: OutboundLayout.Shape
         switch kind {
         case "fixed-width":
@@ -49,7 +49,7 @@ extension OutboundNodeReader {
                     for entry in w { found += try self.conditions(entry.key, entry.value, what: "\(what).when") }
                     guard found.count == 1 else { throw fail(whenNode, "\(what).when: needs exactly one condition") }
                     when = found[0]
-                    conditions.append((found[0], whenNode))
+                    conditions.append((found[0], whenNode, "\(what).when"))
                 }
                 let columnsNode = try required(r, "columns", in: what, at: recordNode)
                 var loaded: [(range: ColumnRange, parsed: ParsedColumn)] = []
@@ -81,7 +81,8 @@ extension OutboundNodeReader {
             }
             let header = try e["header"].map { (n) throws(MappingError) in try bool(n, "layout.header") } ?? true
             let delimiterText = try e["delimiter"].map { (n) throws(MappingError) in try string(n, "layout.delimiter") } ?? ","
-            guard delimiterText.unicodeScalars.count == 1, let delimiter = delimiterText.unicodeScalars.first, !"\"\r\n".unicodeScalars.contains(delimiter)
+            guard delimiterText.unicodeScalars.count == 1, let delimiter = delimiterText.unicodeScalars.first,
+                !"\"\r\n".unicodeScalars.contains(delimiter)
             else { throw fail(e["delimiter"], "layout.delimiter: must be one character other than a quote or a line break") }
             let quotingText = try e["quoting"].map { (n) throws(MappingError) in try string(n, "layout.quoting") } ?? "minimal"
             guard let quoting = Quoting(rawValue: quotingText) else { throw fail(e["quoting"], "layout.quoting: must be minimal or all") }

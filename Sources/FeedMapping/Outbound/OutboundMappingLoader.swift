@@ -33,12 +33,14 @@ public enum OutboundMappingLoader {
         let filter = try r.filter(top["filter"])
 
         // Every field the filter and layout read must exist in what the input carries.
-        var used: [(FieldPath, Node?)] = filter.conditions.flatMap { condition in paths(of: condition).map { ($0, top["filter"]) } }
-        used += layout.columns.flatMap { column in column.paths.map { ($0, column.node) } }
-        used += layout.conditions.flatMap { condition, node in paths(of: condition).map { ($0, node) } }
+        var used: [(path: FieldPath, node: Node?, key: String)] = filter.conditions.flatMap { condition in
+            paths(of: condition).map { ($0, top["filter"], "filter") }
+        }
+        used += layout.columns.flatMap { column in column.paths.map { ($0, column.node, column.key) } }
+        used += layout.conditions.flatMap { condition, node, key in paths(of: condition).map { ($0, node, key) } }
         var fields: Set<String> = []
-        for (path, node) in used {
-            try r.check(path, against: inputShape, at: node)
+        for (path, node, key) in used {
+            try r.check(path, against: inputShape, at: node, key: key)
             if case .item = path {} else { fields.insert(path.name) }
         }
         if case .problems = inputShape, !filter.excludeKeys.isEmpty {
@@ -63,7 +65,9 @@ public enum OutboundMappingLoader {
         let fileName = try r.string(fileNameNode, "fileName")
         let bad = TimestampPattern.badTokens(in: fileName)
         guard bad.isEmpty, !fileName.contains("/"), !fileName.isEmpty else {
-            throw r.fail(fileNameNode, "fileName: \(bad.isEmpty ? "a name, not a path" : "unknown token \(bad.joined(separator: ", ")) (known: yyyy yy MM dd HH mm ss)")")
+            throw r.fail(
+                fileNameNode,
+                "fileName: \(bad.isEmpty ? "a name, not a path" : "unknown token \(bad.joined(separator: ", ")) (known: yyyy yy MM dd HH mm ss)")")
         }
         let destination = try r.destination(r.required(top, "destination", in: "the mapping", at: root))
         let schedule = try r.schedule(r.required(top, "schedule", in: "the mapping", at: root))

@@ -23,7 +23,7 @@ struct LoadedColumn {
 struct LoadedLayout {
     let layout: OutboundLayout
     let columns: [LoadedColumn]
-    let conditions: [(OutboundCondition, Node)]
+    let conditions: [(OutboundCondition, Node, String)]
 }
 
 /// Walks an outbound mapping's YAML with the file name at hand; every error names the line and the key.
@@ -115,22 +115,26 @@ struct OutboundNodeReader {
     }
 
     /// Refuses a field the input does not carry: a document field no wanted kind has, or an unknown item field.
-    func check(_ path: FieldPath, against input: OutboundInput, at node: Node?) throws(MappingError) {
+    func check(_ path: FieldPath, against input: OutboundInput, at node: Node?, key: String) throws(MappingError) {
         switch (input, path) {
         case (.problems, .item(let name)):
             guard ChangeVocabulary.problemFields.contains(name) else {
-                throw fail(node, "unknown field '\(name)' (a problem row has: \(ChangeVocabulary.problemFields.sorted().joined(separator: ", ")))")
+                throw fail(
+                    node, "\(key): unknown field '\(name)' (a problem row has: \(ChangeVocabulary.problemFields.sorted().joined(separator: ", ")))")
             }
         case (.problems, _):
-            throw fail(node, "'\(path)': a problem row has no before or after document")
+            throw fail(node, "\(key): '\(path)': a problem row has no before or after document")
         case (.changes, .item(let name)):
             guard ChangeVocabulary.itemFields.contains(name) else {
-                throw fail(node, "unknown field '\(name)' (a change has: \(ChangeVocabulary.itemFields.sorted().joined(separator: ", ")), before.*, after.*)")
+                throw fail(
+                    node,
+                    "\(key): unknown field '\(name)' (a change has: \(ChangeVocabulary.itemFields.sorted().joined(separator: ", ")), before.*, after.*)"
+                )
             }
         case (.changes(let kinds, _), _):
             for kind in kinds {
                 guard let known = ChangeVocabulary.kinds[kind] ?? nil, known.contains(path.name) else {
-                    throw fail(node, "unknown field '\(path)' for kind \(kind)")
+                    throw fail(node, "\(key): unknown field '\(path)' for kind \(kind)")
                 }
             }
         }
