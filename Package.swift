@@ -168,6 +168,16 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
+        // The bridge's reading of dqt-api's change feed (GET /v3/changes): over the generated client, or in memory.
+        .target(
+            name: "ChangeFeed",
+            dependencies: [
+                "DQTModel", "DQTAPIClient",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "DQTAPICLI",
             dependencies: [
@@ -203,6 +213,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .testTarget(
+            name: "ChangeFeedTests",
+            dependencies: ["ChangeFeed", "DQTModel", "DQTAPI", "DQTAPITesting", "DQTTesting", "LibPQ"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "BridgeRunTests",
             dependencies: [
