@@ -179,6 +179,16 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
+        // The bridge's reading of dqt-api's change feed (GET /v3/changes): over the generated client, or in memory.
+        .target(
+            name: "ChangeFeed",
+            dependencies: [
+                "DQTModel", "DQTAPIClient",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "DQTAPICLI",
             dependencies: [
@@ -215,6 +225,11 @@ let package = Package(
         ),
 
         .testTarget(
+            name: "ChangeFeedTests",
+            dependencies: ["ChangeFeed", "DQTModel", "DQTAPI", "DQTAPITesting", "DQTTesting", "LibPQ"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BridgeRunTests",
             dependencies: [
                 "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTModel", "DQTAPI", "DQTTesting", "DQTAPITesting",
@@ -233,7 +248,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DQTModelTests", dependencies: ["DQTModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "DQTModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "DQTModel", "FlatFile"], swiftSettings: swiftSettings),
         .testTarget(name: "BridgeReportTests", dependencies: ["BridgeReport", "FeedMapping", "DQTModel"], swiftSettings: swiftSettings),
         // Runs the built dqt-bridge (check, feeds, mappings) against the fixtures and their golden files.
         .testTarget(name: "BridgeCLITests", dependencies: ["DQTTesting"], swiftSettings: swiftSettings),
