@@ -123,7 +123,7 @@ let package = Package(
             name: "BridgeRun",
             dependencies: [
                 "Ledger", "FileSources", "Publisher", "FeedMapping", "BridgeReport", "SFTP", "DQTModel",
-                "DQTAPIClient",
+                "DQTAPIClient", "ChangeFeed", "Delivery", "FlatFile",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
@@ -233,7 +233,7 @@ let package = Package(
             name: "BridgeRunTests",
             dependencies: [
                 "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTModel", "DQTAPI", "DQTTesting", "DQTAPITesting",
-                "LibPQ", "SFTP", "FaultProxy", "JSONLogging", "Delivery",
+                "LibPQ", "SFTP", "FaultProxy", "JSONLogging", "Delivery", "ChangeFeed",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
