@@ -130,6 +130,13 @@ public final class BridgeRunner {
         metrics.set("dqt_bridge_run_exit_status", [:], Double(tally.exitStatus))
         metrics.set("dqt_bridge_run_finished_timestamp_seconds", [:], Date().timeIntervalSince1970.rounded())
         metrics.set("dqt_bridge_files_unfinished", [:], Double(tally.feeds.values.map(\.unfinished).reduce(0, +)))
+        for summary in (try? await context.ledger.exportSummaries()) ?? [] {
+            metrics.set("dqt_bridge_exports_pending", ["feed": summary.feed], Double(summary.pending))
+            metrics.set("dqt_bridge_exports_delivered", ["feed": summary.feed], Double(summary.delivered))
+            if let last = summary.lastDelivered?.deliveredAt {
+                metrics.set("dqt_bridge_export_last_delivered_timestamp_seconds", ["feed": summary.feed], last.timeIntervalSince1970.rounded())
+            }
+        }
         if let last = try? await context.ledger.recentRuns(limit: 50).first(where: { ($0.exitStatus ?? 2) <= 1 && $0.finishedAt != nil }) {
             metrics.set("dqt_bridge_last_success_timestamp_seconds", [:], last.finishedAt!.timeIntervalSince1970.rounded())
         }

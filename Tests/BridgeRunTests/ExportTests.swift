@@ -56,6 +56,13 @@ struct ExportTests {
                 try $0.query("SELECT cursor FROM bridge.export_watermarks WHERE feed = $1", [.text(Self.feed)]).rows.first?["cursor"]
             }
             #expect(watermarkAfter == watermark, "a resend does not move the watermark")
+
+            // The run report lists the run's exports; the metrics count them per feed.
+            let report = try String(contentsOfFile: joinPath(configuration.reportsFolder!, "run-\(resend.runID!).json"), encoding: .utf8)
+            #expect(report.contains(#""resendOf":\#(rows[0][0]!)"#) && report.contains(firstName))
+            let metrics = try String(contentsOfFile: configuration.metricsFile!, encoding: .utf8)
+            #expect(metrics.contains(#"dqt_bridge_exports_delivered{feed="prohibitions-gtcs"} 3"#), "\(metrics)")
+            #expect(metrics.contains(#"dqt_bridge_exports_pending{feed="prohibitions-gtcs"} 0"#))
         }
     }
 
