@@ -81,6 +81,38 @@ struct ExportTests {
         }
     }
 
+    @Test("tps-workforce-problems follows each workforce file: its refused rows' problems, once, and nothing for a file already sent")
+    func problemsAfterEachFile() async throws {
+        try await BridgeHarness.with { h in
+            let configuration = try h.configuration()
+            for name in ["Workforce-Dataset-9-bad-values.csv", "Workforce-Dataset-9-dates.csv"] {
+                let content = try Data(contentsOf: URL(fileURLWithPath: joinPath(BridgeHarness.repository, "fixtures/tps-workforce/malformed", name)))
+                try h.place(content, in: "tps/workforce", as: name)
+                try h.place("", in: "tps/workforce", as: name + ".done")
+            }
+            let first = try await h.run(configuration, feeds: ["tps-workforce"])
+            #expect(first.exitStatus == 1, "\(first.summary)")
+            let problems = try h.ledgerInt(
+                "SELECT coalesce(sum(jsonb_array_length(problem)), 0)::int FROM bridge.records WHERE outcome = 'rejected'")
+            #expect(problems > 0)
+            let folder = joinPath(configuration.reportsFolder!, "exports", "tps-workforce-problems")
+            let names = try FileManager.default.contentsOfDirectory(atPath: folder)
+            #expect(names.count == 1 && names[0].hasPrefix("Workforce-Problems-"), "\(names)")
+            let text = try String(contentsOfFile: joinPath(folder, names[0]), encoding: .utf8)
+            let lines = text.split(separator: "\r\n")
+            #expect(lines.first == "File,Line,Field,Code,Message,TRN")
+            #expect(lines.count == problems + 1, "one line per problem of the refused rows")
+            #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("Workforce-Dataset-9-") })
+            let rows = try h.exportRows()
+            let lastFile = try h.ledgerInt("SELECT max(id)::int FROM bridge.files WHERE feed = 'tps-workforce'")
+            #expect(rows.count == 1 && rows[0][2] == nil && rows[0][3] == String(lastFile) && rows[0][6] == "delivered", "\(rows)")
+
+            let second = try await h.run(configuration, feeds: ["tps-workforce"])
+            #expect(second.exitStatus == 0, "\(second.summary)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder).count == 1 && h.exportRows().count == 1)
+        }
+    }
+
     @Test("--dry-run writes the next file into --out and records nothing")
     func dryRun() async throws {
         try await BridgeHarness.with { h in
