@@ -114,7 +114,8 @@ struct ExportDeliveryFaultTests {
             #expect(ok, "cut: \(failure); at the destination: \(end)")
             SuiteTable.append(
                 SuiteRow(
-                    suite: "fault", scenario: "export: SFTP connection dropped mid-upload (fault proxy, TCP), then delivered again", runs: 3,
+                    suite: "faults", scenario: "export delivery: SFTP connection dropped mid-upload (fault proxy, TCP), then delivered again",
+                    runs: 3,
                     expected: 1, applied: end.delivered, lost: 1 - min(1, end.delivered), duplicated: max(0, end.delivered - 1) + end.others.count,
                     refused: 1, reasons: "files; 1 delivery cut: connection lost", ok: ok))
         }
@@ -164,7 +165,7 @@ struct ExportDeliveryFaultTests {
         #expect(ok, "disk full: \(failure); at the destination: \(end)")
         SuiteTable.append(
             SuiteRow(
-                suite: "fault", scenario: "export: destination disk full (8 MiB tmpfs under the test's sshd), then grown", runs: 2,
+                suite: "faults", scenario: "export delivery: destination disk full (8 MiB tmpfs under the test's sshd), then grown", runs: 2,
                 expected: 1, applied: end.delivered, lost: 1 - min(1, end.delivered), duplicated: max(0, end.delivered - 1) + end.others.count,
                 refused: 1, reasons: "files; 1 delivery refused: no space", ok: ok))
     }
