@@ -9,23 +9,30 @@ import Ledger
 /// Hands a file to the mailbox work: an entry folder `<outbox>/<name>/` holding the file and `manifest.json`
 /// (`to`, `subject`, `attachment`, `size`, `sha256`), which appears whole or not at all (built under a hidden name,
 /// flushed, checked, then renamed). The sender moves an entry to `<outbox>/sent/<name>/` once sent; an entry in either
-/// place with the same bytes counts as delivered, so a repeated delivery never sends a second email.
+/// place with the same bytes counts as delivered, so a repeated delivery never sends a second email. A resend is a
+/// new email: its entry is `<outbox>/<tag>-<name>/` (the tag names the resend), the attachment keeps its name.
 public struct MailOutboxDelivery: Delivery {
     public let outbox: String
     public let to: [String]
     public let subject: String
+    /// Set for a resend: makes its entry distinct from the original email's.
+    public let tag: String?
 
     public var destination: String { "mail outbox \(outbox)" }
 
-    public init(outbox: String, to: [String], subject: String) {
+    public init(outbox: String, to: [String], subject: String, tag: String? = nil) {
         self.outbox = outbox
         self.to = to
         self.subject = subject
+        self.tag = tag
     }
+
+    /// The entry folder's name for an attachment.
+    func entry(_ name: String) -> String { tag.map { "\($0)-\(name)" } ?? name }
 
     public func isDelivered(name: String, size: Int64, sha256: String) throws -> Bool {
         try checkName(name)
-        for entry in [outbox + "/" + name, outbox + "/sent/" + name] {
+        for entry in [outbox + "/" + entry(name), outbox + "/sent/" + entry(name)] {
             guard let present = try LocalFiles.digest(entry + "/" + name) else { continue }
             guard present.size == size && present.sha256 == sha256 else {
                 throw DeliveryError.conflictingFile(destination: destination, name: name, size: present.size, sha256: present.sha256)
@@ -41,7 +48,7 @@ public struct MailOutboxDelivery: Delivery {
         func receipt(alreadyPresent: Bool) -> DeliveryReceipt {
             DeliveryReceipt(destination: destination, name: name, size: expectedSize, sha256: expectedSHA256, alreadyPresent: alreadyPresent)
         }
-        let building = outbox + "/" + temporaryName(for: name)
+        let building = outbox + "/" + temporaryName(for: entry(name))
         let present = try isDelivered(name: name, size: expectedSize, sha256: expectedSHA256)
         ExportFailPoint.destinationChecked.hit()
         if present {
@@ -73,7 +80,8 @@ public struct MailOutboxDelivery: Delivery {
         ExportFailPoint.verified.hit()
         try onStep(.verified)
         // A folder renamed onto a missing name: the entry appears complete. isDelivered above saw no entry there.
-        guard rename(building, outbox + "/" + name) == 0 else { throw LocalFiles.failure("rename", outbox + "/" + name) }
+        let final = outbox + "/" + entry(name)
+        guard rename(building, final) == 0 else { throw LocalFiles.failure("rename", final) }
         try LocalFiles.syncFolder(outbox)
         ExportFailPoint.renamed.hit()
         return receipt(alreadyPresent: false)

@@ -124,5 +124,13 @@ struct MailOutboxDeliveryTests {
         #expect(
             try delivery.deliver(localFile: file.path, name: "prohibitions.csv", expectedSize: file.size, expectedSHA256: file.sha256).alreadyPresent)
         #expect(try outbox.names() == ["sent"])
+
+        // A resend is another email: its own entry, the attachment under its name.
+        let resend = MailOutboxDelivery(outbox: outbox.path, to: ["alerts@gtcs.example"], subject: "Prohibitions 2026-12-06", tag: "resend-7")
+        #expect(
+            !(try resend.deliver(localFile: file.path, name: "prohibitions.csv", expectedSize: file.size, expectedSHA256: file.sha256).alreadyPresent)
+        )
+        #expect(try outbox.names() == ["resend-7-prohibitions.csv", "sent"])
+        #expect(try outbox.names("resend-7-prohibitions.csv") == ["manifest.json", "prohibitions.csv"])
     }
 }

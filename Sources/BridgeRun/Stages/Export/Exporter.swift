@@ -78,11 +78,11 @@ struct Exporter {
             guard let feed = context.catalog.outboundFeed(id: original.feed) else {
                 throw ExportFailure("export #\(exportID) belongs to feed \(original.feed), which no mapping defines now")
             }
-            let delivery = try context.delivery(for: feed, folder: folder)
-            let row = try await ledger.planResend(of: exportID, runID: context.runID, destination: delivery.destination)
+            let row = try await ledger.planResend(
+                of: exportID, runID: context.runID, destination: try context.delivery(for: feed, folder: folder).destination)
             ExportFailPoint.planned.hit()
             let input = ExportInput(feed: feed, ledger: ledger, changeFeed: context.environment.changeFeed)
-            try await finish(row, feed: feed, input: input, delivery: delivery)
+            try await finish(row, feed: feed, input: input, delivery: try context.delivery(for: feed, folder: folder, resend: row.id))
         } catch let error as ExportStop {
             throw error.underlying
         } catch {
