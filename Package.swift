@@ -226,7 +226,11 @@ let package = Package(
 
         .testTarget(
             name: "ChangeFeedTests",
-            dependencies: ["ChangeFeed", "DQTModel", "DQTAPI", "DQTAPITesting", "DQTTesting", "LibPQ"],
+            dependencies: [
+                "ChangeFeed", "DQTModel", "DQTAPI", "DQTAPITesting", "DQTTesting", "LibPQ",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
