@@ -113,6 +113,26 @@ struct ExportTests {
         }
     }
 
+    @Test("the command: an unknown or legacy feed exits 2 naming why; status shows each feed's exports and watermark")
+    func command() async throws {
+        try await BridgeHarness.with { h in
+            let mappings = try h.liveExportMappings(feed: Self.feed, sftpFolder: Self.folder)
+            let file = try h.writeConfigurationFile(try h.configuration { $0.mappings = mappings })
+            let unknown = try await h.runBinary(["export", "no-such-feed", "--config", file])
+            #expect(unknown.status == 2 && unknown.output.contains("outbound feeds: capita-export-amend"), "\(unknown.output)")
+            let legacy = try await h.runBinary(["export", "prohibitions-gtcni", "--config", file])
+            #expect(legacy.status == 2 && legacy.output.contains("is legacy"), "\(legacy.output)")
+            let both = try await h.runBinary(["export", Self.feed, "--resend", "1", "--config", file])
+            #expect(both.status == 2)
+            try await h.createAlerts(1...2)
+            let export = try await h.runBinary(["export", Self.feed, "--config", file])
+            #expect(export.status == 0 && export.output.contains("delivered, 2 records"), "\(export.output)")
+            let status = try await h.runBinary(["status", "--config", file])
+            let watermark = try #require(try h.exportRows().first?[3])
+            #expect(status.output.contains("Exports:") && status.output.contains("watermark \(watermark!)"), "\(status.output)")
+        }
+    }
+
     @Test("--dry-run writes the next file into --out and records nothing")
     func dryRun() async throws {
         try await BridgeHarness.with { h in

@@ -36,6 +36,13 @@ extension BridgeRunner {
                 summary: "dqt-bridge export: no outbound feed \(unknown.joined(separator: ", ")); outbound feeds: \(known)",
                 tally: context.tally, lockHeldElsewhere: false)
         }
+        let notRun = request.feeds.compactMap { catalog.outboundFeed(id: $0) }.filter { $0.status != .live && $0.status != .shadow }
+        if !request.dryRun, let feed = notRun.first {
+            return RunOutcome(
+                runID: nil, exitStatus: 2,
+                summary: "dqt-bridge export: feed \(feed.id) is \(feed.status.rawValue): only live and shadow feeds are exported",
+                tally: context.tally, lockHeldElsewhere: false)
+        }
         if request.dryRun { return await dryRun(request, context: context) }
         let selection: ExportStage.Selection
         if let id = request.resend {
