@@ -100,6 +100,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Outbound files to partners, exactly once: temporary name, read-back check, final name never overwritten
+        // (SFTP, a local folder, the mail outbox).
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "SFTP", "Ledger", "DQTModel",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Publisher",
             dependencies: [
@@ -112,7 +123,7 @@ let package = Package(
             name: "BridgeRun",
             dependencies: [
                 "Ledger", "FileSources", "Publisher", "FeedMapping", "BridgeReport", "SFTP", "DQTModel",
-                "DQTAPIClient",
+                "DQTAPIClient", "ChangeFeed", "Delivery", "FlatFile",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
@@ -168,6 +179,16 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
+        // The bridge's reading of dqt-api's change feed (GET /v3/changes): over the generated client, or in memory.
+        .target(
+            name: "ChangeFeed",
+            dependencies: [
+                "DQTModel", "DQTAPIClient",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "DQTAPICLI",
             dependencies: [
@@ -204,11 +225,21 @@ let package = Package(
         ),
 
         .testTarget(
+            name: "ChangeFeedTests",
+            dependencies: [
+                "ChangeFeed", "DQTModel", "DQTAPI", "DQTAPITesting", "DQTTesting", "LibPQ",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "BridgeRunTests",
             dependencies: [
                 "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTModel", "DQTAPI", "DQTTesting", "DQTAPITesting",
-                "LibPQ", "SFTP", "FaultProxy", "JSONLogging",
+                "LibPQ", "SFTP", "FaultProxy", "JSONLogging", "Delivery", "ChangeFeed",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -221,7 +252,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DQTModelTests", dependencies: ["DQTModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "DQTModel"], swiftSettings: swiftSettings),
+        .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "DQTModel", "FlatFile"], swiftSettings: swiftSettings),
         .testTarget(name: "BridgeReportTests", dependencies: ["BridgeReport", "FeedMapping", "DQTModel"], swiftSettings: swiftSettings),
         // Runs the built dqt-bridge (check, feeds, mappings) against the fixtures and their golden files.
         .testTarget(name: "BridgeCLITests", dependencies: ["DQTTesting"], swiftSettings: swiftSettings),
@@ -234,6 +265,14 @@ let package = Package(
         .testTarget(
             name: "FileSourcesTests",
             dependencies: ["FileSources", "DQTModel", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeliveryTests",
+            dependencies: [
+                "Delivery", "SFTP", "Ledger", "DQTTesting", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -74,7 +74,7 @@ psql -q "$ADMIN_URL" -c "DROP DATABASE IF EXISTS dqt_contract_test WITH (FORCE)"
 export DQT_API_DATABASE_URL="${ADMIN_URL%/*}/dqt_contract_test"
 "$DQT_API_BIN" migrate >"$WORK/setup.log" 2>&1
 "$DQT_API_BIN" seed "$ROOT/fixtures/api/persons.ndjson" >>"$WORK/setup.log" 2>&1
-ROLES=GetPerson,UpdatePerson,CreateTrn,AssignQtls,SetCpdInduction,SetWelshInduction,SetProfessionalStatus,UpdateRole,CapitaImport,SetWorkforceData
+ROLES=GetPerson,UpdatePerson,CreateTrn,AssignQtls,SetCpdInduction,SetWelshInduction,SetProfessionalStatus,UpdateRole,CapitaImport,SetWorkforceData,ReadChanges
 KEY=$("$DQT_API_BIN" keys create --name contract-test --roles "$ROLES" --rate-limit 100000000 | tail -n 1)
 
 "$DQT_API_BIN" serve --host 127.0.0.1 --port "$PORT" >"$WORK/server.log" 2>&1 &

@@ -101,6 +101,8 @@ public struct RunReport: Sendable {
     public var refused: [RefusedRow]
     /// Per file: refused rows beyond those listed.
     public var refusedNotListed: [Int64: Int]
+    /// Outbound exports the run worked on.
+    public var exports: [Export] = []
 
     public init(
         runID: Int64, command: String, status: String, exitStatus: Int?, startedAt: Date, finishedAt: Date?, host: String, pid: Int,
@@ -147,7 +149,10 @@ public struct RunReport: Sendable {
         ])
         let fileValues: [JSONValue] = files.map(fileJSON)
         let rowValues: [JSONValue] = refused.map(Self.rowJSON)
-        return .object([("run", run), ("totals", totals), ("files", .array(fileValues)), ("refusedRows", .array(rowValues))])
+        return .object([
+            ("run", run), ("totals", totals), ("files", .array(fileValues)), ("refusedRows", .array(rowValues)),
+            ("exports", .array(exports.map(\.json))),
+        ])
     }
 
     private func fileJSON(_ file: File) -> JSONValue {
@@ -257,8 +262,10 @@ public struct RunReport: Sendable {
                 page.raw("<p>File \(fileID): \(more) more refused rows not listed (see <code>dqt-bridge report</code> JSON or the ledger).</p>")
             }
         }
+        page.raw("</section>")
+        page.raw(exportsHTML)
         page.raw(
-            "</section><footer>dqt-bridge run report. No value from any file appears here: refusals name the line, field, column and a code.</footer>"
+            "<footer>dqt-bridge run report. No value from any file appears here: refusals name the line, field, column and a code.</footer>"
         )
         return page.finished
     }

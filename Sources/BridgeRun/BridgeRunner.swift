@@ -20,14 +20,13 @@ public final class BridgeRunner {
 
     public init(environment: RunEnvironment) {
         self.environment = environment
-        self.stages = [InboundStage()]
+        self.stages = [InboundStage(), ExportStage()]
     }
 
     public func run(options: RunOptions = RunOptions(), command: String = "run") async -> RunOutcome {
         let started = ContinuousClock.now
         let context = RunContext(environment: environment, today: options.today)
         let catalog = environment.catalog
-        let ledger = environment.ledger
         // Which feeds.
         var feeds = catalog.feeds.filter { $0.status.isPolled }
         if let wanted = options.feeds, !wanted.isEmpty {
@@ -46,7 +45,15 @@ public final class BridgeRunner {
             feeds = feeds.filter { wanted.contains($0.id) }
         }
         context.polledFeeds = feeds
+        return await pass(context, command: command, feedNames: feeds.map(\.id), stages: stages, started: started)
+    }
 
+    /// Takes the lock, starts the run's row, runs `stages` in order, then finishes the row, the metrics and the reports
+    /// and releases the lock.
+    func pass(
+        _ context: RunContext, command: String, feedNames: [String], stages: [any RunStage], started: ContinuousClock.Instant
+    ) async -> RunOutcome {
+        let ledger = environment.ledger
         do {
             try await ledger.migrate()
             guard let lock = try await ledger.acquireRunLock() else {
@@ -65,13 +72,13 @@ public final class BridgeRunner {
 
         do {
             context.runID = try await ledger.startRun(
-                command: command, host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), feeds: feeds.map(\.id))
+                command: command, host: ProcessInfo.processInfo.hostName, pid: Int(getpid()), feeds: feedNames)
             context.logger[metadataKey: "run"] = "\(context.runID)"
             context.tally.interruptedRuns = try await ledger.markInterruptedRuns(exceptRun: context.runID)
             context.logger.info(
                 "run started",
                 metadata: [
-                    "feeds": .array(feeds.map { .string($0.id) }),
+                    "feeds": .array(feedNames.map { .string($0) }),
                     "resuming_after": .array(context.tally.interruptedRuns.map { .string(String($0)) }),
                 ])
             context.removeLeftovers()
@@ -123,6 +130,13 @@ public final class BridgeRunner {
         metrics.set("dqt_bridge_run_exit_status", [:], Double(tally.exitStatus))
         metrics.set("dqt_bridge_run_finished_timestamp_seconds", [:], Date().timeIntervalSince1970.rounded())
         metrics.set("dqt_bridge_files_unfinished", [:], Double(tally.feeds.values.map(\.unfinished).reduce(0, +)))
+        for summary in (try? await context.ledger.exportSummaries()) ?? [] {
+            metrics.set("dqt_bridge_exports_pending", ["feed": summary.feed], Double(summary.pending))
+            metrics.set("dqt_bridge_exports_delivered", ["feed": summary.feed], Double(summary.delivered))
+            if let last = summary.lastDelivered?.deliveredAt {
+                metrics.set("dqt_bridge_export_last_delivered_timestamp_seconds", ["feed": summary.feed], last.timeIntervalSince1970.rounded())
+            }
+        }
         if let last = try? await context.ledger.recentRuns(limit: 50).first(where: { ($0.exitStatus ?? 2) <= 1 && $0.finishedAt != nil }) {
             metrics.set("dqt_bridge_last_success_timestamp_seconds", [:], last.finishedAt!.timeIntervalSince1970.rounded())
         }

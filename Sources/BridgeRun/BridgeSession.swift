@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import ChangeFeed
+import Delivery
 import FeedMapping
 import FileSources
 import Foundation
@@ -33,6 +35,7 @@ public final class BridgeSession: Sendable {
         }
         ledger = PostgresLedger(conninfo: try configuration.databaseURL(environment: environmentVariables))
         let transport: any BatchTransport
+        var changeFeed: (any ChangeFeed)?
         if needsAPI {
             let key = try configuration.apiKey(environment: environmentVariables)
             guard let baseURL = URL(string: configuration.api.baseURL) else {
@@ -42,6 +45,7 @@ public final class BridgeSession: Sendable {
             let client = makeBridgeHTTPClient(timeoutSeconds: timeout, connections: configuration.publisherSettings.concurrency)
             httpClient = client
             transport = GeneratedClientTransport(baseURL: baseURL, apiKey: key, httpClient: client)
+            changeFeed = HTTPChangeFeed(baseURL: baseURL, apiKey: key, httpClient: client)
         } else {
             httpClient = nil
             transport = UnavailableTransport()
@@ -52,7 +56,12 @@ public final class BridgeSession: Sendable {
         let sourceLogger = logger
         environment = RunEnvironment(
             configuration: configuration, catalog: catalog, ledger: ledger, transport: transport, logger: logger, metrics: metrics,
-            progress: progress, stop: stop,
+            progress: progress, stop: stop, changeFeed: changeFeed,
+            makeSFTPDelivery: sftp.map { sftp in
+                { @Sendable folder, scratch in
+                    SFTPDelivery(configuration: sftp, folder: joinPath(sftpRoot, folder), scratchFolder: scratch, logger: sourceLogger)
+                }
+            },
             makeSource: { kind in
                 switch kind {
                 case .sftp:

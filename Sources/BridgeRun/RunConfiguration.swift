@@ -15,6 +15,7 @@ import Yams
 /// workFolder: .run/bridge/work
 /// metricsFile: .run/bridge/metrics/dqt_bridge.prom
 /// reportsFolder: .run/bridge/reports
+/// mailOutbox: .run/bridge/outbox        # outbound files sent by email wait here for the mail system
 /// api:
 ///   baseURL: http://127.0.0.1:8080
 ///   keyFile: .run/bridge/api-key        # or keyEnv: DQT_BRIDGE_API_KEY
@@ -43,6 +44,8 @@ public struct RunConfiguration: Sendable {
     public var workFolder = ".run/bridge/work"
     public var metricsFile: String?
     public var reportsFolder: String?
+    /// Where the mail outbox's entries are left for the mail system to send (outbound feeds delivered by email).
+    public var mailOutbox = ".run/bridge/outbox"
     public var api: APISettings
     public var sftp: SFTPSettings?
     public var folder: FolderSettings?
@@ -143,6 +146,7 @@ public struct RunConfiguration: Sendable {
         var workFolder: String?
         var metricsFile: String?
         var reportsFolder: String?
+        var mailOutbox: String?
         var api: APISettings
         var sftp: SFTPSettings?
         var folder: FolderSettings?
@@ -178,6 +182,7 @@ public struct RunConfiguration: Sendable {
         if let value = file.workFolder { configuration.workFolder = value }
         configuration.metricsFile = file.metricsFile
         configuration.reportsFolder = file.reportsFolder
+        if let value = file.mailOutbox { configuration.mailOutbox = value }
         configuration.sftp = file.sftp
         configuration.folder = file.folder
         configuration.defaultSource = file.defaultSource

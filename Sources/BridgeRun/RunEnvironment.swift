@@ -1,4 +1,6 @@
+import ChangeFeed
 import DQTModel
+import Delivery
 import FeedMapping
 import FileSources
 import Ledger
@@ -39,10 +41,16 @@ public struct RunEnvironment: Sendable {
     public let stop: StopFlag
     /// Makes the source of a kind; called at most once per kind and run.
     public let makeSource: @Sendable (SourceKind) throws -> any FileSource
+    /// The API's change feed, which outbound feeds read (nil: feeds that read it fail with a clear message).
+    public let changeFeed: (any ChangeFeed)?
+    /// An SFTP delivery into a folder below the configured SFTP root, with a local scratch folder for its read-back
+    /// (nil: no sftp section).
+    public let makeSFTPDelivery: (@Sendable (_ folder: String, _ scratchFolder: String) throws -> any Delivery)?
 
     public init(
         configuration: RunConfiguration, catalog: FeedCatalog, ledger: any LedgerStore, transport: any BatchTransport, logger: Logger,
         metrics: RunMetrics = RunMetrics(), progress: ProgressDisplay = ProgressDisplay(mode: .silent), stop: StopFlag = StopFlag(),
+        changeFeed: (any ChangeFeed)? = nil, makeSFTPDelivery: (@Sendable (String, String) throws -> any Delivery)? = nil,
         makeSource: @escaping @Sendable (SourceKind) throws -> any FileSource
     ) {
         self.configuration = configuration
@@ -54,6 +62,8 @@ public struct RunEnvironment: Sendable {
         self.progress = progress
         self.stop = stop
         self.makeSource = makeSource
+        self.changeFeed = changeFeed
+        self.makeSFTPDelivery = makeSFTPDelivery
     }
 }
 

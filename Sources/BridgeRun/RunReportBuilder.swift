@@ -44,10 +44,17 @@ public struct RunReportBuilder: Sendable {
                 reason: file.reason, errorMessage: file.errorMessage, archivePath: file.archivePath, duplicateOf: file.duplicateOf,
                 sender: file.sender, attachments: file.attachments)
         }
-        return RunReport(
+        var report = RunReport(
             runID: run.id, command: run.command, status: run.status.rawValue, exitStatus: run.exitStatus, startedAt: run.startedAt,
             finishedAt: run.finishedAt, host: run.host, pid: run.pid, feeds: run.feeds, summary: run.summary, error: run.error,
             files: files, refused: refused, refusedNotListed: notListed)
+        report.exports = try await ledger.exports(runID: runID).map { export in
+            RunReport.Export(
+                id: export.id, feed: export.feed, fileName: export.fileName, range: export.range.description, records: export.records,
+                size: export.size, sha256: export.sha256, state: export.state.rawValue, destination: export.destination,
+                attempts: export.attempts, resendOf: export.resendOf, failureReason: export.failureReason)
+        }
+        return report
     }
 
     /// A refused record's reasons: the mapping's problems (an array) or the API's problem document.

@@ -31,7 +31,19 @@ public struct RunTally: Sendable {
         public let note: String
     }
 
+    /// An outbound export the run worked on (or a due feed with nothing new), as the summary lists it.
+    public struct ExportNote: Sendable {
+        public let feed: String
+        public let id: Int64?
+        public let name: String?
+        public let records: Int
+        /// `delivered`, `failed` or `nothing new`.
+        public let state: String
+        public let note: String
+    }
+
     public var feeds: [String: FeedCounts] = [:]
+    public var exports: [ExportNote] = []
     /// Files left (path -> feed and reason); a file taken later in the same run is removed.
     public var left: [String: (feed: String, reason: String)] = [:]
     public var files: [FileNote] = []
@@ -86,6 +98,16 @@ public struct RunTally: Sendable {
                         )
                     })
             ),
+            (
+                "exports",
+                .array(
+                    exports.map { note in
+                        .object([
+                            ("feed", .string(note.feed)), ("id", note.id.map { .int(Int($0)) } ?? .null), ("name", JSONValue(note.name)),
+                            ("records", .int(note.records)), ("state", .string(note.state)),
+                        ])
+                    })
+            ),
             ("failures", .array(failures.map(JSONValue.string))),
             ("fatal", JSONValue(fatal)),
             ("stoppedBySignal", .bool(stoppedBySignal)),
@@ -123,8 +145,12 @@ public struct RunTally: Sendable {
                         + pad("\(c.recordsRejected)", 9) + pad("\(c.recordsPublished)", 10) + pad("\(c.recordsFailed)", 7)
                         + "\(c.shadowed > 0 ? "\(c.shadowed) file(s)" : "-")")
             }
-        } else {
+        } else if exports.isEmpty {
             lines.append("  nothing new")
+        }
+        for note in exports {
+            let what = note.id.map { "export \($0) \(note.name ?? "")" } ?? "no export"
+            lines.append("  \(Self.display(note.feed)) \(what): \(note.state), \(note.records) records - \(note.note)")
         }
         let notable = files.filter { $0.state != .published && $0.state != .shadowed }
         for file in notable.prefix(8) {

@@ -77,6 +77,7 @@ public enum DQTAPIServer {
         routes.serveDirectly(.get, "/v3/persons/{trn}") { request, context in
             try await DirectOperations.getPerson(request, context, reads: handler)
         }
+        routes.serveDirectly(.get, "/v3/changes") { request, _ in try await ListChanges.respond(request, reads: handler) }
         routes.serveDirectly(.post, "/v3/batches") { request, _ in
             try await DirectOperations.runBatch(request, batch: batch, maxBodyBytes: configuration.maxBodyBytes)
         }

@@ -2,7 +2,8 @@ import ArgumentParser
 import FeedMapping
 import Foundation
 
-/// `dqt-bridge feeds`: every feed with its status and partner.
+/// `dqt-bridge feeds`: every feed with its status and partner; an outbound feed's FILES is the name it writes, after
+/// `out:`.
 struct FeedsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "feeds", abstract: "List the feeds with their status and partner.")
 
@@ -20,6 +21,7 @@ struct FeedsCommand: ParsableCommand {
             + catalog.feeds.map { feed in
                 [feed.id, feed.status.rawValue, feed.partner, feed.filePatterns.joined(separator: " "), feed.replaces]
             }
+            + catalog.outboundFeeds.map { feed in [feed.id, feed.status.rawValue, feed.partner, "out:" + feed.fileNamePattern, feed.replaces] }
         let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
             print((0..<4).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row[4])

@@ -15,7 +15,10 @@ struct MappingsCommand: ParsableCommand {
         func run() throws {
             do {
                 let catalog = try FeedCatalog.load(directory: options.mappings)
-                print("\(catalog.feeds.count) mappings OK: \(catalog.feeds.map(\.id).joined(separator: ", "))")
+                let ids = catalog.feeds.map(\.id) + catalog.outboundFeeds.map(\.id)
+                print(
+                    "\(ids.count) mappings OK (\(catalog.feeds.count) inbound, \(catalog.outboundFeeds.count) outbound): \(ids.joined(separator: ", "))"
+                )
             } catch {
                 print(error)
                 throw ExitCode(1)

@@ -31,7 +31,7 @@ enum LedgerAccess {
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Recent runs, files by state per feed, and each feed's last file, from the ledger.")
+        abstract: "Recent runs, files by state per feed, each feed's last file, and the outbound feeds' exports, from the ledger.")
 
     @OptionGroup var options: RunConfigOptions
 
@@ -48,7 +48,12 @@ struct StatusCommand: AsyncParsableCommand {
                 let counts = try await ledger.fileCountsByState()
                 let last = try await ledger.lastFilePerFeed()
                 let catalog = LedgerAccess.catalog(options)
+                var exports: [(ExportFeedSummary, ExportWatermark?)] = []
+                for summary in try await ledger.exportSummaries() {
+                    exports.append((summary, try await ledger.watermark(feed: summary.feed)))
+                }
                 print(Self.render(runs: recent, counts: counts, last: last, catalog: catalog))
+                print(Self.render(exports: exports, catalog: catalog))
             } catch let failure as CommandFailure {
                 throw failure
             } catch {
@@ -84,6 +89,24 @@ struct StatusCommand: AsyncParsableCommand {
             lines.append(
                 "  \(pad(file.feed, 22))file \(pad("\(file.id)", 6))\(pad(file.state.rawValue, 12))\(formatter.string(from: file.updatedAt))  \(file.name)"
             )
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Each outbound feed's exports: delivered and pending counts, the last delivered file and the watermark.
+    static func render(exports: [(ExportFeedSummary, ExportWatermark?)], catalog: FeedCatalog?) -> String {
+        let formatter = ISO8601DateFormatter()
+        var lines = ["", "Exports:"]
+        if exports.isEmpty { lines.append("  none yet") }
+        for (summary, watermark) in exports {
+            let status = catalog?.outboundFeed(id: summary.feed).map { " (\($0.status.rawValue))" } ?? ""
+            let last =
+                summary.lastDelivered.map { export in
+                    "last export \(export.id) \(export.fileName) \(export.deliveredAt.map { formatter.string(from: $0) } ?? "")"
+                } ?? "none delivered"
+            lines.append(
+                "  \(pad(summary.feed + status, 32))delivered \(pad("\(summary.delivered)", 5))pending \(pad("\(summary.pending)", 3))\(last); "
+                    + "watermark \(watermark?.cursor ?? "start")")
         }
         return lines.joined(separator: "\n")
     }

@@ -142,7 +142,7 @@ private struct NodeReader {
             root,
             allowed: [
                 "id", "title", "partner", "replaces", "status", "record", "files", "source", "email", "format", "fields",
-                "lookups", "rules", "unique", "operation", "notes",
+                "lookups", "rules", "unique", "operation", "notes", "direction",
             ], what: "the mapping")
 
         let id = try string(required(top, "id", in: "the mapping", at: root), "id")

@@ -15,7 +15,7 @@ import Synchronization
 /// written inside the staging transaction), `staged` (after the staging commit), `batch-answered` (the API answered
 /// a batch, before the ledger records it), `batch-recorded` (after it), `published` (file marked published, before
 /// archiving), `archive-planned` (target written, before the move), `archived` (moved, before the ledger knows),
-/// `run-finishing` (before the run row is closed).
+/// `run-finishing` (before the run row is closed). The outbound export's points are listed by ``ExportFailPoint``.
 public enum FailPoint {
     private struct Plan {
         let name: String

@@ -119,6 +119,51 @@ public enum LedgerMigrations {
                 -- written by staging, in the transaction that updates the file's row, and files are never deleted.
                 ALTER TABLE bridge.records DROP CONSTRAINT IF EXISTS records_file_id_fkey;
                 """),
+        Migration(
+            version: 4, name: "outbound exports and their feeds' watermarks",
+            sql: """
+                -- One row per file written for a partner (see ExportLedger for the invariants). after_cursor is exclusive
+                -- (NULL: from the feed's beginning), up_to_cursor inclusive (equal to after_cursor: an empty range).
+                CREATE TABLE bridge.exports (
+                    id bigserial PRIMARY KEY,
+                    feed text NOT NULL,
+                    run_id bigint NOT NULL REFERENCES bridge.runs(id),
+                    last_run_id bigint NOT NULL REFERENCES bridge.runs(id),
+                    after_cursor text,
+                    up_to_cursor text,
+                    file_name text NOT NULL,
+                    destination text NOT NULL,
+                    records int,
+                    size bigint,
+                    sha256 text,
+                    state text NOT NULL CHECK (state IN ('planned', 'written', 'uploaded', 'verified', 'delivered', 'failed')),
+                    failure_reason text,
+                    attempts int NOT NULL DEFAULT 1,
+                    resend_of bigint REFERENCES bridge.exports(id),
+                    planned_at timestamptz NOT NULL DEFAULT now(),
+                    written_at timestamptz,
+                    uploaded_at timestamptz,
+                    verified_at timestamptz,
+                    delivered_at timestamptz,
+                    updated_at timestamptz NOT NULL DEFAULT now(),
+                    CHECK (up_to_cursor IS NOT NULL OR after_cursor IS NULL),
+                    CHECK (state IN ('planned', 'failed') OR sha256 IS NOT NULL)
+                );
+                -- The next run finishes a feed's undelivered export before planning another.
+                CREATE UNIQUE INDEX exports_one_unfinished ON bridge.exports (feed) WHERE state <> 'delivered' AND resend_of IS NULL;
+                CREATE UNIQUE INDEX exports_one_unfinished_resend ON bridge.exports (resend_of) WHERE state <> 'delivered';
+                -- A destination recognises a delivered file by its name: one regular export per name.
+                CREATE UNIQUE INDEX exports_name_once ON bridge.exports (feed, file_name) WHERE resend_of IS NULL;
+                CREATE INDEX exports_by_run ON bridge.exports (last_run_id);
+
+                -- The upper end of each feed's last delivered range; moved only with the export marked delivered.
+                CREATE TABLE bridge.export_watermarks (
+                    feed text PRIMARY KEY,
+                    cursor text,
+                    export_id bigint NOT NULL REFERENCES bridge.exports(id),
+                    delivered_at timestamptz NOT NULL
+                );
+                """),
     ]
 
     /// Recorded in `bridge.schema_migrations`, under an advisory lock of the ledger's own.

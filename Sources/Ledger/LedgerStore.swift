@@ -5,8 +5,8 @@ import Foundation
 /// same semantics in memory for fast tests.
 ///
 /// Each concern is a protocol of its own, so a component asks only for what it uses (the publisher takes a
-/// ``RecordLedger``); the run takes the whole store.
-public protocol LedgerStore: RunLedger, ListingLedger, FileLedger, RecordLedger, RunLockLedger {
+/// ``RecordLedger``, outbound exports an ``ExportLedger``); the run takes the whole store.
+public protocol LedgerStore: RunLedger, ListingLedger, FileLedger, RecordLedger, ExportLedger, RunLockLedger {
     /// Brings the store's schema up to date; returns the migrations applied (none for a store without a schema).
     @discardableResult
     func migrate() async throws -> [Int]
@@ -114,6 +114,10 @@ public protocol FileLedger: Sendable {
 
     /// Each feed's newest file that is not merely `left`, by feed.
     func lastFilePerFeed() async throws -> [FileRow]
+
+    /// Files of `feed` with an id above `afterID` (all when nil), in id order, at most `limit`; `left` rows and
+    /// replays excluded (an outbound problems feed reads its inbound feed's files in this order).
+    func files(feed: String, afterID: Int64?, limit: Int) async throws -> [FileRow]
 }
 
 extension FileLedger {

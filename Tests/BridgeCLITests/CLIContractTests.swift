@@ -94,8 +94,10 @@ struct CLIContractTests {
         let run = try runBridge(["feeds"])
         #expect(run.status == 0)
         let lines = run.stdout.split(separator: "\n")
-        #expect(lines.count == feedIDs.count + 1, "a header and \(feedIDs.count) feeds:\n\(run.stdout)")
-        for feed in feedIDs { #expect(lines.contains { $0.hasPrefix(feed + " ") }, "feeds does not list \(feed)") }
+        let all = feedIDs + outboundFeedIDs
+        #expect(lines.count == all.count + 1, "a header and \(all.count) feeds:\n\(run.stdout)")
+        for feed in all { #expect(lines.contains { $0.hasPrefix(feed + " ") }, "feeds does not list \(feed)") }
+        #expect(lines.contains { $0.contains("out:Reg01_DTR_{yyyyMMdd}_{HHmmss}_New.txt") }, "an outbound feed shows the name it writes")
         #expect(run.stdout.contains("live") && run.stdout.contains("shadow") && run.stdout.contains("retired"))
         #expect(run.stdout.contains("Education Workforce Council (Wales)"))
     }
@@ -104,7 +106,9 @@ struct CLIContractTests {
     func lintPasses() throws {
         let run = try runBridge(["mappings", "lint"])
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        #expect(run.stdout.contains("\(feedIDs.count) mappings OK"))
+        #expect(!outboundFeedIDs.isEmpty)
+        #expect(
+            run.stdout.contains("\(feedIDs.count + outboundFeedIDs.count) mappings OK (\(feedIDs.count) inbound, \(outboundFeedIDs.count) outbound)"))
     }
 
     /// One mistake each; lint must exit 1 and name the file and the mistake's line.
@@ -138,6 +142,22 @@ struct CLIContractTests {
         // check and feeds refuse to run on a broken mapping folder.
         let check = try runBridge(["check", goodInduction.path, "--mappings", mappings.url.path])
         #expect(check.status == 2)
+    }
+
+    @Test("mappings lint names an outbound mapping's mistake by file:line and key")
+    func lintFindsOutboundMistake() throws {
+        let original = "        25-41: {field: after.lastName, truncate: true, pii: true}"
+        let text = try String(contentsOf: repositoryRoot.appendingPathComponent("mappings/capita-export-new.yaml"), encoding: .utf8)
+        #expect(text.contains(original), "the mapping changed: update this test")
+        let lineNumber = (text.components(separatedBy: "\n").firstIndex { $0 == original } ?? -1) + 1
+        let mappings = try mappingsCopy(editing: "capita-export-new.yaml") {
+            $0.replacingOccurrences(of: original, with: "        25-41: {field: after.surname, truncate: true, pii: true}")
+        }
+        let run = try runBridge(["mappings", "lint", "--mappings", mappings.url.path])
+        #expect(run.status == 1, "\(run.stdout)\(run.stderr)")
+        let located = "\(mappings.url.path)/capita-export-new.yaml:\(lineNumber): "
+        #expect(run.stdout.contains(located + "layout.records[0].columns.25-41: unknown field 'after.surname'"), "\(run.stdout)")
+        #expect(run.stdout.split(separator: "\n").count == 1, "only the broken mapping is reported:\n\(run.stdout)")
     }
 
     @Test("record keys: the same on every run, different for other content, <= 100 chars of [0-9a-z-]")

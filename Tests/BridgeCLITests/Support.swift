@@ -21,11 +21,21 @@ struct Fixture: CustomStringConvertible, Sendable {
     var description: String { "\(feed)/\(kind)/\(name)" }
 }
 
-/// The eight feeds, by mapping file.
-let feedIDs: [String] = {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("mappings").path)) ?? []
-    return names.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+/// Every mapping file's feed id with its direction (a top-level `direction: outbound` line, else inbound).
+let mappingIDs: [(id: String, outbound: Bool)] = {
+    let folder = repositoryRoot.appendingPathComponent("mappings")
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    return names.filter { $0.hasSuffix(".yaml") }.sorted().map { name in
+        let text = (try? String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8)) ?? ""
+        return (String(name.dropLast(5)), text.split(separator: "\n").contains("direction: outbound"))
+    }
 }()
+
+/// The inbound feeds (they read fixtures), by mapping file.
+let feedIDs: [String] = mappingIDs.filter { !$0.outbound }.map(\.id)
+
+/// The outbound feeds (they write files), by mapping file.
+let outboundFeedIDs: [String] = mappingIDs.filter(\.outbound).map(\.id)
 
 /// Every good and malformed fixture of every feed, in a stable order.
 let allFixtures: [Fixture] = {

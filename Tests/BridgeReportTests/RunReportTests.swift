@@ -51,8 +51,24 @@ struct RunReportTests {
                 "published":2,"failed":0,"reason":null,"error":null,"archivePath":"archive/20261118110640-01234567-ind_2026.csv",\
                 "duplicateOf":null,"sender":null,"attachments":[],"refusedRowsNotListed":0}],\
                 "refusedRows":[{"fileId":7,"line":3,"outcome":"rejected","apiStatus":null,"key":null,\
-                "reasons":[{"code":"rule-error","field":"passDate","column":"PASS_DATE","message":"pass-after-start"}]}]}
+                "reasons":[{"code":"rule-error","field":"passDate","column":"PASS_DATE","message":"pass-after-start"}]}],"exports":[]}
                 """)
+    }
+
+    @Test("an export: its range, file, counts, hash, state and destination in the JSON; in the HTML, never its content")
+    func exportMembers() {
+        var report = Self.report()
+        report.exports = [
+            RunReport.Export(
+                id: 3, feed: "capita-export-new", fileName: "Reg01_DTR_20261206_030000_New.txt", range: "(10.4, 12.9]", records: 2, size: 172,
+                sha256: Self.sha256, state: "failed", destination: "sftp://dqt@sftp:22/capita/outbound", attempts: 2, resendOf: nil,
+                failureReason: "sftp: connection lost")
+        ]
+        #expect(
+            report.json.serialized.hasSuffix(
+                #""exports":[{"id":3,"feed":"capita-export-new","fileName":"Reg01_DTR_20261206_030000_New.txt","range":"(10.4, 12.9]","records":2,"size":172,"sha256":"\#(Self.sha256)","state":"failed","destination":"sftp://dqt@sftp:22/capita/outbound","attempts":2,"resendOf":null,"failureReason":"sftp: connection lost"}]}"#
+            ))
+        #expect(report.html.contains("<h2>Exports</h2>") && report.html.contains("failed: sftp: connection lost"))
     }
 
     @Test("a refused row names its line, outcome, status, key and reasons, and nothing else")

@@ -1,8 +1,10 @@
 import AsyncHTTPClient
 import BridgeRun
+import ChangeFeed
 import DQTAPI
 import DQTAPITesting
 import DQTTesting
+import Delivery
 import FeedMapping
 import FileSources
 import Foundation
@@ -133,11 +135,15 @@ struct BridgeHarness: Sendable {
         let sftp = try configuration.sftpConfiguration()
         let root = configuration.sftp?.root ?? ""
         let folderRoot = configuration.folder?.root ?? localRoot
+        let scratchLogger = logger
         return RunEnvironment(
             configuration: configuration, catalog: try catalog ?? FeedCatalog.load(directory: configuration.mappings),
             ledger: PostgresLedger(conninfo: ledgerURL, maximumConnections: 4, reconnectAttempts: 2),
             transport: transport ?? GeneratedClientTransport(baseURL: apiBaseURL, apiKey: apiKey, httpClient: httpClient),
-            logger: logger, stop: stop,
+            logger: logger, stop: stop, changeFeed: HTTPChangeFeed(baseURL: apiBaseURL, apiKey: apiKey, httpClient: httpClient),
+            makeSFTPDelivery: { folder, scratch in
+                SFTPDelivery(configuration: sftp!, folder: joinPath(root, folder), scratchFolder: scratch, logger: scratchLogger)
+            },
             makeSource: { kind in
                 if kind == .sftp { return SFTPSource(configuration: sftp!, root: root, logger: logger) }
                 return FolderSource(root: folderRoot)

@@ -60,7 +60,7 @@ struct LoaderTests {
         let catalog = try FeedCatalog.load(directory: mappings)
         let files = try FileManager.default.contentsOfDirectory(atPath: mappings).filter { $0.hasSuffix(".yaml") }
         #expect(!files.isEmpty)
-        #expect(catalog.feeds.map(\.id).sorted() == files.map { String($0.dropLast(".yaml".count)) }.sorted())
+        #expect((catalog.feeds.map(\.id) + catalog.outboundFeeds.map(\.id)).sorted() == files.map { String($0.dropLast(".yaml".count)) }.sorted())
         #expect(catalog.feeds(matching: "ind_2026.CSV").map(\.id) == ["ewc-induction"])
         #expect(catalog.feeds(matching: "Reg01_DTR_20261120_030000_Amend.txt").map(\.id) == ["capita-register"])
         #expect(catalog.feeds(matching: "/some/folder/Workforce-Dataset-2-20261025-1329.csv").map(\.id) == ["tps-workforce"])

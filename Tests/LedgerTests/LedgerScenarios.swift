@@ -5,7 +5,7 @@ import Testing
 /// Scenarios that exercise one concern of the ledger each, asserting what any store must do and returning a transcript
 /// of everything observed, so that ``MemoryLedger`` can be held to ``PostgresLedger``'s behaviour.
 enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
-    case runs, listings, fileStates, records, runLock
+    case runs, listings, fileStates, records, exports, runLock
 
     var description: String { rawValue }
 
@@ -15,6 +15,7 @@ enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
         case .listings: try await Self.listings(ledger)
         case .fileStates: try await Self.fileStates(ledger)
         case .records: try await Self.records(ledger)
+        case .exports: try await Self.exports(ledger)
         case .runLock: try await Self.runLock(ledger)
         }
     }
@@ -137,6 +138,10 @@ enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
         seen.append("run3: \(try await ledger.files(runID: run3).map { ranks[$0.id] ?? 0 })")
         seen += try await ledger.fileCountsByState().map { "\($0.feed) \($0.state.rawValue) \($0.count)" }
         seen += try await ledger.lastFilePerFeed().map { "last \($0.feed) #\(ranks[$0.id] ?? 0)" }
+        let ofFeed = try await ledger.files(feed: "f", afterID: nil, limit: 10)
+        #expect(ofFeed.map(\.id) == [a.id, b.id, c.id], "left rows and replays are not among a feed's files")
+        #expect(try await ledger.files(feed: "f", afterID: a.id, limit: 1).map(\.id) == [b.id])
+        seen.append("files of f: \(ofFeed.map { ranks[$0.id] ?? 0 })")
         return seen
     }
 

@@ -86,6 +86,9 @@ struct Endpoint: Sendable, CustomStringConvertible {
             operationID: "listAlerts", method: .GET, template: "/v3/persons/{trn}/alerts", pathValues: ["trn": "1000031"],
             query: [], body: nil, otherBody: nil, success: 200),
         Endpoint(
+            operationID: "listChanges", method: .GET, template: "/v3/changes", pathValues: [:],
+            query: [("limit", "10"), ("kinds", "person.updated,alert.created")], body: nil, otherBody: nil, success: 200),
+        Endpoint(
             operationID: "getTrnRequest", method: .GET, template: "/v3/trn-requests", pathValues: [:],
             query: [("requestId", "no-such-request")], body: nil, otherBody: nil, success: 404),
         Endpoint(

@@ -10,6 +10,7 @@ public enum Role: String, Sendable, CaseIterable, Codable {
     case updateRole = "UpdateRole"
     case capitaImport = "CapitaImport"
     case setWorkforceData = "SetWorkforceData"
+    case readChanges = "ReadChanges"
 }
 
 /// The authenticated caller.

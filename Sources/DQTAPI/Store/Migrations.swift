@@ -203,6 +203,17 @@ public enum Migrations {
                 ALTER TABLE employments ALTER COLUMN employment_key TYPE text COLLATE "C";
                 ALTER TABLE idempotency_keys ALTER COLUMN idempotency_key TYPE text COLLATE "C";
                 """),
+        // The change feed (`GET /v3/changes`) reads the audit in the order of the writing transactions' ids, and only
+        // below the oldest transaction still running (see ``ChangeFeedQuery``). pg_current_xact_id() is stable, so
+        // the rows already there take the default once, from the catalog, without rewriting the table: they all get
+        // this migration's transaction id, which is above every transaction that committed before it and below every
+        // one that starts after it, so they sort before all new rows and keep their id order among themselves.
+        Migration(
+            version: 7, name: "audit rows carry their transaction id, for the change feed",
+            sql: """
+                ALTER TABLE audit ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id();
+                CREATE INDEX audit_xid_id ON audit (xid, id);
+                """),
     ]
 
     /// Recorded in `schema_migrations`, under an advisory lock of the API's own.

@@ -179,6 +179,13 @@ extension MemoryLedger: FileLedger {
         return newest.keys.sorted().compactMap { newest[$0] }
     }
 
+    public func files(feed: String, afterID: Int64?, limit: Int) async throws -> [FileRow] {
+        state.withLock { state in
+            Array(
+                state.files.filter { $0.feed == feed && $0.id > (afterID ?? 0) && $0.state != .left && $0.replayOf == nil }.prefix(limit))
+        }
+    }
+
     /// Applies `body` to file `id` (if there is one), moving it to `state` in run `runID` when given, and stamps it.
     private func change(_ id: Int64, runID: Int64? = nil, state newState: FileState? = nil, _ body: (inout FileRow) -> Void) {
         state.withLock { state in

@@ -36,6 +36,9 @@ public final class MemoryLedger: LedgerStore, Sendable {
         /// A file's records in `seq` order (seq `n` at index `n - 1`).
         var records: [Int64: [StoredRecord]] = [:]
         var observations: [ObservationKey: Observation] = [:]
+        /// Export `id` is at index `id - 1`.
+        var exports: [ExportRow] = []
+        var watermarks: [String: ExportWatermark] = [:]
         var runLockHolder: ObjectIdentifier?
 
         func fileIndex(_ id: Int64) -> Int? {

@@ -223,4 +223,16 @@ extension PostgresLedger: FileLedger {
             ).rows.map(FileRow.init)
         }
     }
+
+    public func files(feed: String, afterID: Int64?, limit: Int) async throws -> [FileRow] {
+        try await withConnection { connection in
+            try connection.query(
+                """
+                SELECT \(FileRow.columns) FROM bridge.files
+                WHERE feed = $1 AND id > coalesce($2::bigint, 0) AND state <> 'left' AND replay_of IS NULL
+                ORDER BY id LIMIT $3
+                """, [.text(feed), afterID.map(PGValue.int64), .int(limit)]
+            ).rows.map(FileRow.init)
+        }
+    }
 }
