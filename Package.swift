@@ -171,6 +171,7 @@ let package = Package(
         .target(
             name: "DQTAPIClient",
             dependencies: [
+                "DQTModel",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -209,7 +210,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "LibPQTests", dependencies: ["LibPQ", "DQTTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "LibPQTests", dependencies: ["LibPQ", "DQTModel", "DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "DQTTestingTests", dependencies: ["DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "DQTAPITests",

@@ -91,35 +91,17 @@ struct Validator {
 }
 
 extension LocalDate {
-    var iso: String { description }
     static let earliestBirth = LocalDate(year: 1940, month: 1, day: 1)!
 }
 
 /// Minimal JSON text building for bulk statements (json_to_recordset) and stored bodies.
 enum JSONText {
-    static func string(_ value: String?) -> String {
-        guard let value else { return "null" }
-        // Most values need no escaping: copy them whole instead of scalar by scalar.
-        if !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + value + "\"" }
-        var out = "\""
+    /// `value` as a JSON string literal.
+    static func string(_ value: String) -> String {
+        var out: [UInt8] = []
         out.reserveCapacity(value.utf8.count + 2)
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
-        return out
+        JSONValue.writeString(value, to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func encode<T: Encodable>(_ value: T) throws -> String {
@@ -131,7 +113,7 @@ enum JSONText {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+            try container.encode(RFC3339DateTime.format(date))
         }
         return encoder
     }()
@@ -141,7 +123,7 @@ enum JSONText {
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
-            if let date = try? FlexibleDateTranscoder().decode(text) { return date }
+            if let date = try? RFC3339DateTime.parse(text, strict: true) { return date }
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an ISO 8601 date-time")
         }
         return decoder

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import DQTModel
 import Foundation
 import HTTPTypes
 import OpenAPIAsyncHTTPClient
@@ -38,12 +39,10 @@ extension Client {
     }
 }
 
-/// ISO 8601 date-times with or without fractional seconds, written with milliseconds (as dqt-api does).
+/// The client's date-times: RFC 3339 as ``RFC3339DateTime`` reads and writes them. Lenient (a field out of range is
+/// rolled over, not refused): the client reads only what dqt-api wrote, which the server has already checked.
 public struct FlexibleDateTranscoder: DateTranscoder {
     public init() {}
-    public func encode(_ date: Date) throws -> String { date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)) }
-    public func decode(_ text: String) throws -> Date {
-        if let date = try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text) { return date }
-        return try Date.ISO8601FormatStyle().parse(text)
-    }
+    public func encode(_ date: Date) throws -> String { RFC3339DateTime.format(date) }
+    public func decode(_ text: String) throws -> Date { try RFC3339DateTime.parse(text, strict: false) }
 }

@@ -64,12 +64,17 @@ public struct PGValue: Sendable, Hashable, CustomStringConvertible {
 
     /// A one-dimensional `date[]` of ISO dates (`2024-02-29`; nil elements are NULL). Cast with `::date[]`.
     ///
-    /// An element that is not a valid ISO date sends the whole array in text form instead, so the server refuses it
-    /// with its own error (22007 or 22008), as it would any date given as text.
-    public static func dateArray(_ values: [String?]) -> PGValue {
+    /// LibPQ does not parse dates: `calendarDate` gives an element's year, month and day, or nil when it is not a
+    /// valid date (DQTModel's `LocalDate(iso:)` is the one parser). An element it refuses sends the whole array in
+    /// text form instead, so the server refuses it with its own error (22007 or 22008), as it would any date given
+    /// as text.
+    public static func dateArray(
+        _ values: [String?], calendarDate: (String) -> (year: Int, month: Int, day: Int)?
+    ) -> PGValue {
         struct NotADate: Error {}
         let binary = try? binaryArray(values, of: .date) { array, text in
-            guard let days = PGDate.daysSince2000(iso: text) else { throw NotADate() }
+            guard let date = calendarDate(text) else { throw NotADate() }
+            let days = PGDate.daysSince2000(year: date.year, month: date.month, day: date.day)
             array.append(element: UInt32(bitPattern: days))
         }
         return binary ?? PGValue(text: textLiteral(values))
@@ -164,23 +169,8 @@ struct PGBinaryArray {
 
 /// Dates as PostgreSQL's binary form counts them: days since 2000-01-01.
 enum PGDate {
-    /// Days since 2000-01-01 of a `yyyy-MM-dd` date of the proleptic Gregorian calendar (years 0001-9999), or nil.
-    static func daysSince2000(iso text: String) -> Int32? {
-        var utf8 = text.utf8.makeIterator()
-        func digits(_ count: Int) -> Int? {
-            var value = 0
-            for _ in 0..<count {
-                guard let byte = utf8.next(), byte >= 0x30, byte <= 0x39 else { return nil }
-                value = value * 10 + Int(byte - 0x30)
-            }
-            return value
-        }
-        guard let year = digits(4), utf8.next() == UInt8(ascii: "-"), let month = digits(2), utf8.next() == UInt8(ascii: "-"),
-            let day = digits(2), utf8.next() == nil, year >= 1, (1...12).contains(month)
-        else { return nil }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        guard (1...lengths[month - 1]).contains(day) else { return nil }
+    /// Days since 2000-01-01 of a valid date of the proleptic Gregorian calendar.
+    static func daysSince2000(year: Int, month: Int, day: Int) -> Int32 {
         // Days from civil (H. Hinnant's algorithm): days since 1970-01-01, then shifted to 2000-01-01.
         let y = month <= 2 ? year - 1 : year
         let era = y / 400

@@ -2,7 +2,7 @@ import DQTTesting
 import Foundation
 import Testing
 
-/// The `dqt-bridge` command-line contract (issue 2, item 6): feed resolution, exit statuses, `feeds`,
+/// The `dqt-bridge` command-line contract that operators and scripts rely on: feed resolution, exit statuses, `feeds`,
 /// `mappings lint`, idempotency keys, and no personal data on the terminal.
 @Suite("dqt-bridge command-line contract")
 struct CLIContractTests {

@@ -1,3 +1,4 @@
+import DQTModel
 import DQTTesting
 import Foundation
 import LibPQ
@@ -58,7 +59,10 @@ struct LibPQTests {
                 SELECT $1::text[] AS texts, $2::date[]::text[] AS dates, $3::int[]::text AS ints, $4::boolean[]::text AS flags,
                        cardinality($5::text[]) AS empty, cardinality($6::date[]) AS no_dates
                 """,
-                [.textArray(texts), .dateArray(dates), .intArray(ints), .boolArray(flags), .textArray([]), .dateArray([])])
+                [
+                    .textArray(texts), .dateArray(dates, calendarDate: calendarDate), .intArray(ints), .boolArray(flags), .textArray([]),
+                    .dateArray([], calendarDate: calendarDate),
+                ])
             let row = try #require(result.rows.first)
             #expect(row.textArray("texts") == texts)
             #expect(row.textArray("dates") == dates)
@@ -68,7 +72,9 @@ struct LibPQTests {
         }
         // Not a date: the array goes as text, and the server refuses it with its own error.
         for bad in ["2023-02-29", "2024-13-01", "2024-02-30", "not a date"] {
-            #expect(throws: PGError.self) { try connection.query("SELECT $1::date[]", [.dateArray(["2024-01-01", bad])]) }
+            #expect(throws: PGError.self) {
+                try connection.query("SELECT $1::date[]", [.dateArray(["2024-01-01", bad], calendarDate: calendarDate)])
+            }
         }
         // A NUL cannot be in a text value: refused by the server, never cut short.
         #expect(throws: PGError.self) { try connection.query("SELECT $1::text[]", [.textArray(["a\u{0}b"])]) }
@@ -242,4 +248,9 @@ struct LibPQTests {
         let again = try await pool.withConnection { $0.backendPID }
         #expect(again != pid)
     }
+}
+
+/// The year, month and day of a `yyyy-MM-dd` date, as the callers of ``PGValue/dateArray(_:calendarDate:)`` read them.
+private func calendarDate(_ text: String) -> (year: Int, month: Int, day: Int)? {
+    LocalDate(iso: text).map { ($0.year, $0.month, $0.day) }
 }

@@ -59,7 +59,7 @@ struct APIHandler: APIProtocol {
         guard !documents.isEmpty else {
             return .notFound(.init(body: .json(.init(data: nil, message: "No records found."))))
         }
-        let today = LocalDate.today().iso
+        let today = LocalDate.today().description
         let records = try documents.map { document -> Schemas.ClaimQtsRecord in
             let person = try decodePerson(document)
             let itt = person.initialTeacherTraining?.first
@@ -113,7 +113,7 @@ struct APIHandler: APIProtocol {
         let teacher = Schemas.TeacherV1(
             trn: person.trn, niNumber: person.nationalInsuranceNumber,
             name: [person.firstName, person.middleName, person.lastName].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " "),
-            dob: person.dateOfBirth, activeAlert: Self.hasActiveAlert(person.alerts ?? [], today: LocalDate.today().iso),
+            dob: person.dateOfBirth, activeAlert: Self.hasActiveAlert(person.alerts ?? [], today: LocalDate.today().description),
             state: 0, stateName: "Active",
             qualifiedTeacherStatus: person.qts.map {
                 .init(name: "Qualified teacher (trained)", state: 0, stateName: "Active", qtsDate: $0.holdsFrom)

@@ -1,3 +1,4 @@
+import DQTModel
 import LibPQ
 
 /// Workforce rows in bulk: a batch of a thousand upserts is three statements, not three thousand.
@@ -151,11 +152,16 @@ struct EmploymentColumns {
         lines.append(request.source?.line.map { Int32($0) })
     }
 
+    /// The year, month and day of a `yyyy-MM-dd` date, for ``PGValue/dateArray(_:calendarDate:)``.
+    static func calendarDate(_ text: String) -> (year: Int, month: Int, day: Int)? {
+        LocalDate(iso: text).map { ($0.year, $0.month, $0.day) }
+    }
+
     var parameters: [PGValue?] {
         Self.layout.enumerated().map { index, column in
             switch column {
             case .text: .textArray(strings[index])
-            case .date: .dateArray(strings[index])
+            case .date: .dateArray(strings[index], calendarDate: Self.calendarDate)
             case .withdrawn: .boolArray(withdrawn)
             case .line: .intArray(lines)
             }

@@ -1,0 +1,49 @@
+import DQTModel
+import FlatFile
+import Foundation
+import Yams
+
+extension NodeReader {
+    func source(_ node: Node?) throws(MappingError) -> SourceSettings {
+        var settings = SourceSettings()
+        guard let node else { return settings }
+        let values = try entries(node, allowed: ["folder", "stableSeconds", "minimumAgeSeconds", "doneMarker"], what: "source")
+        if let folder = values["folder"] { settings.folder = try string(folder, "source.folder") }
+        if let stable = values["stableSeconds"] { settings.stableSeconds = try int(stable, "source.stableSeconds") }
+        if let age = values["minimumAgeSeconds"] { settings.minimumAgeSeconds = try int(age, "source.minimumAgeSeconds") }
+        if let marker = values["doneMarker"] { settings.doneMarkerSuffix = try string(marker, "source.doneMarker") }
+        return settings
+    }
+
+    func email(_ node: Node?) throws(MappingError) -> EmailSettings? {
+        guard let node else { return nil }
+        let values = try entries(node, allowed: ["senders", "attachments"], what: "email")
+        let senders = try strings(required(values, "senders", in: "email", at: node), "email.senders")
+        let attachments = try strings(required(values, "attachments", in: "email", at: node), "email.attachments")
+        guard !senders.isEmpty, !attachments.isEmpty else { throw fail(node, "email needs senders and attachments") }
+        return EmailSettings(senders: senders, attachments: attachments)
+    }
+
+    func lookupTables(_ node: Node?) throws(MappingError) -> [String: (table: LookupTable, line: Int)] {
+        guard let node else { return [:] }
+        guard let mapping = node.mapping else { throw fail(node, "lookups must map names to tables") }
+        var tables: [String: (LookupTable, Int)] = [:]
+        for (key, value) in mapping {
+            let name = try string(key, "a lookup's name")
+            var caseInsensitive = false
+            var entriesNode = value
+            if let spec = value.mapping, spec["entries"] != nil {
+                let options = try entries(value, allowed: ["entries", "caseInsensitive"], what: "lookup \(name)")
+                caseInsensitive = try options["caseInsensitive"].map { node throws(MappingError) in try bool(node, "caseInsensitive") } ?? false
+                entriesNode = options["entries"]!
+            }
+            guard let table = entriesNode.mapping else { throw fail(entriesNode, "lookup \(name) must map codes to values") }
+            var values: [String: String] = [:]
+            for (code, output) in table {
+                values[try string(code, "a lookup code")] = try string(output, "a lookup value")
+            }
+            tables[name] = (LookupTable(name: name, entries: values, caseInsensitive: caseInsensitive), key.mark?.line ?? 0)
+        }
+        return tables
+    }
+}

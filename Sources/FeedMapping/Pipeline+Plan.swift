@@ -1,0 +1,62 @@
+import DQTModel
+import Dispatch
+import FlatFile
+import Foundation
+import Synchronization
+
+extension Pipeline {
+    func makePlan<Record: FeedRecord>(
+        header: [String]?, headerLine: Int?, fieldCounts: [Int]?, wantsCalls: Bool, sha256: String
+    ) throws -> Plan<Record> {
+        let slotByName = Dictionary(uniqueKeysWithValues: Record.Field.allCases.map { ($0.name, $0.rawValue) })
+        var bound: [String: [BoundField]] = [:]
+        for (profile, spec) in feed.fields.enumerated() {
+            let index: Int
+            switch spec.source {
+            case .position(let position): index = position
+            case .columns(_, let position): index = position
+            case .column(let name):
+                let matches = (header ?? []).indices.filter { header?[$0] == name }
+                guard matches.count == 1 else {
+                    throw Refusal(
+                        problem: Problem(
+                            line: headerLine ?? 1, field: spec.name, column: name, code: matches.isEmpty ? "missing-label" : "duplicate-label",
+                            message: matches.isEmpty
+                                ? "the header has no column named \(name)" : "the header names \(name) \(matches.count) times: map it by position"
+                        ))
+                }
+                index = matches[0]
+            }
+            guard let slot = slotByName[spec.name] else { preconditionFailure("the loader checked field names") }
+            bound[spec.recordType ?? "", default: []].append(
+                BoundField(
+                    slot: slot, index: index, profile: profile, required: spec.required, warnOnly: spec.onInvalid == .warning, pii: spec.pii,
+                    countsValues: !spec.pii && context.countsValues,
+                    fromContinuation: spec.fromContinuation
+                ))
+        }
+        let expectedCounts = fieldCounts ?? header.map { [$0.count] }
+        let uniqueIndexes = feed.uniqueKey.map { names in
+            bound.mapValues { fields in names.compactMap { name in fields.first { feed.fields[$0.profile].name == name }?.index } }
+        }
+        var tables = FieldTables()
+        let checks = feed.fields.map { tables.compile($0.type) }
+        let positions = feed.fields.compactMap { spec -> Int? in if case .position(let p) = spec.source { p } else { nil } }
+        return Plan(
+            pipeline: self,
+            specs: feed.fields,
+            checks: checks,
+            tables: tables,
+            bound: bound,
+            rowFields: bound[""] ?? [],
+            expectedCounts: expectedCounts,
+            minimumCount: expectedCounts?.min() ?? ((positions.max() ?? -1) + 1),
+            header: header,
+            rules: feed.rules.map { rule in BoundRule(rule: rule, slots: rule.fieldsRead.map { slotByName[$0] ?? 0 }) },
+            uniqueIndexes: uniqueIndexes,
+            rowUniqueIndexes: uniqueIndexes?[""],
+            wantsCalls: wantsCalls,
+            sha256: sha256
+        )
+    }
+}
