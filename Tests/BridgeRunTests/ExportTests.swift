@@ -129,7 +129,7 @@ struct ExportTests {
             #expect(export.status == 0 && export.output.contains("delivered, 2 records"), "\(export.output)")
             let status = try await h.runBinary(["status", "--config", file])
             let watermark = try #require(try h.exportRows().first?[3])
-            #expect(status.output.contains("Exports:") && status.output.contains("watermark \(watermark!)"), "\(status.output)")
+            #expect(status.output.contains("Exports:") && status.output.contains("watermark \(watermark)"), "\(status.output)")
         }
     }
 
