@@ -8,7 +8,7 @@
 #     --big SIZE_GB also build a SIZE_GB file by repeating the extract's data rows (streamed, never in memory) and
 #                   print the bridge's peak RSS on it: memory must stay flat (< 64 MB)
 #     --keep        keep the generated files (in $BENCH_DIR, default /tmp/dqt-bench-check)
-# Environment: SCRATCH=path builds in that scratch folder instead of .build.
+# Environment: SCRATCH=path builds in that scratch folder instead of .build; DQT_BRIDGE_BIN=path skips the build.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED="$ROOT/../shared/bench"
@@ -37,10 +37,14 @@ mkdir -p "$WORK"
 [ "$KEEP" = 1 ] || trap 'rm -rf "$WORK"' EXIT
 
 # SCRATCH: the build folder (default .build; several people building at once each use their own).
-SCRATCH=${SCRATCH:-$ROOT/.build}
-echo "building dqt-bridge (release, $SCRATCH)..." >&2
-(cd "$ROOT" && swift build -c release --product dqt-bridge --scratch-path "$SCRATCH" >&2)
-BRIDGE="$(cd "$ROOT" && swift build -c release --product dqt-bridge --scratch-path "$SCRATCH" --show-bin-path)/dqt-bridge"
+if [ -n "${DQT_BRIDGE_BIN:-}" ]; then
+    BRIDGE=$DQT_BRIDGE_BIN
+else
+    SCRATCH=${SCRATCH:-$ROOT/.build}
+    echo "building dqt-bridge (release, $SCRATCH)..." >&2
+    (cd "$ROOT" && swift build -c release --product dqt-bridge --scratch-path "$SCRATCH" >&2)
+    BRIDGE="$(cd "$ROOT" && swift build -c release --product dqt-bridge --scratch-path "$SCRATCH" --show-bin-path)/dqt-bridge"
+fi
 
 FILE="$WORK/Workforce-Dataset-1-20261025-1329.csv"
 echo "generating $ROWS rows..." >&2

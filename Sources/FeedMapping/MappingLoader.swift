@@ -14,17 +14,6 @@ public struct MappingError: Error, Sendable, CustomStringConvertible {
 /// Reads and checks mapping files. Everything a mapping names (fields, types, lookups, rules, path placeholders)
 /// is checked against the feed's record type when the file is loaded, so a mistake fails at once, located.
 public enum MappingLoader {
-    /// Loads one mapping file.
-    public static func load(path: String) throws(MappingError) -> FeedDefinition {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw MappingError(file: path, line: 0, message: "cannot read the file: \(error.localizedDescription)")
-        }
-        return try parse(text, file: path)
-    }
-
     /// Parses mapping text; `file` names it in errors.
     public static func parse(_ text: String, file: String) throws(MappingError) -> FeedDefinition {
         let root: Node

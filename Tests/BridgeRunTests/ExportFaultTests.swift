@@ -31,18 +31,19 @@ struct ExportFaultTests {
         try bridgeProcess(["export", feed, "--config", config], harness: h, environment: environment, output: joinPath(h.scratch, log))
     }
 
-    /// Changes delivered once, lost and duplicated across the destination's files (hidden names count as duplicates).
-    static func verdict(_ h: BridgeHarness) -> (delivered: Int, lost: Int, duplicated: Int, files: Int) {
-        let files = h.delivered(in: folder).filter { !$0.key.hasPrefix("filler") }
+    /// Changes delivered once, lost and duplicated across the destination's final files, and the files there: final
+    /// names, and hidden temporary names (a cut connection can leave one; the next delivery removes it).
+    static func verdict(_ h: BridgeHarness) -> (delivered: Int, lost: Int, duplicated: Int, files: Int, temporary: Int) {
+        let all = h.delivered(in: folder).filter { !$0.key.hasPrefix("filler") }
+        let files = all.filter { !$0.key.hasPrefix(".") }
         var seen: [String: Int] = [:]
         for (_, data) in files {
             for line in String(decoding: data, as: UTF8.self).split(separator: "\r\n").dropFirst() { seen[String(line.prefix(7)), default: 0] += 1 }
         }
         let expected = alerts.map { String(1_000_000 + $0) }
-        let hidden = files.keys.filter { $0.hasPrefix(".") }.count
         return (
             expected.filter { seen[$0] == 1 }.count, expected.filter { seen[$0] == nil }.count,
-            seen.values.reduce(0) { $0 + max(0, $1 - 1) } + hidden, files.count
+            seen.values.reduce(0) { $0 + max(0, $1 - 1) }, files.count, all.count - files.count
         )
     }
 
@@ -75,7 +76,7 @@ struct ExportFaultTests {
                 log: "export-2.log"
             ).wait()
             let end = Self.verdict(h)
-            let ok = stopped && firstStatus == 2 && failed == 1 && afterCut.files == 0 && second == 0 && end.files == 1
+            let ok = stopped && firstStatus == 2 && failed == 1 && afterCut.files == 0 && second == 0 && end.files == 1 && end.temporary == 0
             #expect(ok, "first exit \(firstStatus), failed rows \(failed), after the cut \(afterCut), second exit \(second), end \(end)")
             SuiteTable.append(
                 SuiteRow(
@@ -120,7 +121,7 @@ struct ExportFaultTests {
         try FileManager.default.removeItem(atPath: filler)
         let second = try await export(h, config, log: "export-2.log").wait()
         let end = verdict(h)
-        let ok = first == 2 && failed == 1 && afterFull.files == 0 && second == 0 && end.files == 1
+        let ok = first == 2 && failed == 1 && afterFull.files + afterFull.temporary == 0 && second == 0 && end.files == 1 && end.temporary == 0
         #expect(ok, "first exit \(first), failed rows \(failed), while full \(afterFull), second exit \(second), end \(end)")
         SuiteTable.append(
             SuiteRow(

@@ -28,7 +28,8 @@ extension BridgeHarness {
         return copy
     }
 
-    /// One prohibition alert per TRN (persons 1000001... are seeded), through `POST /v3/batches`.
+    /// One prohibition alert per TRN (persons 1000001... are seeded), through `POST /v3/batches`; returns once the
+    /// change feed can read them.
     func createAlerts(_ persons: ClosedRange<Int>, code: String = "T1", salt: String = "") async throws {
         let transport = GeneratedClientTransport(baseURL: apiBaseURL, apiKey: apiKey, httpClient: httpClient)
         let operations = persons.map { person in
@@ -42,6 +43,21 @@ extension BridgeHarness {
             guard case .results(let results) = reply, results.allSatisfy({ (200..<300).contains($0.status) }) else {
                 throw ServiceFailure(what: "creating alerts", detail: "\(reply)")
             }
+        }
+        try await waitUntilChangeFeedIsReadable()
+    }
+
+    /// Waits (up to 10 minutes) until the change feed can read every change written so far. The feed reads only
+    /// below the oldest write transaction running in the PostgreSQL cluster, and other suites share the cluster: one
+    /// of theirs stopped inside a transaction holds every feed back until it ends. An export started before then
+    /// would rightly find a shorter range than its test expects.
+    func waitUntilChangeFeedIsReadable() async throws {
+        let deadline = ContinuousClock.now + .seconds(600)
+        while try await apiInt("SELECT count(*) FROM audit WHERE xid >= pg_snapshot_xmin(pg_current_snapshot())") > 0 {
+            guard ContinuousClock.now < deadline else {
+                throw ServiceFailure(what: "waiting for the change feed", detail: "a transaction held it back for 10 minutes")
+            }
+            try await Task.sleep(for: .milliseconds(200))
         }
     }
 
