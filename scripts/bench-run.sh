@@ -77,7 +77,7 @@ export DQT_BRIDGE_DATABASE_URL="$BASE/dqt_bench_ledger"
 # throwaway database, as the seed command would take minutes for this many.
 psql -q "$DQT_API_DATABASE_URL" -c "INSERT INTO persons (trn, first_name, last_name, date_of_birth)
     SELECT lpad((1000000 + g)::text, 7, '0'), 'Bench', 'Person', date '1970-01-01' FROM generate_series(0, $ROWS - 1) AS g"
-(umask 077 && "$API" keys create --name bench-bridge --roles SetWorkforceData --rate-limit 1000000 | tail -n 1 >"$WORK/api-key")
+(umask 077 && "$API" keys create --name bench-bridge --roles SetWorkforceData,ReadChanges --rate-limit 1000000 | tail -n 1 >"$WORK/api-key")
 "$API" serve --port "$PORT" --max-batch-operations 1000 >"$WORK/dqt-api.log" 2>&1 &
 API_PID=$!
 for _ in $(seq 1 100); do

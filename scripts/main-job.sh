@@ -57,7 +57,7 @@ rm -rf "$JOB" && mkdir -p "$JOB" && chmod 0700 "$JOB"
 "$BIN/dqt-api" seed fixtures/api/persons.ndjson
 # The key is printed once, as the last line; it goes straight into a file only this account can read.
 (umask 077 && "$BIN/dqt-api" keys create --name dqt-bridge --rate-limit 100000 \
-    --roles CapitaImport,UpdatePerson,SetWelshInduction,SetCpdInduction,SetProfessionalStatus,AssignQtls,SetWorkforceData,UpdateRole \
+    --roles CapitaImport,UpdatePerson,SetWelshInduction,SetCpdInduction,SetProfessionalStatus,AssignQtls,SetWorkforceData,UpdateRole,ReadChanges \
     | tail -n 1 >"$JOB/api-key")
 (umask 077 && "$BIN/dqt-api" keys create --name main-job-reader --roles GetPerson | tail -n 1 >"$JOB/reader-key")
 
