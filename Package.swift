@@ -3,7 +3,12 @@
 // and `dqt-api` is that API. Modules follow the data's path: source -> ledger -> reader -> mapping -> publisher -> report.
 import PackageDescription
 
-let swiftSettings: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+// An import is internal unless a file says `public import`, and a member is usable only where its module is imported,
+// so a module's public interface names its dependencies and a missing import fails the build.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"), .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
 
 let package = Package(
     name: "dqt-exchange-bridge",

@@ -1,5 +1,5 @@
 import DQTModel
-import FeedMapping
+public import FeedMapping
 import Foundation
 
 /// The sink `dqt-bridge check` uses: accepted records as NDJSON API calls, rejected rows as a CSV for analysts.

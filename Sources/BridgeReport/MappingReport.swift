@@ -1,5 +1,5 @@
-import DQTModel
-import FeedMapping
+public import DQTModel
+public import FeedMapping
 import Foundation
 
 /// The mapping report for analysts: what a file became under its feed's mapping, as JSON and as a self-contained

@@ -1,5 +1,5 @@
-import DQTModel
-import Foundation
+public import DQTModel
+public import Foundation
 
 /// The report of one unattended run, for operators and analysts: the run, every file it handled with counts and
 /// state, and the refused rows with their reasons (the mapping's problems, or the API's answer). As JSON and as a

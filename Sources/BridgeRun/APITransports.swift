@@ -1,10 +1,11 @@
-import AsyncHTTPClient
+public import AsyncHTTPClient
 import DQTAPIClient
-import Foundation
-import HTTPTypes
+public import Foundation
+public import HTTPTypes
+import NIOCore
 import OpenAPIAsyncHTTPClient
-import OpenAPIRuntime
-import Publisher
+public import OpenAPIRuntime
+public import Publisher
 
 /// The HTTP client the transports share: timeouts from the configuration, no redirects followed (a 308 is an answer),
 /// one pooled connection per batch the publisher keeps in flight.

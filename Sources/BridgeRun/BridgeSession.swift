@@ -1,11 +1,11 @@
 import AsyncHTTPClient
 import ChangeFeed
 import Delivery
-import FeedMapping
+public import FeedMapping
 import FileSources
-import Foundation
-import Ledger
-import Logging
+public import Foundation
+public import Ledger
+public import Logging
 import Publisher
 
 /// Everything one command needs, made from the configuration: the catalog, the ledger, the API transport and the

@@ -1,4 +1,4 @@
-import FileSources
+public import FileSources
 import Ledger
 
 /// A mail drop: a folder of `.eml` files on one source. Until an email is routed to the feed that takes it, the

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// Progress of long steps (downloads, publishing, replays): a bar redrawn in place on a terminal, a plain line every

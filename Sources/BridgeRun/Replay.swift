@@ -1,5 +1,5 @@
 import BridgeReport
-import DQTModel
+public import DQTModel
 import FeedMapping
 import FileSources
 import Foundation

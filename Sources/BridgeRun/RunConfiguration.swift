@@ -1,8 +1,8 @@
-import FeedMapping
-import FileSources
-import Foundation
-import Publisher
-import SFTP
+public import FeedMapping
+public import FileSources
+public import Foundation
+public import Publisher
+public import SFTP
 import Yams
 
 /// The run's settings, from one YAML file (`bridge.yaml`). Secrets are never in it: the database URL comes from an

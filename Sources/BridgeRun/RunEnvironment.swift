@@ -1,11 +1,11 @@
-import ChangeFeed
-import DQTModel
-import Delivery
-import FeedMapping
-import FileSources
-import Ledger
-import Logging
-import Publisher
+public import ChangeFeed
+public import DQTModel
+public import Delivery
+public import FeedMapping
+public import FileSources
+public import Ledger
+public import Logging
+public import Publisher
 
 /// Options of one pass.
 public struct RunOptions: Sendable {

@@ -1,6 +1,6 @@
 import Foundation
 import Metrics
-import Publisher
+public import Publisher
 import Synchronization
 
 /// The run's metrics: counted here, mirrored to swift-metrics (whatever backend the process bootstrapped), and

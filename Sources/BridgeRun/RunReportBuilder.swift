@@ -1,7 +1,8 @@
-import BridgeReport
-import FeedMapping
+public import BridgeReport
+import DQTModel
+public import FeedMapping
 import Foundation
-import Ledger
+public import Ledger
 
 /// Builds a run's report from the ledger.
 public struct RunReportBuilder: Sendable {

@@ -1,6 +1,6 @@
 import DQTModel
 import Foundation
-import Ledger
+public import Ledger
 
 /// What one run did, per feed, for the summary, the run row's counts and the exit status.
 public struct RunTally: Sendable {

@@ -1,5 +1,5 @@
 import DQTAPIClient
-import DQTModel
+public import DQTModel
 
 /// One page of the change feed.
 public struct ChangePage: Sendable, Hashable {

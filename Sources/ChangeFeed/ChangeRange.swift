@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 extension ChangeFeed {
     /// The changes after `after` (nil: from the first) up to and including the cursor `upTo`, of `kinds` (empty:

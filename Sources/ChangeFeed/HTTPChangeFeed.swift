@@ -1,7 +1,7 @@
-import AsyncHTTPClient
-import DQTAPIClient
+public import AsyncHTTPClient
+public import DQTAPIClient
 import DQTModel
-import Foundation
+public import Foundation
 import OpenAPIRuntime
 
 /// The change feed of a running dqt-api, through the client generated from its contract (`GET /v3/changes`, role

@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 import Synchronization
 
 /// A change feed held in memory, for fast tests of what reads the feed: the same answers as dqt-api's for the

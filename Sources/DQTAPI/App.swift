@@ -1,13 +1,14 @@
 import DQTModel
-import Foundation
-import Hummingbird
+public import Foundation
+public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
-import LibPQ
-import Logging
-import NIOCore
+public import LibPQ
+public import Logging
+public import NIOCore
 import NIOSSL
-import OpenAPIRuntime
+public import OpenAPIRuntime
+import Prometheus
 import Yams
 
 /// Settings of one dqt-api process.

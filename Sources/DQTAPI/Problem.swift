@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An RFC 7807 problem with the DQT `errorCode`, thrown by handlers and the write engine and rendered as
 /// `application/problem+json`. Messages never contain personal data: they name fields, never values.

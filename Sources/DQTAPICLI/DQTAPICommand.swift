@@ -1,6 +1,7 @@
 import ArgumentParser
 import DQTAPI
 import Foundation
+import Hummingbird
 import JSONLogging
 import LibPQ
 import Logging

@@ -1,9 +1,9 @@
-import AsyncHTTPClient
+public import AsyncHTTPClient
 import DQTModel
-import Foundation
-import HTTPTypes
+public import Foundation
+public import HTTPTypes
 import OpenAPIAsyncHTTPClient
-import OpenAPIRuntime
+public import OpenAPIRuntime
 
 /// Adds `Authorization: Bearer <key>` (and, when set, a correlation id) to every call.
 public struct BearerAuthMiddleware: ClientMiddleware {

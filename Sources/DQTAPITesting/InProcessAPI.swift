@@ -1,10 +1,10 @@
-import DQTAPI
+public import DQTAPI
 import DQTTesting
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import LibPQ
-import Logging
+public import LibPQ
+public import Logging
 
 /// dqt-api served in the test's own process: the production router on a live Hummingbird server on 127.0.0.1 (a free
 /// port), over a throwaway database migrated and seeded with fixtures/api/persons.ndjson. (A test that needs dqt-api

@@ -4,6 +4,7 @@ import DQTModel
 import Dispatch
 import Foundation
 import JSONLogging
+import Ledger
 import Logging
 
 /// The options every unattended-run command shares.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// RFC 3339 date-times as dqt-api and its client write and read them: written with milliseconds
 /// (`2024-05-01T09:30:00.000Z`), read with or without fractional seconds (the OpenAPI runtime's default refuses

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The repository's root, found from this source file (`Sources/DQTTesting/BuiltProducts.swift`), so tests read
 /// `mappings/` and `fixtures/` as the tools do in daily use.

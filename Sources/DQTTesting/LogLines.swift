@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 import Synchronization
 
 /// Log lines a test captured, to check what an operator would read or what must never be logged.

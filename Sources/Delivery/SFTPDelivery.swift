@@ -1,7 +1,7 @@
 import Foundation
 import Ledger
-import Logging
-import SFTP
+public import Logging
+public import SFTP
 
 /// Delivers into a folder on an SFTP server (host key always verified): the file is uploaded to a hidden temporary
 /// name in the folder, read back from the server and checked (size and SHA-256, streamed), then renamed to its final

@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 import FlatFile
 import Foundation
 

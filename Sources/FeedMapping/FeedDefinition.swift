@@ -1,5 +1,5 @@
-import DQTModel
-import FlatFile
+public import DQTModel
+public import FlatFile
 import Foundation
 
 /// Where a feed stands in the move off the legacy servers. Moving on is a one-line change in its mapping.

@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// A feed's record: a Swift type with typed properties, built from one mapped row of a legacy file.
 ///

@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// How a mapping field turns a legacy value into a typed one. Each case is one `type:` in a mapping file.
 public enum FieldType: Sendable {

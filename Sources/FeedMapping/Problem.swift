@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// One finding about a file or a row: where it is, which field, a code and a plain message without personal data.
 public struct Problem: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// A cross-field rule from a mapping's `rules:` list. Rules run after every field has been converted.
 public struct Rule: Sendable {

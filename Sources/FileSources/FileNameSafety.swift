@@ -1,6 +1,6 @@
 import Crypto
 import DQTModel
-import Foundation
+public import Foundation
 
 /// File names a partner (or an attacker) can put in a pickup folder are checked before anything uses them: path
 /// separators, `..`, absolute or drive paths, control characters, invalid UTF-8 and names over 255 bytes are refused.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A file seen in a pickup folder.
 public struct RemoteFile: Sendable, Hashable {

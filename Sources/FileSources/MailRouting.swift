@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// One email feed's routing rules, as the mail drop needs them.
 public struct MailRoute: Sendable {

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
-import Logging
-import SFTP
+public import Logging
+public import SFTP
 
 /// Pickup folders on an SFTP server, over the SFTP module (libssh2, host key always verified).
 ///

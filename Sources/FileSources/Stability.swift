@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// When a listed file may be taken: its size and mtime unchanged across listings at least `stableSeconds` apart
 /// and the file at least `minimumAgeSeconds` old, or its done-marker present.

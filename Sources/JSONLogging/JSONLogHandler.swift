@@ -1,6 +1,6 @@
 import DQTModel
 import Foundation
-import Logging
+public import Logging
 import Synchronization
 
 /// One JSON object per line on standard error (or any sink): `{"ts","level","logger","msg",...metadata}`, the log

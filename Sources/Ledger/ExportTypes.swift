@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where an outbound export stands. Each state is written after the step it names has finished, so a run that stops
 /// anywhere leaves a row the next run finishes (the same range, the same file name, the same bytes).

@@ -1,4 +1,4 @@
-import LibPQ
+public import LibPQ
 
 /// The ledger's schema, as an ordered list of migrations. Everything lives in the `bridge` schema, so the ledger can
 /// share a database with other applications without name clashes.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The bridge's ledger: everything a run writes down so that the next run, after a crash anywhere, resumes with
 /// nothing lost and nothing applied twice. ``PostgresLedger`` is the production store; ``MemoryLedger`` keeps the

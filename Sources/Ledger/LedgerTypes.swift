@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where a received file stands. Each state is written before the step that leaves it starts, so that a run that
 /// stops anywhere leaves a state the next run resumes from.

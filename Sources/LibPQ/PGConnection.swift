@@ -1,5 +1,5 @@
 import CLibPQ
-import Foundation
+public import Foundation
 
 /// One PostgreSQL connection: owns its `PGconn` and closes it (`PQfinish`) when released.
 ///

@@ -1,5 +1,5 @@
 import CLibPQ
-import Foundation
+public import Foundation
 
 /// The result of one statement: owns its `PGresult` and frees it when released.
 ///

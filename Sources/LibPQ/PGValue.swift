@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A bound parameter value. Scalars are sent in text format with their type left for the server to infer (cast in SQL
 /// where the inference is ambiguous: `$1::date`, `$2::jsonb`); arrays are sent in binary format, typed by their

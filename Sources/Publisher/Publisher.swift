@@ -1,6 +1,6 @@
 import Foundation
-import Ledger
-import Logging
+public import Ledger
+public import Logging
 
 /// How the publisher batches, paces and retries.
 public struct PublisherSettings: Sendable {

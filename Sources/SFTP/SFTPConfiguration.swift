@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Everything an ``SFTPConnection`` needs to reach one SFTP server and prove who it is.
 ///

@@ -2,7 +2,7 @@ import CLibSSH2
 import Crypto
 import DQTModel
 import Foundation
-import Logging
+public import Logging
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One entry on the SFTP server, as returned by ``SFTPConnection/stat(_:)`` and ``SFTPConnection/list(directory:)``.
 public struct SFTPFileInfo: Sendable, Hashable {

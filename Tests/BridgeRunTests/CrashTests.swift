@@ -1,3 +1,4 @@
+import BridgeRun
 import DQTTesting
 import FileSources
 import Foundation

@@ -1,4 +1,6 @@
+import BridgeReport
 import BridgeRun
+import DQTModel
 import DQTTesting
 import FeedMapping
 import FileSources

@@ -1,3 +1,4 @@
+import BridgeRun
 import DQTTesting
 import FaultProxy
 import FileSources

@@ -3,6 +3,7 @@ import DQTTesting
 import FileSources
 import Foundation
 import Ledger
+import LibPQ
 import Testing
 
 /// `dqt-bridge export` end to end, in process: prohibition alerts made through the API, read back through its change

@@ -1,3 +1,4 @@
+import BridgeRun
 import DQTModel
 import DQTTesting
 import FeedMapping

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import BridgeRun
 import DQTModel
 import DQTTesting
@@ -5,6 +6,7 @@ import FaultProxy
 import FeedMapping
 import FileSources
 import Foundation
+import Ledger
 import LibPQ
 import Testing
 

@@ -2,6 +2,9 @@ import AsyncHTTPClient
 import DQTTesting
 import FileSources
 import Foundation
+import NIOCore
+import NIOHTTP1
+import Publisher
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,7 @@
 import BridgeRun
+import FileSources
 import Foundation
+import Publisher
 import Testing
 
 @Suite("Run configuration and metrics")

@@ -5,6 +5,8 @@ import DQTAPITesting
 import DQTModel
 import DQTTesting
 import Foundation
+import LibPQ
+import NIOCore
 import NIOHTTP1
 import Testing
 

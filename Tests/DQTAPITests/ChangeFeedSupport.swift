@@ -1,4 +1,6 @@
 import Foundation
+import LibPQ
+import NIOHTTP1
 import Testing
 
 @testable import DQTAPI

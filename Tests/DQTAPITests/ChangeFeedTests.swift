@@ -1,6 +1,7 @@
 import DQTTesting
 import Foundation
 import LibPQ
+import NIOHTTP1
 import Testing
 
 @testable import DQTAPI

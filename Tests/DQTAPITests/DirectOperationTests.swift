@@ -1,5 +1,6 @@
 import DQTTesting
 import Foundation
+import NIOHTTP1
 import Testing
 
 @testable import DQTAPI

@@ -6,6 +6,7 @@ import Foundation
 import LibPQ
 import Logging
 import NIOCore
+import NIOFoundationEssentialsCompat
 import NIOHTTP1
 
 /// A dqt-api on loopback over its own throwaway database (`dqt_api_test_<random>`, migrated and seeded with

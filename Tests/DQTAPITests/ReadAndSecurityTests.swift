@@ -2,6 +2,7 @@ import DQTAPI
 import DQTTesting
 import Foundation
 import LibPQ
+import NIOHTTP1
 import Testing
 
 /// Contract, security and read endpoints, over HTTP on loopback against a real PostgreSQL.

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import DQTTesting
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Testing
 
 @testable import FaultProxy

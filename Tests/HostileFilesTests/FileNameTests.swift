@@ -1,4 +1,5 @@
 import BridgeReport
+import DQTModel
 import DQTTesting
 import FeedMapping
 import Foundation

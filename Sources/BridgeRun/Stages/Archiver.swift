@@ -1,3 +1,4 @@
+import FeedMapping
 import FileSources
 import Foundation
 import Ledger

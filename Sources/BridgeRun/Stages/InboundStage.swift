@@ -1,4 +1,7 @@
+import FeedMapping
 import FileSources
+import Ledger
+import Logging
 
 /// The inbound stage: resume what earlier runs left unfinished (a crash, the API down, a lost connection), then poll
 /// every folder group and take its stable files. Each file goes through the ``FileStateMachine`` as soon as it is

@@ -3,6 +3,7 @@ import FeedMapping
 import FileSources
 import Foundation
 import Ledger
+import Logging
 
 /// Lists a folder group and decides, file by file, what the pass does with each: skip it (not a file of these feeds,
 /// a done-marker, a scratch name, already in the ledger), leave it for a later run (not yet stable, or its name matches

@@ -1,7 +1,7 @@
 import Crypto
 import DQTModel
-import Foundation
-import LibPQ
+public import Foundation
+public import LibPQ
 import Synchronization
 
 /// API keys: `dqt_<43 base64url characters>` (256 random bits), stored as the SHA-256 of the key (hex). A

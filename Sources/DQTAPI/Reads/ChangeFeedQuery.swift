@@ -1,3 +1,4 @@
+import Foundation
 import LibPQ
 
 /// The change feed's reading of the audit: a page of changes after a cursor, oldest first, each as the JSON text of

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `/docs`: one self-contained HTML page (no CDN, no network) that renders the contract: operations grouped by tag
 /// with their roles, parameters, bodies, responses and examples, then the schemas.
 enum DocsPage {

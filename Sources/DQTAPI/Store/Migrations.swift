@@ -1,4 +1,4 @@
-import LibPQ
+public import LibPQ
 
 /// The schema, as ordered migrations recorded in `schema_migrations`. Never edit a published migration: add one.
 public enum Migrations {

@@ -1,5 +1,5 @@
-import Foundation
-import LibPQ
+public import Foundation
+public import LibPQ
 
 /// `dqt-api seed FILE.ndjson`: persons, one JSON object a line, in the shape of `GET /v3/persons/{trn}?include=All`
 /// plus the seed-only fields `gender`, `status` (Active, Deactivated, Merged), `mergedIntoTrn`, `dateOfDeath` and

@@ -1,6 +1,6 @@
 import DQTModel
-import FlatFile
-import Foundation
+public import FlatFile
+public import Foundation
 
 /// An outbound exchange, as its mapping (`direction: outbound`) declares it: what it reads, which items it keeps,
 /// the file each run writes, and where and when the file goes.

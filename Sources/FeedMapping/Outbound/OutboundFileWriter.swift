@@ -1,6 +1,6 @@
 import Crypto
 import DQTModel
-import FlatFile
+public import FlatFile
 
 /// A sink that passes bytes on and keeps their count and running SHA-256, so a written file's digest needs no
 /// second read.

@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// One refused row of an inbound file, as an outbound problems feed sends it back to the partner. It carries the
 /// TRN and nothing else of the row: the partner finds the row by file and line.

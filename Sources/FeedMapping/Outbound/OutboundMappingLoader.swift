@@ -1,7 +1,7 @@
 import DQTModel
 import FlatFile
 import Foundation
-import Yams
+public import Yams
 
 /// Reads and checks outbound mappings (`direction: outbound`). Every name a mapping uses (kinds, document fields,
 /// lookups, columns, destinations, schedules) is checked when it loads; a mistake fails at once, located by file,

@@ -1,3 +1,5 @@
+import DQTModel
+
 /// One line an item becomes: the values of one record type's columns (fixed width) or of the row (delimited).
 public struct OutboundRecord: Sendable, Hashable {
     /// Index into the layout's record types (0 for a delimited row).

@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// Capita (Teachers' Pensions) import, one person per semicolon-delimited line: creates the person under the TRN
 /// Capita allocated, or fills what DQT lacks; a date of death also marks the person deceased.

@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// A line (or a type-1 line with its previous-surname line) of the Capita fixed-width register, returned by Capita:
 /// a partial update of the person carrying only the fields the line carries.

@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// A row of the old DQT-to-Claim extract (2021-22). Claim now reads the API, so each row becomes a reconciliation
 /// read: the Claim-era call, with what the extract said as the expected answer.

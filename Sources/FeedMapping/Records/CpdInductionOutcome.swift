@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// An appropriate body's induction outcome (AB Import): the CPD induction status with its dates and the time the
 /// appropriate body last changed it, so that an older update cannot overwrite a newer one.

@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// A prohibition or alert notice sent by email (EWC, GTC Scotland, GTC NI, DBS) as a CSV attachment.
 public struct ProhibitionNotice: FeedRecord {

@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// An EWC Wales induction outcome (file `IND*.csv`): a pass or a fail with its dates.
 public struct WelshInductionOutcome: FeedRecord {

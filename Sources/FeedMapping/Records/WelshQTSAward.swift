@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// An EWC Wales QTS award (file `QTS*.csv`, 6- or 30-column layout read by position): a route to QTS that holds
 /// from the QTS date.

@@ -1,4 +1,4 @@
-import DQTModel
+public import DQTModel
 
 /// A row of the TPS monthly workforce extract: one employment, keyed `<trn>.<la>.<establishment or NULL>.<start>`.
 public struct WorkforceEmployment: FeedRecord {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Exports in memory, with ``PostgresLedger``'s checks in the same order, so both stores refuse the same steps.
 extension MemoryLedger: ExportLedger {

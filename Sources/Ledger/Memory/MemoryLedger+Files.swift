@@ -1,4 +1,5 @@
-import Foundation
+public import Foundation
+import Synchronization
 
 extension MemoryLedger: FileLedger {
     /// States in which a file's content counts as handled: a later file with the same content is a duplicate.

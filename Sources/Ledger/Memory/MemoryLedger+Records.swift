@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 extension MemoryLedger: RecordLedger {
     /// `body` runs on the caller's task; its records replace the file's only once it has returned.

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 
 /// The ledger in memory, with the semantics of ``PostgresLedger``: the same state transitions, lookups, staging,

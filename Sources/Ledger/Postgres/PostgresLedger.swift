@@ -1,5 +1,5 @@
 import Foundation
-import LibPQ
+public import LibPQ
 
 /// The bridge's ledger in PostgreSQL (schema `bridge`, see ``LedgerMigrations``): the production ``LedgerStore``.
 /// Every method is safe to call from async code: the SQL runs on the pool's own threads.

@@ -3,6 +3,7 @@ import FeedMapping
 import FileSources
 import Foundation
 import Ledger
+import Logging
 
 /// One outbound feed's exports, exactly once. For a feed that is due:
 /// 1. its undelivered export (a crash, a destination that was down) is finished first: same range, same file name, the
