@@ -9,8 +9,9 @@ import Foundation
 ///   finishes it (same range, same file name, same bytes) before planning another. At most one undelivered resend
 ///   per original.
 /// - A regular export's range starts at the feed's watermark when it is planned, and the watermark moves to its upper
-///   end only in the transaction that marks it delivered, and only if it still equals the range's start. So the
-///   ranges of delivered exports are contiguous and never overlap, and no change is skipped.
+///   end only in the transaction that marks it delivered, and only if it still equals the range's start. A range with
+///   nothing to send moves it the same way, with no export. So the ranges of delivered exports and empty ranges are
+///   contiguous and never overlap, and no change is skipped.
 /// - File names are unique per feed among regular exports; a resend keeps its original's name, range and hash.
 /// - Once `delivered`, an export never changes; a recorded SHA-256 never changes.
 public protocol ExportLedger: Sendable {
@@ -45,6 +46,12 @@ public protocol ExportLedger: Sendable {
     /// In one transaction: the export `delivered` and, for a regular export, the feed's watermark moved to its range's
     /// upper end, checking the watermark still equals the range's start. Already delivered: returned as it is.
     func markDelivered(id: Int64) async throws -> ExportRow
+
+    /// The range from the feed's watermark to `range.upTo` holds nothing to send and the feed writes no empty file:
+    /// the watermark moves to `range.upTo` (checking it still equals `range.after`) and the check time is noted, so a
+    /// daily feed is not due again before its next slot. Throws ``ExportLedgerError/unfinishedExport(feed:id:)`` when
+    /// the feed has an undelivered export (its range comes first).
+    func settleEmptyRange(feed: String, range: ExportRange) async throws -> ExportWatermark
 
     /// The attempt failed: `failed` with the reason (no personal data). The export stays the feed's unfinished one.
     func markExportFailed(id: Int64, reason: String) async throws -> ExportRow

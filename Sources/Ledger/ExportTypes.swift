@@ -97,19 +97,24 @@ public struct ExportRow: Sendable, Hashable {
     }
 }
 
-/// An outbound feed's watermark: the upper end of the last delivered regular export's range.
+/// An outbound feed's watermark: the upper end of the last settled range, delivered in a regular export or found to
+/// hold nothing to send.
 public struct ExportWatermark: Sendable, Hashable {
     public let feed: String
-    /// nil: the delivered ranges so far started at the beginning and were empty.
+    /// nil: the settled ranges so far started at the beginning and were empty.
     public let cursor: String?
-    public let exportID: Int64
-    public let deliveredAt: Date
+    /// The last delivered regular export; nil while every range so far held nothing.
+    public let exportID: Int64?
+    public let deliveredAt: Date?
+    /// When a range was last settled (delivered or found empty): a daily feed is due once per slot.
+    public let checkedAt: Date
 
-    public init(feed: String, cursor: String?, exportID: Int64, deliveredAt: Date) {
+    public init(feed: String, cursor: String?, exportID: Int64?, deliveredAt: Date?, checkedAt: Date) {
         self.feed = feed
         self.cursor = cursor
         self.exportID = exportID
         self.deliveredAt = deliveredAt
+        self.checkedAt = checkedAt
     }
 }
 

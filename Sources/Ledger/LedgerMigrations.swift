@@ -164,6 +164,14 @@ public enum LedgerMigrations {
                     delivered_at timestamptz NOT NULL
                 );
                 """),
+        Migration(
+            version: 5, name: "export watermarks moved by ranges with nothing to send",
+            sql: """
+                -- A range with nothing to send moves the watermark with no export; checked_at lets a daily feed be due
+                -- once per slot however many runs find nothing.
+                ALTER TABLE bridge.export_watermarks ALTER COLUMN export_id DROP NOT NULL, ALTER COLUMN delivered_at DROP NOT NULL,
+                    ADD COLUMN checked_at timestamptz NOT NULL DEFAULT now();
+                """),
     ]
 
     /// Recorded in `bridge.schema_migrations`, under an advisory lock of the ledger's own.

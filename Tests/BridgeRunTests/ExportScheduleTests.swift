@@ -28,4 +28,16 @@ struct ExportScheduleTests {
         #expect(try await !ExportSchedule.isDue(feed, ledger: ledger, now: Date()))
         #expect(try await ExportSchedule.isDue(feed, ledger: ledger, now: Date().addingTimeInterval(86_400 * 2)))
     }
+
+    @Test("a range found empty settles the slot: the feed is not due again until the next 03:00")
+    func emptyRangeSettlesTheSlot() async throws {
+        let feed = try Self.feed()
+        let ledger = MemoryLedger()
+        let later = Date().addingTimeInterval(86_400 * 2)
+        #expect(try await ExportSchedule.isDue(feed, ledger: ledger, now: later))
+        _ = try await ledger.settleEmptyRange(feed: feed.id, range: ExportRange(after: nil, upTo: nil))
+        // Settled now, at or after today's slot (or before it, when today's has not come): not due again today.
+        #expect(try await !ExportSchedule.isDue(feed, ledger: ledger, now: Date()))
+        #expect(try await ExportSchedule.isDue(feed, ledger: ledger, now: later))
+    }
 }

@@ -98,14 +98,38 @@ extension LedgerScenario {
         #expect(try await ledger.watermark(feed: "capita-new")?.exportID == empty.id)
         await refusal(.unknownExport(id: 99)) { try await ledger.resumeExport(id: 99, runID: second) }
 
+        // A range with nothing to send settles the watermark with no export; an unfinished export comes first.
+        func settle(_ feed: String, _ range: ExportRange) async {
+            do {
+                let watermark = try await ledger.settleEmptyRange(feed: feed, range: range)
+                seen.append("settled \(feed) at \(watermark.cursor ?? "start") export \(watermark.exportID.map(String.init) ?? "-")")
+            } catch {
+                seen.append("refused: \(error)")
+            }
+        }
+        await settle("prohibitions", ExportRange(after: nil, upTo: nil))
+        await settle("gtcs", ExportRange(after: nil, upTo: nil))
+        let firstCheck = try #require(try await ledger.watermark(feed: "gtcs")?.checkedAt)
+        await settle("gtcs", ExportRange(after: "3.1", upTo: "4.0"))
+        await settle("gtcs", ExportRange(after: nil, upTo: "3.1"))
+        let settled = try #require(try await ledger.watermark(feed: "gtcs"))
+        #expect(settled.cursor == "3.1" && settled.exportID == nil && settled.deliveredAt == nil && settled.checkedAt >= firstCheck)
+        let afterEmpty = try await ledger.planExport(
+            feed: "gtcs", runID: second, range: ExportRange(after: "3.1", upTo: "5.0"), fileName: "gtcs-1.csv", destination: "d")
+        _ = try await ledger.markWritten(id: afterEmpty.id, records: 1, size: 10, sha256: shaA)
+        #expect(try await ledger.markDelivered(id: afterEmpty.id).state == .delivered)
+        #expect(try await ledger.watermark(feed: "gtcs")?.exportID == afterEmpty.id)
+        await settle("gtcs", ExportRange(after: "5.0", upTo: "5.0"))
+        #expect(try await ledger.watermark(feed: "gtcs")?.exportID == afterEmpty.id)
+
         let byRun = try await ledger.exports(runID: second)
-        #expect(byRun.map(\.id) == [first.id, empty.id, other.id, resend.id])
+        #expect(byRun.map(\.id) == [first.id, empty.id, other.id, resend.id, afterEmpty.id])
         let newest = try await ledger.exports(feed: "capita-new", limit: 2)
         #expect(newest.map(\.id) == [resend.id, empty.id])
         let summaries = try await ledger.exportSummaries()
-        #expect(summaries.map(\.feed) == ["capita-new", "prohibitions"])
-        #expect(summaries.map(\.delivered) == [3, 0] && summaries.map(\.pending) == [0, 1])
-        #expect(summaries.map { $0.lastDelivered?.id } == [resend.id, nil])
+        #expect(summaries.map(\.feed) == ["capita-new", "gtcs", "prohibitions"])
+        #expect(summaries.map(\.delivered) == [3, 1, 0] && summaries.map(\.pending) == [0, 0, 1])
+        #expect(summaries.map { $0.lastDelivered?.id } == [resend.id, afterEmpty.id, nil])
         seen += summaries.map { "\($0.feed) delivered \($0.delivered) pending \($0.pending) last \(Transcript.export($0.lastDelivered))" }
         return seen
     }

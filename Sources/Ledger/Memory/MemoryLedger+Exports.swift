@@ -92,13 +92,27 @@ extension MemoryLedger: ExportLedger {
                 guard watermark?.cursor == row.range.after else {
                     throw ExportLedgerError.notContiguous(feed: row.feed, watermark: watermark?.cursor, after: row.range.after)
                 }
-                state.watermarks[row.feed] = ExportWatermark(feed: row.feed, cursor: row.range.upTo, exportID: id, deliveredAt: now)
+                state.watermarks[row.feed] = ExportWatermark(feed: row.feed, cursor: row.range.upTo, exportID: id, deliveredAt: now, checkedAt: now)
             }
             state.exports[index].state = .delivered
             state.exports[index].failureReason = nil
             state.exports[index].deliveredAt = now
             state.exports[index].updatedAt = now
             return state.exports[index]
+        }
+    }
+
+    public func settleEmptyRange(feed: String, range: ExportRange) async throws -> ExportWatermark {
+        try state.withLock { state in
+            if let unfinished = state.unfinished(feed: feed) { throw ExportLedgerError.unfinishedExport(feed: feed, id: unfinished.id) }
+            let watermark = state.watermarks[feed]
+            guard watermark?.cursor == range.after else {
+                throw ExportLedgerError.notContiguous(feed: feed, watermark: watermark?.cursor, after: range.after)
+            }
+            let settled = ExportWatermark(
+                feed: feed, cursor: range.upTo, exportID: watermark?.exportID, deliveredAt: watermark?.deliveredAt, checkedAt: Date())
+            state.watermarks[feed] = settled
+            return settled
         }
     }
 

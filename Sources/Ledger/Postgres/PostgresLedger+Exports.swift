@@ -120,9 +120,9 @@ extension PostgresLedger: ExportLedger {
                     }
                     try connection.execute(
                         """
-                        INSERT INTO bridge.export_watermarks (feed, cursor, export_id, delivered_at) VALUES ($1, $2, $3, now())
+                        INSERT INTO bridge.export_watermarks (feed, cursor, export_id, delivered_at, checked_at) VALUES ($1, $2, $3, now(), now())
                         ON CONFLICT (feed) DO UPDATE SET cursor = EXCLUDED.cursor, export_id = EXCLUDED.export_id,
-                            delivered_at = EXCLUDED.delivered_at
+                            delivered_at = EXCLUDED.delivered_at, checked_at = EXCLUDED.checked_at
                         """, [.text(row.feed), row.range.upTo.map(PGValue.text), .int64(id)])
                 }
                 return try ExportRow(
@@ -189,6 +189,28 @@ extension PostgresLedger: ExportLedger {
         }
     }
 
+    public func settleEmptyRange(feed: String, range: ExportRange) async throws -> ExportWatermark {
+        try await withConnection { connection in
+            try connection.transaction { connection in
+                if let unfinished = try connection.query(
+                    "SELECT id FROM bridge.exports WHERE feed = $1 AND state <> 'delivered' AND resend_of IS NULL", [.text(feed)]
+                ).int64(0, 0) {
+                    throw ExportLedgerError.unfinishedExport(feed: feed, id: unfinished)
+                }
+                let watermark = try Self.watermark(feed: feed, on: connection, lock: true)
+                guard watermark?.cursor == range.after else {
+                    throw ExportLedgerError.notContiguous(feed: feed, watermark: watermark?.cursor, after: range.after)
+                }
+                try connection.execute(
+                    """
+                    INSERT INTO bridge.export_watermarks (feed, cursor, checked_at) VALUES ($1, $2, now())
+                    ON CONFLICT (feed) DO UPDATE SET cursor = EXCLUDED.cursor, checked_at = EXCLUDED.checked_at
+                    """, [.text(feed), range.upTo.map(PGValue.text)])
+                return try Self.watermark(feed: feed, on: connection, lock: false)!
+            }
+        }
+    }
+
     static func export(id: Int64, on connection: PGConnection, lock: Bool) throws -> ExportRow? {
         try connection.query("SELECT \(ExportRow.columns) FROM bridge.exports WHERE id = $1\(lock ? " FOR UPDATE" : "")", [.int64(id)])
             .rows.first.map(ExportRow.init)
@@ -196,12 +218,12 @@ extension PostgresLedger: ExportLedger {
 
     static func watermark(feed: String, on connection: PGConnection, lock: Bool) throws -> ExportWatermark? {
         try connection.query(
-            "SELECT feed, cursor, export_id, delivered_at FROM bridge.export_watermarks WHERE feed = $1\(lock ? " FOR UPDATE" : "")",
+            "SELECT feed, cursor, export_id, delivered_at, checked_at FROM bridge.export_watermarks WHERE feed = $1\(lock ? " FOR UPDATE" : "")",
             [.text(feed)]
         ).rows.first.map { row in
             ExportWatermark(
-                feed: row["feed"] ?? feed, cursor: row["cursor"], exportID: try row.result.requireInt64(row.index, "export_id"),
-                deliveredAt: try row.result.requireDate(row.index, "delivered_at"))
+                feed: row["feed"] ?? feed, cursor: row["cursor"], exportID: row.result.int64(row.index, "export_id"),
+                deliveredAt: row.result.date(row.index, "delivered_at"), checkedAt: try row.result.requireDate(row.index, "checked_at"))
         }
     }
 }

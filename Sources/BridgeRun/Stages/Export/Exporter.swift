@@ -5,7 +5,8 @@ import Foundation
 import Ledger
 import Logging
 
-/// One outbound feed's exports, exactly once. For a feed that is due:
+/// One outbound feed's exports, exactly once. For a feed that is due (a range with nothing to send only settles the
+/// watermark, and writes no file unless the feed asks for empty files):
 /// 1. its undelivered export (a crash, a destination that was down) is finished first: same range, same file name, the
 ///    bytes regenerated and checked against the recorded SHA-256;
 /// 2. then the next one is planned: the range from the watermark to what is there now and the file name are recorded
@@ -41,6 +42,7 @@ struct Exporter {
             try await context.verifyLock()
             let range = try await input.nextRange(after: try await ledger.watermark(feed: feed.id)?.cursor)
             if range.isEmpty && feed.emptyFile == .skip {
+                _ = try await ledger.settleEmptyRange(feed: feed.id, range: range)
                 context.tally.exports.append(.init(feed: feed.id, id: nil, name: nil, records: 0, state: "nothing new", note: "no file written"))
                 return
             }
