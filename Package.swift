@@ -192,6 +192,7 @@ let package = Package(
                 "DQTModel", "DQTAPIClient",
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -233,8 +234,9 @@ let package = Package(
         .testTarget(
             name: "ChangeFeedTests",
             dependencies: [
-                "ChangeFeed", "DQTModel", "DQTAPI", "DQTAPITesting", "DQTTesting", "LibPQ",
+                "ChangeFeed", "DQTModel", "DQTAPI", "DQTAPIClient", "DQTAPITesting", "DQTTesting", "LibPQ",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -6,12 +6,16 @@ public struct ChangePage: Sendable, Hashable {
     public var changes: [Change]
     /// The cursor of the last change, or the `after` asked for when there is none: it never moves back.
     public var nextCursor: String
+    /// The cursor of the last change (of the kinds asked for) ready now, `nextCursor` when there is none after it: the
+    /// changes after `after` up to it never change, so a range can be fixed without reading it.
+    public var endCursor: String
     /// More changes (of the kinds asked for) are ready after `nextCursor` now.
     public var hasMore: Bool
 
-    public init(changes: [Change], nextCursor: String, hasMore: Bool) {
+    public init(changes: [Change], nextCursor: String, endCursor: String, hasMore: Bool) {
         self.changes = changes
         self.nextCursor = nextCursor
+        self.endCursor = endCursor
         self.hasMore = hasMore
     }
 }

@@ -3,8 +3,8 @@ public import DQTModel
 extension ChangeFeed {
     /// The changes after `after` (nil: from the first) up to and including the cursor `upTo`, of `kinds` (empty:
     /// every kind), read `pageSize` at a time. The range is fixed by its two cursors, so it yields the same changes
-    /// however often and whenever it is read (an export regenerates exactly its file); pages are read only as the
-    /// sequence is consumed.
+    /// however often and whenever it is read (an export regenerates exactly its file); pages are read as the sequence
+    /// is consumed, the next one while the current one is (at most two pages held).
     public func changes(after: String?, upTo: String, kinds: [String], pageSize: Int = 1000) -> ChangeRange {
         ChangeRange(feed: self, after: after, upTo: upTo, kinds: kinds, pageSize: pageSize)
     }
@@ -31,6 +31,8 @@ public struct ChangeRange: AsyncSequence, Sendable {
         var lastPage = false
         /// The range's end, read from `upTo` on the first call.
         var end: ChangeCursor?
+        /// The page after `page`, being read.
+        var ahead: PageAhead?
 
         init(range: ChangeRange, cursor: String?) {
             self.range = range
@@ -55,12 +57,27 @@ public struct ChangeRange: AsyncSequence, Sendable {
                     return change
                 }
                 if lastPage { return nil }
-                let next = try await range.feed.changes(after: cursor, limit: range.pageSize, kinds: range.kinds)
+                let reading = ahead ?? PageAhead(range: range, after: cursor)
+                ahead = nil
+                let next = try await reading.task.value
                 page = next.changes
                 index = 0
                 cursor = next.nextCursor
                 lastPage = try next.changes.isEmpty || !next.hasMore || ChangeCursor.parse(next.nextCursor) >= end
+                if !lastPage { ahead = PageAhead(range: range, after: cursor) }
             }
         }
+    }
+
+    /// A page being read; cancelled when dropped unread (the sequence was left early).
+    final class PageAhead {
+        let task: Task<ChangePage, any Error>
+
+        init(range: ChangeRange, after cursor: String?) {
+            let (feed, limit, kinds) = (range.feed, range.pageSize, range.kinds)
+            task = Task { try await feed.changes(after: cursor, limit: limit, kinds: kinds) }
+        }
+
+        deinit { task.cancel() }
     }
 }

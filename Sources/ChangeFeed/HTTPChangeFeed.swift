@@ -1,38 +1,73 @@
 public import AsyncHTTPClient
-public import DQTAPIClient
+import DQTAPIClient
 import DQTModel
 public import Foundation
+import NIOCore
+import NIOHTTP1
 import OpenAPIRuntime
 
-/// The change feed of a running dqt-api, through the client generated from its contract (`GET /v3/changes`, role
-/// ReadChanges). Documents are turned into ``Change``'s text values here: strings as they are, numbers and booleans
-/// as their JSON text, nulls and nested values left out.
+/// The change feed of a running dqt-api (`GET /v3/changes`, role ReadChanges). Documents are turned into ``Change``'s
+/// text values here: strings as they are, numbers and booleans as their JSON text, nulls and nested values left out.
+///
+/// A page is read by ``ChangePageReader`` straight from the body's bytes; a body it does not vouch for, and every
+/// refusal, is decoded through the types generated from the contract (openapi.yaml's `ChangePage` and `Problem`), so
+/// the contract still decides what a page is.
 public struct HTTPChangeFeed: ChangeFeed {
-    let client: Client
+    let baseURL: URL
+    let apiKey: String
+    let httpClient: HTTPClient
 
-    public init(client: Client) { self.client = client }
+    /// The largest body read: a page of 10,000 changes with long documents is a few MB.
+    static let maximumBodyBytes = 256 << 20
 
     public init(baseURL: URL, apiKey: String, httpClient: HTTPClient = .shared) {
-        self.init(client: .dqtAPI(baseURL: baseURL, apiKey: apiKey, httpClient: httpClient))
+        self.baseURL = baseURL
+        self.apiKey = apiKey
+        self.httpClient = httpClient
     }
 
     public func changes(after: String?, limit: Int, kinds: [String]) async throws -> ChangePage {
-        let typed = try kinds.map { name in
-            guard let kind = Components.Schemas.ChangeKind(rawValue: name) else { throw ChangeFeedError.unknownKind(name) }
-            return kind
+        for name in kinds where Components.Schemas.ChangeKind(rawValue: name) == nil { throw ChangeFeedError.unknownKind(name) }
+        var request = HTTPClientRequest(url: try url(after: after, limit: limit, kinds: kinds))
+        request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        request.headers.add(name: "Accept", value: "application/json")
+        let response = try await httpClient.execute(request, timeout: .minutes(1))
+        let body = try await response.body.collect(upTo: Self.maximumBodyBytes)
+        let status = Int(response.status.code)
+        guard status == 200 else {
+            let problem =
+                [400, 401, 403, 429].contains(status)
+                ? try? Self.decoder.decode(Components.Schemas.Problem.self, from: Data(body.readableBytesView)) : nil
+            throw ChangeFeedError.refused(status: status, problem: problem.map(Self.text))
         }
-        let output = try await client.listChanges(query: .init(after: after, limit: limit, kinds: typed.isEmpty ? nil : typed))
-        switch output {
-        case .ok(let ok):
-            let page = try ok.body.json
-            return ChangePage(changes: page.changes.map(Self.change), nextCursor: page.nextCursor, hasMore: page.hasMore)
-        case .badRequest(let response): throw ChangeFeedError.refused(status: 400, problem: Self.text(try response.body.applicationProblemJson))
-        case .unauthorized(let response): throw ChangeFeedError.refused(status: 401, problem: Self.text(try response.body.applicationProblemJson))
-        case .forbidden(let response): throw ChangeFeedError.refused(status: 403, problem: Self.text(try response.body.applicationProblemJson))
-        case .tooManyRequests(let response):
-            throw ChangeFeedError.refused(status: 429, problem: Self.text(try response.body.applicationProblemJson))
-        case .undocumented(let status, _): throw ChangeFeedError.refused(status: status, problem: nil)
+        return try Self.page(body)
+    }
+
+    /// `<baseURL>/v3/changes?after=&limit=&kinds=` as the contract states the query (kinds comma separated).
+    func url(after: String?, limit: Int, kinds: [String]) throws -> String {
+        guard var components = URLComponents(url: baseURL, resolvingAgainstBaseURL: false) else {
+            throw ChangeFeedError.refused(status: 0, problem: "the API's base URL is not a URL")
         }
+        components.path = (components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path) + "/v3/changes"
+        var query: [URLQueryItem] = []
+        if let after { query.append(URLQueryItem(name: "after", value: after)) }
+        query.append(URLQueryItem(name: "limit", value: String(limit)))
+        if !kinds.isEmpty { query.append(URLQueryItem(name: "kinds", value: kinds.joined(separator: ","))) }
+        components.queryItems = query
+        guard let url = components.string else { throw ChangeFeedError.refused(status: 0, problem: "the API's base URL is not a URL") }
+        return url
+    }
+
+    static let decoder = JSONDecoder()
+
+    /// The page a 200 body holds.
+    static func page(_ body: ByteBuffer) throws -> ChangePage {
+        let fast = body.withUnsafeReadableBytes { raw in
+            try? ChangePageReader.page(raw.bindMemory(to: UInt8.self))
+        }
+        if let fast { return fast }
+        let page = try decoder.decode(Components.Schemas.ChangePage.self, from: Data(body.readableBytesView))
+        return ChangePage(changes: page.changes.map(change), nextCursor: page.nextCursor, endCursor: page.endCursor, hasMore: page.hasMore)
     }
 
     static func change(_ change: Components.Schemas.Change) -> Change {

@@ -2,7 +2,7 @@ public import DQTModel
 import Synchronization
 
 /// A change feed held in memory, for fast tests of what reads the feed: the same answers as dqt-api's for the
-/// changes it holds (order by cursor, `after` exclusive, `limit`, `kinds`, `nextCursor`, `hasMore`), the same
+/// changes it holds (order by cursor, `after` exclusive, `limit`, `kinds`, `nextCursor`, `endCursor`, `hasMore`), the same
 /// refusals for a bad cursor, limit or kind.
 public final class MemoryChangeFeed: ChangeFeed {
     private let held: Mutex<[Change]>
@@ -35,15 +35,13 @@ public final class MemoryChangeFeed: ChangeFeed {
         let start = try after.map(ChangeCursor.parse) ?? .start
         return try held.withLock { changes in
             var page: [Change] = []
-            var hasMore = false
+            var end: String?
             for change in changes where try ChangeCursor.parse(change.cursor) > start && (kinds.isEmpty || kinds.contains(change.kind)) {
-                if page.count == limit {
-                    hasMore = true
-                    break
-                }
-                page.append(change)
+                if page.count < limit { page.append(change) }
+                end = change.cursor
             }
-            return ChangePage(changes: page, nextCursor: page.last?.cursor ?? after ?? "0.0", hasMore: hasMore)
+            let nextCursor = page.last?.cursor ?? after ?? "0.0"
+            return ChangePage(changes: page, nextCursor: nextCursor, endCursor: end ?? nextCursor, hasMore: end != page.last?.cursor)
         }
     }
 }

@@ -24,6 +24,16 @@ struct MemoryChangeFeedTests {
         #expect(try await feed.changes(after: nil, limit: 1, kinds: ["route.updated"]).nextCursor == "0.0")
     }
 
+    @Test func endCursorIsTheLastChangeOfTheKinds() async throws {
+        let feed = try Self.feed(["person.created", "alert.created", "person.created", "employment.upserted"])
+        let all = try await feed.changes(after: nil, limit: 10, kinds: [])
+        let first = try await feed.changes(after: nil, limit: 1, kinds: ["person.created"])
+        #expect(first.endCursor == all.changes[2].cursor && first.hasMore)
+        #expect(try await feed.changes(after: nil, limit: 1, kinds: []).endCursor == all.changes[3].cursor)
+        let done = try await feed.changes(after: all.changes[2].cursor, limit: 5, kinds: ["person.created"])
+        #expect(done.changes.isEmpty && done.endCursor == all.changes[2].cursor && !done.hasMore)
+    }
+
     @Test func refusesWhatTheAPIRefuses() async throws {
         let feed = try Self.feed(["person.created"])
         await #expect(throws: ChangeFeedError.invalidLimit(0)) { try await feed.changes(after: nil, limit: 0, kinds: []) }

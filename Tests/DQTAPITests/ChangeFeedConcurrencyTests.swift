@@ -57,6 +57,7 @@ struct ChangeFeedConcurrencyTests {
             #expect(b.status == 204)
             let whileOpen = try await h.changes(after: start.nextCursor)
             #expect(whileOpen.changes.isEmpty, "B must wait behind A: \(whileOpen.cursors)")
+            #expect(whileOpen.endCursor == start.nextCursor, "the end must wait behind A too")
             try a.execute("COMMIT")
             var seen = whileOpen.changes
             var cursor = whileOpen.nextCursor
@@ -69,6 +70,7 @@ struct ChangeFeedConcurrencyTests {
             }
             #expect(seen.map { $0["operation"] as? String } == ["updatePerson", "upsertEmployment"])
             #expect(seen.map { $0["cursor"] as? String ?? "" } == (try await h.auditCursors()))
+            #expect(try await h.changes(limit: 1).endCursor == seen.last?["cursor"] as? String)
         }
     }
 

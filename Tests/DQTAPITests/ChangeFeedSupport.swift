@@ -9,6 +9,7 @@ import Testing
 struct FeedPage {
     var changes: [[String: Any]]
     var nextCursor: String
+    var endCursor: String
     var hasMore: Bool
     var cursors: [String] { changes.map { $0["cursor"] as? String ?? "" } }
 }
@@ -28,6 +29,7 @@ extension Harness {
         return FeedPage(
             changes: try #require(json["changes"] as? [[String: Any]], sourceLocation: sourceLocation),
             nextCursor: try #require(json["nextCursor"] as? String, sourceLocation: sourceLocation),
+            endCursor: try #require(json["endCursor"] as? String, sourceLocation: sourceLocation),
             hasMore: try #require(json["hasMore"] as? Bool, sourceLocation: sourceLocation))
     }
 

@@ -109,6 +109,26 @@ struct ChangeFeedTests {
         }
     }
 
+    /// `endCursor` fixes a range's end without reading it: the last change of the kinds asked for, whatever the page.
+    @Test func endCursorIsTheLastChangeReady() async throws {
+        try await Harness.with { h in
+            try await Self.makeChanges(h)
+            let all = try await h.allChanges().map { $0["cursor"] as? String ?? "" }
+            let first = try await h.changes(limit: 1)
+            #expect(first.cursors == [all[0]] && first.endCursor == all.last && first.hasMore)
+            let last = try await h.changes(after: all[all.count - 2], limit: 1)
+            #expect(last.endCursor == all.last && last.endCursor == last.nextCursor && !last.hasMore)
+            let employments = try await h.allChanges(kinds: "employment.upserted").map { $0["cursor"] as? String ?? "" }
+            #expect(employments.count >= 2)
+            let employment = try await h.changes(limit: 1, kinds: "employment.upserted")
+            #expect(employment.endCursor == employments.last && employment.hasMore)
+            // Nothing after the cursor: the end is the cursor as given, as nextCursor is.
+            let none = try await h.changes(after: all.last, kinds: "person.updated")
+            #expect(none.changes.isEmpty && none.endCursor == all.last && none.nextCursor == all.last)
+            #expect(try await h.changes(kinds: "route.updated").endCursor == "0.0")
+        }
+    }
+
     @Test func withoutReadChangesIs403() async throws {
         try await Harness.with { h in
             for role in Role.allCases where role != .readChanges {

@@ -14,7 +14,8 @@ import LibPQ
 /// a higher id, so no row can ever appear below that bound once the feed has read up to it; the rows of one
 /// transaction are read all at once, in id order. The statement reads with the same snapshot, so it sees every
 /// committed row below the bound. The price is latency, not loss: a long-running transaction anywhere in the
-/// cluster holds the feed back until it ends.
+/// cluster holds the feed back until it ends. The page's end cursor (the last row ready) is read under the same bound
+/// in the same statement, so the rows up to it are as fixed as those up to the page's last.
 enum ChangeFeedQuery {
     /// Each write endpoint's change kind, as SQL over an audit row (`{row}` stands for its alias). An endpoint that writes two kinds of
     /// record tells them apart by the row: a route and the induction status it implies; a new person or a TRN request
@@ -42,17 +43,25 @@ enum ChangeFeedQuery {
     }
 
     /// Parameters: $1 the cursor's transaction id, $2 its change id, $3 the kinds (NULL: all), $4 the rows to read.
-    /// Walks the (xid, id) index from the cursor and stops after $4 rows; the documents are made only for those.
+    /// Walks the (xid, id) index from the cursor and stops after $4 rows; the documents are made only for those, after
+    /// the limit, by id: the planner cannot tell how many rows the kinds keep and may scan and sort instead of walking
+    /// the index, and then it sorts ids, not documents. `end_cursor` is the last change (of the kinds) ready, by the
+    /// same bound and snapshot as the page: an uncorrelated subquery, read once per statement, walking the index back
+    /// from its end to the first match.
     static let pageSQL = """
-        SELECT a.xid::text || '.' || a.id AS cursor, json_build_object(
+        SELECT a.xid::text || '.' || a.id AS cursor, (SELECT e.xid::text || '.' || e.id FROM audit e
+            WHERE (e.xid, e.id) > ($1::xid8, $2::bigint) AND e.xid < pg_snapshot_xmin(pg_current_snapshot())
+              AND ($3::text[] IS NULL OR \(kind(of: "e")) = ANY ($3::text[]))
+            ORDER BY e.xid DESC, e.id DESC LIMIT 1) AS end_cursor, json_build_object(
           'cursor', a.xid::text || '.' || a.id, 'kind', k.kind, 'trn', a.trn, 'keyName', a.key_name, 'operation', a.operation,
           'at', to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
           'before', \(document("before", previousNamesBefore: "<")), 'after', \(document("after", previousNamesBefore: "<=")))::text AS change
-        FROM audit a CROSS JOIN LATERAL (SELECT \(kind(of: "a")) AS kind) k
-        WHERE (a.xid, a.id) > ($1::xid8, $2::bigint) AND a.xid < pg_snapshot_xmin(pg_current_snapshot())
-          AND ($3::text[] IS NULL OR k.kind = ANY ($3::text[]))
-        ORDER BY a.xid, a.id
-        LIMIT $4::int
+        FROM (SELECT s.xid, s.id FROM audit s
+            WHERE (s.xid, s.id) > ($1::xid8, $2::bigint) AND s.xid < pg_snapshot_xmin(pg_current_snapshot())
+              AND ($3::text[] IS NULL OR \(kind(of: "s")) = ANY ($3::text[]))
+            ORDER BY s.xid, s.id LIMIT $4::int) c
+          JOIN audit a ON a.id = c.id CROSS JOIN LATERAL (SELECT \(kind(of: "a")) AS kind) k
+        ORDER BY c.xid, c.id
         """
 
     /// The camelCase document of the audit row's `before` or `after` (`column`), by the row's kind. The person's
@@ -131,16 +140,17 @@ enum ChangeFeedQuery {
           'gender', d #> '{person,gender}', 'emailAddress', d #> '{person,emailAddresses,0}')
         """
 
-    /// Up to `limit` changes after `cursor`, with whether more are ready; `kinds` nil for every kind.
+    /// Up to `limit` changes after `cursor`, with the last change ready (nil with them) and whether more are ready;
+    /// `kinds` nil for every kind.
     static func page(_ connection: PGConnection, after cursor: ChangeCursor, limit: Int, kinds: [String]?) throws -> (
-        changes: [String], last: String?, hasMore: Bool
+        changes: [String], last: String?, end: String?, hasMore: Bool
     ) {
         let result = try connection.query(
             pageSQL, [.text(String(cursor.transaction)), .int64(cursor.change), kinds.map { .textArray($0) }, .int(limit + 1)])
         let count = min(result.rowCount, limit)
         var changes: [String] = []
         changes.reserveCapacity(count)
-        for row in 0..<count { changes.append(result.string(row, 1) ?? "null") }
-        return (changes, count > 0 ? result.string(count - 1, 0) : nil, result.rowCount > limit)
+        for row in 0..<count { changes.append(result.string(row, 2) ?? "null") }
+        return (changes, count > 0 ? result.string(count - 1, 0) : nil, count > 0 ? result.string(0, 1) : nil, result.rowCount > limit)
     }
 }

@@ -99,7 +99,8 @@ enum ListChanges {
             if index > 0 { body.writeString(",") }
             body.writeString(change)
         }
-        body.writeString(#"],"nextCursor":"\#(page.last ?? parameters.afterText)","hasMore":\#(page.hasMore)}"#)
+        let nextCursor = page.last ?? parameters.afterText
+        body.writeString(#"],"nextCursor":"\#(nextCursor)","endCursor":"\#(page.end ?? nextCursor)","hasMore":\#(page.hasMore)}"#)
         return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: body))
     }
 }

@@ -1,3 +1,4 @@
+import DQTModel
 import Foundation
 import HTTPTypes
 import OpenAPIRuntime

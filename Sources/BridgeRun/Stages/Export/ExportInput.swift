@@ -23,17 +23,10 @@ struct ExportInput {
     func nextRange(after: String?) async throws -> ExportRange {
         switch feed.input {
         case .changes(let kinds, _):
-            let changes = try requireChangeFeed()
-            var cursor = after
-            var seen = 0
-            while true {
-                let page = try await changes.changes(after: cursor, limit: Self.pageSize, kinds: kinds)
-                ExportFailPoint.pageFetched.hit()
-                seen += page.changes.count
-                if let last = page.changes.last { cursor = last.cursor }
-                if !page.hasMore || page.changes.isEmpty { break }
-            }
-            return ExportRange(after: after, upTo: seen == 0 ? after : cursor)
+            // One change is enough: the page's end cursor fixes the range without reading it.
+            let page = try await requireChangeFeed().changes(after: after, limit: 1, kinds: kinds)
+            ExportFailPoint.pageFetched.hit()
+            return ExportRange(after: after, upTo: page.changes.isEmpty ? after : page.endCursor)
         case .problems(let inbound):
             var upTo = after
             var afterID = try fileID(after)

@@ -1,15 +1,17 @@
 import Foundation
 
-/// A strict RFC 8259 reader over UTF-8 bytes, for the batch endpoint's hot path. It vouches only for input that
-/// Foundation's `JSONDecoder` is sure to read the same way: anything else (not JSON, invalid UTF-8, an unpaired
+/// A strict RFC 8259 reader over UTF-8 bytes, for hot paths (dqt-api's batch endpoint, the bridge's change feed). It
+/// vouches only for input that Foundation's `JSONDecoder` is sure to read the same way: anything else (not JSON, invalid UTF-8, an unpaired
 /// surrogate escape, an escaped, non-ASCII or repeated key, a number other than a short integer, nesting deeper than
 /// ``maximumDepth``, an object of more than ``maximumKeys`` members) throws ``Unsure``, and the caller falls back to
 /// the Codable path, which answers as the reference path does (with its error messages).
-struct JSONReader {
+package struct JSONReader {
     /// The input is not one this reader vouches for.
-    struct Unsure: Error {}
+    package struct Unsure: Error {
+        package init() {}
+    }
 
-    enum Value {
+    package enum Value {
         case string(Range<Int>, escaped: Bool)
         /// An integer of at most 15 digits, without fraction or exponent (so every decoder reads it exactly).
         case integer(Range<Int>)
@@ -19,21 +21,21 @@ struct JSONReader {
         case composite
     }
 
-    static let maximumDepth = 64
+    package static let maximumDepth = 64
     /// Repeated keys are looked for pairwise; wider objects are left to `JSONDecoder`.
-    static let maximumKeys = 64
+    package static let maximumKeys = 64
 
-    let bytes: UnsafeBufferPointer<UInt8>
-    private(set) var position: Int
+    package let bytes: UnsafeBufferPointer<UInt8>
+    package private(set) var position: Int
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>, at position: Int = 0) {
+    package init(_ bytes: UnsafeBufferPointer<UInt8>, at position: Int = 0) {
         self.bytes = bytes
         self.position = position
     }
 
     // MARK: Structure
 
-    mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while position < bytes.count {
             switch bytes[position] {
             case 0x20, 0x09, 0x0A, 0x0D: position += 1
@@ -43,17 +45,17 @@ struct JSONReader {
     }
 
     /// Only whitespace is left.
-    mutating func end() throws(Unsure) {
+    package mutating func end() throws(Unsure) {
         skipWhitespace()
         guard position == bytes.count else { throw Unsure() }
     }
 
-    mutating func enterObject() throws(Unsure) { try expect(UInt8(ascii: "{")) }
-    mutating func enterArray() throws(Unsure) { try expect(UInt8(ascii: "[")) }
+    package mutating func enterObject() throws(Unsure) { try expect(UInt8(ascii: "{")) }
+    package mutating func enterArray() throws(Unsure) { try expect(UInt8(ascii: "[")) }
 
     /// The next member's key (the reader is then at its value), or nil past the object's `}`. `count` is how many
     /// members came before.
-    mutating func nextKey(after count: Int) throws(Unsure) -> Range<Int>? {
+    package mutating func nextKey(after count: Int) throws(Unsure) -> Range<Int>? {
         guard try next(after: count, closing: UInt8(ascii: "}")) else { return nil }
         guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else { throw Unsure() }
         let (key, escaped) = try string()
@@ -63,13 +65,15 @@ struct JSONReader {
     }
 
     /// Whether another element follows (the reader is then at it); false past the array's `]`.
-    mutating func nextElement(after count: Int) throws(Unsure) -> Bool {
+    package mutating func nextElement(after count: Int) throws(Unsure) -> Bool {
         try next(after: count, closing: UInt8(ascii: "]"))
     }
 
     /// An object whose members `member` knows, each at most once: `member` reads the value of the member `key` names
-    /// and returns the member's number (0..<32), or throws for a key it does not know.
-    mutating func members(_ member: (inout JSONReader, _ key: Range<Int>) throws(Unsure) -> Int) throws(Unsure) {
+    /// and returns the member's number (0..<32), or throws for a key it does not know. Returns the members seen, bit
+    /// `1 << number` for each.
+    @discardableResult
+    package mutating func members(_ member: (inout JSONReader, _ key: Range<Int>) throws(Unsure) -> Int) throws(Unsure) -> UInt32 {
         try enterObject()
         var seen: UInt32 = 0
         var count = 0
@@ -79,10 +83,11 @@ struct JSONReader {
             guard seen & bit == 0 else { throw Unsure() }
             seen |= bit
         }
+        return seen
     }
 
     /// The value at the reader, objects and arrays checked and skipped; `depth` is how deep the value sits.
-    mutating func value(depth: Int) throws(Unsure) -> Value {
+    package mutating func value(depth: Int) throws(Unsure) -> Value {
         skipWhitespace()
         guard position < bytes.count else { throw Unsure() }
         switch bytes[position] {
@@ -112,7 +117,7 @@ struct JSONReader {
     }
 
     /// An escape-free string, or nil for `null`.
-    mutating func plainString(orNull: Bool = false) throws(Unsure) -> String? {
+    package mutating func plainString(orNull: Bool = false) throws(Unsure) -> String? {
         switch try value(depth: 0) {
         case .string(let range, escaped: false): return text(range)
         case .null where orNull: return nil
@@ -122,16 +127,57 @@ struct JSONReader {
 
     // MARK: Reading what was found
 
-    func isKey(_ range: Range<Int>, _ name: StaticString) -> Bool {
+    package func isKey(_ range: Range<Int>, _ name: StaticString) -> Bool {
         range.count == name.utf8CodeUnitCount && memcmp(bytes.baseAddress! + range.lowerBound, name.utf8Start, range.count) == 0
     }
 
     /// The text of an escape-free string's range (already checked to be UTF-8).
-    func text(_ range: Range<Int>) -> String {
+    package func text(_ range: Range<Int>) -> String {
         String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
-    func integerValue(_ range: Range<Int>) -> Int {
+    /// The text of a string's range (already checked), its escapes decoded.
+    package func string(_ range: Range<Int>, escaped: Bool) -> String {
+        guard escaped else { return text(range) }
+        var scalars = String.UnicodeScalarView()
+        var utf8: [UInt8] = []
+        var index = range.lowerBound
+        func flush() {
+            if !utf8.isEmpty { scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars) }
+            utf8.removeAll(keepingCapacity: true)
+        }
+        while index < range.upperBound {
+            let byte = bytes[index]
+            guard byte == UInt8(ascii: "\\") else {
+                utf8.append(byte)
+                index += 1
+                continue
+            }
+            flush()
+            let code = bytes[index + 1]
+            index += 2
+            switch code {
+            case UInt8(ascii: "b"): scalars.append("\u{08}")
+            case UInt8(ascii: "f"): scalars.append("\u{0C}")
+            case UInt8(ascii: "n"): scalars.append("\n")
+            case UInt8(ascii: "r"): scalars.append("\r")
+            case UInt8(ascii: "t"): scalars.append("\t")
+            case UInt8(ascii: "u"):
+                var unit = UInt32(hexValue(at: index))
+                index += 4
+                if (0xD800...0xDBFF).contains(unit) {
+                    unit = 0x10000 + (unit - 0xD800) << 10 + (UInt32(hexValue(at: index + 2)) - 0xDC00)
+                    index += 6
+                }
+                scalars.append(Unicode.Scalar(unit) ?? "\u{FFFD}")
+            default: scalars.append(Unicode.Scalar(code))
+            }
+        }
+        flush()
+        return String(scalars)
+    }
+
+    package func integerValue(_ range: Range<Int>) -> Int {
         var value = 0
         for byte in bytes[range] where byte != UInt8(ascii: "-") { value = value * 10 + Int(byte - UInt8(ascii: "0")) }
         return bytes[range.lowerBound] == UInt8(ascii: "-") ? -value : value
@@ -262,6 +308,11 @@ struct JSONReader {
         default:
             throw Unsure()
         }
+    }
+
+    /// Four hex digits already checked by ``hex4(at:)``.
+    private func hexValue(at start: Int) -> UInt16 {
+        (try? hex4(at: start)) ?? 0
     }
 
     private func hex4(at start: Int) throws(Unsure) -> UInt16 {
