@@ -31,6 +31,8 @@ public struct HTTPChangeFeed: ChangeFeed {
         case .forbidden(let response): throw ChangeFeedError.refused(status: 403, problem: Self.text(try response.body.applicationProblemJson))
         case .tooManyRequests(let response):
             throw ChangeFeedError.refused(status: 429, problem: Self.text(try response.body.applicationProblemJson))
+        case .serviceUnavailable(let response):
+            throw ChangeFeedError.refused(status: 503, problem: Self.text(try response.body.applicationProblemJson))
         case .undocumented(let status, _): throw ChangeFeedError.refused(status: status, problem: nil)
         }
     }
