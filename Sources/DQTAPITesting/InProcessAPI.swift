@@ -16,14 +16,16 @@ public struct InProcessAPI: Sendable {
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// Runs `body` against a fresh service on a database named `<databasePrefix>_<random>`, with the keys `makeKeys`
-    /// creates; `configure` can change the configuration (limits, cache). The pool and the database go afterwards.
+    /// Runs `body` against a fresh service on a database named `<databasePrefix>_<random>` (on the PostgreSQL
+    /// `adminURL` names, the shared test server by default), with the keys `makeKeys` creates; `configure` can change
+    /// the configuration (limits, cache). The pool and the database go afterwards.
     public static func with<Keys: Sendable>(
-        databasePrefix: String, logger: Logger = Logger(label: "dqt-api-test") { _ in SwiftLogNoOpLogHandler() },
+        databasePrefix: String, adminURL: String? = nil,
+        logger: Logger = Logger(label: "dqt-api-test") { _ in SwiftLogNoOpLogHandler() },
         configure: (inout APIConfiguration) -> Void = { _ in }, keys makeKeys: @escaping @Sendable (PGConnection) throws -> Keys,
         _ body: @Sendable (InProcessAPI, Keys) async throws -> Void
     ) async throws {
-        try await TemporaryDatabase.with(prefix: databasePrefix) { database in
+        try await TemporaryDatabase.with(prefix: databasePrefix, adminURL: adminURL) { database in
             let pool = PGPool(conninfo: database.url, maximumConnections: 4)
             defer { pool.close() }
             let keys = try await pool.withConnection { connection in
