@@ -178,9 +178,11 @@ public struct Problem: Error, Sendable, Equatable, Codable {
     public static func malformedRequest() -> Problem {
         Problem(status: 400, errorCode: 10100, title: "Invalid request.", detail: "The request is not valid HTTP/1.1.")
     }
-    public static func requestTimeout(_ part: String, seconds: Int) -> Problem {
-        Problem(
-            status: 408, errorCode: 10126, title: "Request timeout.", detail: "The request's \(part) did not arrive within \(seconds) s.")
+    public static func requestTimeout(_ part: String, limit: Duration) -> Problem {
+        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        return Problem(
+            status: 408, errorCode: 10126, title: "Request timeout.",
+            detail: "The request's \(part) did not arrive within \(String(format: "%g", seconds)) s.")
     }
     public static func uriTooLong(_ limit: Int) -> Problem {
         Problem(status: 414, errorCode: 10127, title: "URI too long.", detail: "The request line exceeds \(limit) bytes.")

@@ -6,9 +6,9 @@ import HummingbirdTesting
 public import LibPQ
 public import Logging
 
-/// dqt-api served in the test's own process: the production router on a live Hummingbird server on 127.0.0.1 (a free
-/// port), over a throwaway database migrated and seeded with fixtures/api/persons.ndjson. (A test that needs dqt-api
-/// as its own process, to read its logs or kill it, starts the built binary with ``ChildProcess``.)
+/// dqt-api served in the test's own process: the production application (router, connection limits) live on a free
+/// loopback port, over a throwaway database migrated and seeded with fixtures/api/persons.ndjson. (A test that needs
+/// dqt-api as its own process, to read its logs or kill it, starts the built binary with ``ChildProcess``.)
 public struct InProcessAPI: Sendable {
     public let databaseURL: String
     public let pool: PGPool
@@ -37,8 +37,7 @@ public struct InProcessAPI: Sendable {
             configuration.port = 0
             configuration.keyCacheSeconds = 0
             configure(&configuration)
-            let router = try DQTAPIServer.makeRouter(configuration: configuration, pool: pool, metrics: APIMetrics(), logger: logger)
-            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+            let app = try DQTAPIServer.makeApplication(configuration: configuration, pool: pool, logger: logger)
             try await app.test(.live) { client in
                 try await body(InProcessAPI(databaseURL: database.url, pool: pool, port: client.port!), keys)
             }

@@ -30,9 +30,9 @@ final class ConnectionEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var deadlines: RequestReadDeadlines
     private var timer: Scheduled<Void>?
     private var timerDeadline: NIODeadline?
-    /// Requests whose head was read and whose answer has not ended.
-    private var answersOwed = 0
     private var answerInProgress = false
+    /// Whether the answer to the request being read has begun (it can come before the body, e.g. a 401).
+    private var answerBegunForRequest = false
     private var closeAfterAnswer = false
     /// True once the connection has stopped sending: whatever still arrives is discarded.
     private(set) var isClosing = false
@@ -65,8 +65,8 @@ final class ConnectionEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler
         guard !isClosing else { return }
         switch unwrapInboundIn(data) {
         case .head(let request):
-            answersOwed += 1
             deadlines.headReceived(now: .now())
+            answerBegunForRequest = false
             if request.method == .connect {
                 answeringConnect = true
                 closeAfterAnswer = true
@@ -90,6 +90,7 @@ final class ConnectionEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler
         switch part {
         case .head(var response):
             answerInProgress = true
+            answerBegunForRequest = true
             if Self.closingStatuses.contains(response.status.code) || response.headerFields[.connection]?.lowercased() == "close" {
                 closeAfterAnswer = true
                 response.headerFields[.connection] = "close"
@@ -101,7 +102,6 @@ final class ConnectionEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler
             context.write(data, promise: promise)
         case .end:
             answerInProgress = false
-            answersOwed = max(0, answersOwed - 1)
             if closeAfterAnswer {
                 context.writeAndFlush(data, promise: promise)
                 lingeringClose(context)
@@ -187,14 +187,15 @@ final class ConnectionEdgeHandler: ChannelDuplexHandler, RemovableChannelHandler
             return
         }
         let (part, limit) = phase == .head ? ("head", limits.headerTimeout) : ("body", limits.bodyTimeout)
-        let seconds = Int(limit.components.seconds)
+        let problem = Problem.requestTimeout(part, limit: limit)
         logger.info(
             "closing a connection: the request's \(part) did not arrive in time",
-            metadata: ["timeoutSeconds": "\(seconds)", "remote": "\(context.remoteAddress?.description ?? "-")"])
-        if answerInProgress {
+            metadata: ["timeout": "\(limit)", "remote": "\(context.remoteAddress?.description ?? "-")"])
+        // A request answered already (or being answered) gets no second answer.
+        if answerInProgress || (phase == .body && answerBegunForRequest) {
             context.close(promise: nil)
         } else {
-            answer(.requestTimeout(part, seconds: seconds), context: context)
+            answer(problem, context: context)
         }
     }
 
