@@ -57,6 +57,8 @@ public struct GeneratedClientTransport: BatchTransport {
                 })
         case .tooManyRequests(let response):
             return .refused(status: 429, retryAfter: response.headers.retryAfter.map(Double.init), problem: Self.text(response.body))
+        case .serviceUnavailable(let response):
+            return .refused(status: 503, retryAfter: response.headers.retryAfter.map(Double.init), problem: Self.text(response.body))
         case .unauthorized(let response):
             return .refused(status: 401, retryAfter: nil, problem: Self.text(response.body))
         case .badRequest(let response):

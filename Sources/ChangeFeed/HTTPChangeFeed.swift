@@ -36,7 +36,7 @@ public struct HTTPChangeFeed: ChangeFeed {
         let status = Int(response.status.code)
         guard status == 200 else {
             let problem =
-                [400, 401, 403, 429].contains(status)
+                [400, 401, 403, 429, 503].contains(status)
                 ? try? Self.decoder.decode(Components.Schemas.Problem.self, from: Data(body.readableBytesView)) : nil
             throw ChangeFeedError.refused(status: status, problem: problem.map(Self.text))
         }

@@ -24,6 +24,8 @@ public struct APIConfiguration: Sendable {
     public var keyCacheSeconds: Double = 5
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// Timeouts, head size and open connections per client (see ``ConnectionLimits`` for the defaults).
+    public var connections = ConnectionLimits()
 
     public init(databaseURL: String) { self.databaseURL = databaseURL }
 }
@@ -114,18 +116,21 @@ public enum DQTAPIServer {
         onServerRunning: (@Sendable (any Channel) async -> Void)? = nil
     ) throws -> some ApplicationProtocol {
         let router = try makeRouter(configuration: configuration, pool: pool, metrics: metrics, logger: logger)
+        let http: HTTPServerBuilder = .guardedHTTP1(limits: configuration.connections, logger: logger)
         let server: HTTPServerBuilder
         if let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath {
             let certificates = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
             let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
             let tls = TLSConfiguration.makeServerConfiguration(certificateChain: certificates, privateKey: .privateKey(key))
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            server = try .tls(http, tlsConfiguration: tls)
         } else {
-            server = .http1()
+            server = http
         }
         return Application(
             router: router, server: server,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: nil,
+                availableConnectionsDelegate: ConnectionCap(maximum: configuration.connections.maxConnections, logger: logger)),
             onServerRunning: onServerRunning ?? { _ in }, logger: logger)
     }
 }

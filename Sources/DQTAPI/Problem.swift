@@ -1,4 +1,5 @@
 public import Foundation
+import LibPQ
 
 /// An RFC 7807 problem with the DQT `errorCode`, thrown by handlers and the write engine and rendered as
 /// `application/problem+json`. Messages never contain personal data: they name fields, never values.
@@ -9,7 +10,7 @@ public struct Problem: Error, Sendable, Equatable, Codable {
     public var detail: String?
     public var errorCode: Int
     public var errors: [String: [String]]?
-    /// Response headers (Location for 308, Retry-After for 429); not part of the body.
+    /// Response headers (Location for 308, Retry-After for 429 and 503); not part of the body.
     public var headers: [String: String]
 
     enum CodingKeys: String, CodingKey { case type, title, status, detail, errorCode, errors }
@@ -45,11 +46,14 @@ public struct Problem: Error, Sendable, Equatable, Codable {
         case 403: "https://tools.ietf.org/html/rfc9110#section-15.5.4"
         case 404: "https://tools.ietf.org/html/rfc9110#section-15.5.5"
         case 405: "https://tools.ietf.org/html/rfc9110#section-15.5.6"
+        case 408: "https://tools.ietf.org/html/rfc9110#section-15.5.9"
         case 409: "https://tools.ietf.org/html/rfc9110#section-15.5.10"
         case 410: "https://tools.ietf.org/html/rfc9110#section-15.5.11"
         case 413: "https://tools.ietf.org/html/rfc9110#section-15.5.14"
+        case 414: "https://tools.ietf.org/html/rfc9110#section-15.5.15"
         case 422: "https://tools.ietf.org/html/rfc9110#section-15.5.21"
         case 429: "https://tools.ietf.org/html/rfc6585#section-4"
+        case 431: "https://tools.ietf.org/html/rfc6585#section-5"
         case 308: "https://tools.ietf.org/html/rfc9110#section-15.4.9"
         case 503: "https://tools.ietf.org/html/rfc9110#section-15.6.4"
         default: "https://tools.ietf.org/html/rfc9110#section-15.6.1"
@@ -157,8 +161,36 @@ public struct Problem: Error, Sendable, Equatable, Codable {
     public static func internalError() -> Problem {
         Problem(status: 500, errorCode: 10130, title: "Internal error.", detail: "The request failed; see the server log by correlation id.")
     }
+    /// How long a client is asked to wait while the database is unreachable: about the time PostgreSQL takes to
+    /// restart, so a client retrying after it neither hammers the service nor waits much longer than the outage.
+    public static let databaseRetryAfterSeconds = 5
     public static func databaseUnavailable() -> Problem {
-        Problem(status: 503, errorCode: 10131, title: "Service unavailable.", detail: "The database is unavailable.")
+        Problem(
+            status: 503, errorCode: 10131, title: "Service unavailable.", detail: "The database is unavailable; retry later.",
+            headers: ["Retry-After": String(databaseRetryAfterSeconds)])
+    }
+    /// The problem a request that failed with `error` gets when the error says what went wrong, else nil.
+    public static func known(_ error: any Error) -> Problem? {
+        if let problem = error as? Problem { return problem }
+        if let database = error as? PGError, database.kind == .connection { return .databaseUnavailable() }
+        return nil
+    }
+    public static func malformedRequest() -> Problem {
+        Problem(status: 400, errorCode: 10100, title: "Invalid request.", detail: "The request is not valid HTTP/1.1.")
+    }
+    public static func requestTimeout(_ part: String, limit: Duration) -> Problem {
+        let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
+        return Problem(
+            status: 408, errorCode: 10126, title: "Request timeout.",
+            detail: "The request's \(part) did not arrive within \(String(format: "%g", seconds)) s.")
+    }
+    public static func uriTooLong(_ limit: Int) -> Problem {
+        Problem(status: 414, errorCode: 10127, title: "URI too long.", detail: "The request line exceeds \(limit) bytes.")
+    }
+    public static func headersTooLarge(_ limit: Int) -> Problem {
+        Problem(
+            status: 431, errorCode: 10128, title: "Request header fields too large.",
+            detail: "The request's header fields exceed \(limit) bytes (or there are too many).")
     }
 }
 

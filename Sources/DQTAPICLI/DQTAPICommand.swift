@@ -40,6 +40,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS.") var tlsCert: String?
     @Option(name: .customLong("tls-key"), help: "PEM private key.") var tlsKey: String?
     @Flag(help: "Apply pending migrations before serving.") var migrate = false
+    @Option(help: "Seconds a connection with no request under way stays open.") var idleTimeout = 30.0
+    @Option(help: "Seconds from a request's first byte to the end of its head (else 408).") var headerTimeout = 10.0
+    @Option(help: "Seconds from a request's head to the end of its body (else 408).") var bodyTimeout = 60.0
+    @Option(help: "Largest request line, and request head, in bytes (else 414, 431).") var maxHeaderBytes = 64 * 1024
+    @Option(help: "Connections open at once; more wait in the listen backlog.") var maxConnections = 1024
 
     func run() async throws {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, sink: JSONLogHandler.standardOutput) }
@@ -54,6 +59,17 @@ struct Serve: AsyncParsableCommand {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together.") }
         configuration.tlsCertificatePath = tlsCert
         configuration.tlsKeyPath = tlsKey
+        for (name, seconds) in [("--idle-timeout", idleTimeout), ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout)]
+        where !(seconds > 0) {
+            throw ValidationError("\(name) must be a positive number of seconds.")
+        }
+        guard maxHeaderBytes >= 1024 else { throw ValidationError("--max-header-bytes must be at least 1024.") }
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive.") }
+        configuration.connections.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        configuration.connections.headerTimeout = .milliseconds(Int64(headerTimeout * 1000))
+        configuration.connections.bodyTimeout = .milliseconds(Int64(bodyTimeout * 1000))
+        configuration.connections.maxHeaderBytes = maxHeaderBytes
+        configuration.connections.maxConnections = maxConnections
         let pool = PGPool(conninfo: configuration.databaseURL, maximumConnections: poolSize)
         if migrate {
             let applied = try await pool.withConnection { try Migrations.migrate($0) }

@@ -6,9 +6,9 @@ import HummingbirdTesting
 public import LibPQ
 public import Logging
 
-/// dqt-api served in the test's own process: the production router on a live Hummingbird server on 127.0.0.1 (a free
-/// port), over a throwaway database migrated and seeded with fixtures/api/persons.ndjson. (A test that needs dqt-api
-/// as its own process, to read its logs or kill it, starts the built binary with ``ChildProcess``.)
+/// dqt-api served in the test's own process: the production application (router, connection limits) live on a free
+/// loopback port, over a throwaway database migrated and seeded with fixtures/api/persons.ndjson. (A test that needs
+/// dqt-api as its own process, to read its logs or kill it, starts the built binary with ``ChildProcess``.)
 public struct InProcessAPI: Sendable {
     public let databaseURL: String
     public let pool: PGPool
@@ -16,14 +16,16 @@ public struct InProcessAPI: Sendable {
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    /// Runs `body` against a fresh service on a database named `<databasePrefix>_<random>`, with the keys `makeKeys`
-    /// creates; `configure` can change the configuration (limits, cache). The pool and the database go afterwards.
+    /// Runs `body` against a fresh service on a database named `<databasePrefix>_<random>` (on the PostgreSQL
+    /// `adminURL` names, the shared test server by default), with the keys `makeKeys` creates; `configure` can change
+    /// the configuration (limits, cache). The pool and the database go afterwards.
     public static func with<Keys: Sendable>(
-        databasePrefix: String, logger: Logger = Logger(label: "dqt-api-test") { _ in SwiftLogNoOpLogHandler() },
+        databasePrefix: String, adminURL: String? = nil,
+        logger: Logger = Logger(label: "dqt-api-test") { _ in SwiftLogNoOpLogHandler() },
         configure: (inout APIConfiguration) -> Void = { _ in }, keys makeKeys: @escaping @Sendable (PGConnection) throws -> Keys,
         _ body: @Sendable (InProcessAPI, Keys) async throws -> Void
     ) async throws {
-        try await TemporaryDatabase.with(prefix: databasePrefix) { database in
+        try await TemporaryDatabase.with(prefix: databasePrefix, adminURL: adminURL) { database in
             let pool = PGPool(conninfo: database.url, maximumConnections: 4)
             defer { pool.close() }
             let keys = try await pool.withConnection { connection in
@@ -35,8 +37,7 @@ public struct InProcessAPI: Sendable {
             configuration.port = 0
             configuration.keyCacheSeconds = 0
             configure(&configuration)
-            let router = try DQTAPIServer.makeRouter(configuration: configuration, pool: pool, metrics: APIMetrics(), logger: logger)
-            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+            let app = try DQTAPIServer.makeApplication(configuration: configuration, pool: pool, logger: logger)
             try await app.test(.live) { client in
                 try await body(InProcessAPI(databaseURL: database.url, pool: pool, port: client.port!), keys)
             }

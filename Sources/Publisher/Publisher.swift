@@ -217,7 +217,7 @@ public struct Publisher: Sendable {
                         throw PublishError.retriesExhausted(
                             "\(lastProblem); Retry-After \(Int(retryAfter)) s is longer than the \(Int(settings.maxRetryAfter)) s allowed")
                     }
-                    try await backoff(attempt: attempt, retryAfter: status == 429 ? retryAfter : nil, reason: "HTTP \(status)")
+                    try await backoff(attempt: attempt, retryAfter: retryAfter, reason: "HTTP \(status)")
                 case 413 where piece.count > 1:
                     splitSize = max(1, piece.count / 2)
                     logger.warning(
@@ -231,7 +231,8 @@ public struct Publisher: Sendable {
         return stats
     }
 
-    /// Sleeps before the next attempt: `Retry-After` when the API sent one (plus a little jitter), else full jitter.
+    /// Sleeps before the next attempt: `Retry-After` when the API sent one (429 over the quota, 503 while its
+    /// database is unreachable; plus a little jitter), else full jitter.
     func backoff(attempt: Int, retryAfter: Double?, reason: String) async throws {
         let delay: Double
         if let retryAfter {

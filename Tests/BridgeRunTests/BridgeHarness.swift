@@ -47,11 +47,12 @@ struct BridgeHarness: Sendable {
         TestServices.isCI || (servicesAvailable && (try? bridgeBinary()) != nil)
     }
 
-    static func with(_ body: @Sendable (BridgeHarness) async throws -> Void) async throws {
+    /// `apiAdminURL`: the PostgreSQL the API's database is made on (the shared test server by default).
+    static func with(apiAdminURL: String? = nil, _ body: @Sendable (BridgeHarness) async throws -> Void) async throws {
         let sftpHome = try TestServices.require(TestServices.sftpRoot)
         try await TemporaryDatabase.with(prefix: "bridge_ledger_test") { ledgerDatabase in
             try await InProcessAPI.with(
-                databasePrefix: "bridge_api_test",
+                databasePrefix: "bridge_api_test", adminURL: apiAdminURL,
                 keys: { connection in
                     try APIKeys.create(connection, name: "bridge-test", roles: Role.allCases, expiresAt: nil, rateLimit: 1_000_000).key
                 }

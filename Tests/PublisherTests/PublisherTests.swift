@@ -113,6 +113,33 @@ struct PublisherTests {
         }
     }
 
+    @Test("A 503 (the API's database unreachable) waits for its Retry-After and marks nothing failed, even when it outlasts every retry")
+    func outageWaitsAndFailsNothing() async throws {
+        try await Self.withStagedFile(count: 6) { ledger, fileID in
+            let transport = ScriptedTransport { call, operations in
+                call <= 2
+                    ? .refused(status: 503, retryAfter: 0.6, problem: #"{"title":"Service unavailable.","errorCode":10131}"#)
+                    : .results(operations.map { _ in OperationResult(status: 204) })
+            }
+            let publisher = Publisher(ledger: ledger, transport: transport, settings: Self.settings(batch: 10, concurrency: 1), logger: Self.logger)
+            let started = ContinuousClock.now
+            let summary = try await publisher.publish(fileID: fileID, feed: "test-feed", fileSHA256: String(repeating: "a", count: 64))
+            #expect(ContinuousClock.now - started >= .milliseconds(1200), "Retry-After honoured twice")
+            #expect(summary.published == 6 && summary.failed == 0)
+        }
+        try await Self.withStagedFile(count: 6) { ledger, fileID in
+            let transport = ScriptedTransport { _, _ in .refused(status: 503, retryAfter: 0.05, problem: nil) }
+            let publisher = Publisher(
+                ledger: ledger, transport: transport, settings: Self.settings(batch: 10, concurrency: 1, attempts: 3), logger: Self.logger)
+            await #expect(throws: PublishError.self) {
+                try await publisher.publish(fileID: fileID, feed: "test-feed", fileSHA256: String(repeating: "a", count: 64))
+            }
+            let counts = try await ledger.recordCounts(fileID: fileID)
+            #expect(counts[.accepted] == 6 && counts[.failed] == nil, "\(counts)")
+            #expect(transport.calls == 3)
+        }
+    }
+
     @Test("Operations answered 503 inside a batch are resent alone; the others are recorded at once")
     func perOperationRetry() async throws {
         try await Self.withStagedFile(count: 4) { ledger, fileID in

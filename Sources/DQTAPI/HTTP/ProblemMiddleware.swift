@@ -14,7 +14,7 @@ struct ProblemMiddleware: ServerMiddleware {
             return try await next(request, body, metadata)
         } catch {
             let underlying = (error as? ServerError)?.underlyingError ?? error
-            if let problem = underlying as? Problem { return ProblemResponse.http(problem) }
+            if let problem = Problem.known(underlying) { return ProblemResponse.http(problem) }
             if let decoding = underlying as? DecodingError {
                 return ProblemResponse.http(.invalid(field: DecodingErrorText.field(decoding), DecodingErrorText.message(decoding)))
             }

@@ -10,7 +10,7 @@ extension HTTPField.Name {
 
 /// Outermost: correlation id (taken or made, always returned), one JSON log line per request (method, path without
 /// its query, status, duration, key name: never a query string or body, which can hold personal data), metrics,
-/// and problem+json for anything thrown below.
+/// and problem+json for anything thrown below (a lost database is 503 with `Retry-After`, never 500).
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
     let metrics: APIMetrics
@@ -43,8 +43,12 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
                 response = ProblemResponse.response(Problem(status: Int(error.status.code), errorCode: 10100, title: error.status.reasonPhrase))
             }
         } catch {
-            logger.error("unhandled error", metadata: ["correlationId": "\(correlationID)", "error": "\(type(of: error))"])
-            response = ProblemResponse.response(.internalError())
+            if let problem = Problem.known(error) {
+                response = ProblemResponse.response(problem)
+            } else {
+                logger.error("unhandled error", metadata: ["correlationId": "\(correlationID)", "error": "\(type(of: error))"])
+                response = ProblemResponse.response(.internalError())
+            }
         }
         response.headers[.correlationID] = correlationID
         let elapsed = ContinuousClock.now - start

@@ -28,7 +28,7 @@ struct BatchFastPath: Sendable {
         guard let body else { throw Problem.invalid(field: "body", "JSON body required.") }
         let data = try await Data(collecting: body, upTo: configuration.maxBodyBytes)
         let prepared = try Self.prepare(data, principal: principal, maximumOperations: configuration.maxBatchOperations)
-        let results = await engine.run(
+        let results = try await engine.run(
             prepared, context: WriteContext(keyName: principal.keyName, correlationID: RequestScope.correlationID))
         metrics.recordBatch(operations: results.count, failures: results.filter { $0.problem != nil }.count)
         var out = "{\"results\":["

@@ -43,7 +43,9 @@ public final class WriteEngine: Sendable {
         self.logger = logger
     }
 
-    func run(_ prepared: [Result<WriteRequest, Problem>], context: WriteContext) async -> [WriteResult] {
+    /// The results, one per request, in order; throws when the transaction itself failed (nothing was applied):
+    /// 503 when the database was lost, else 500.
+    func run(_ prepared: [Result<WriteRequest, Problem>], context: WriteContext) async throws(Problem) -> [WriteResult] {
         do {
             return try await pool.withConnection { [logger] connection in
                 try connection.transaction { connection in
@@ -53,14 +55,8 @@ public final class WriteEngine: Sendable {
                 }
             }
         } catch {
-            let problem: Problem
-            if let pgError = error as? PGError, pgError.kind == .connection {
-                problem = .databaseUnavailable()
-            } else {
-                problem = .internalError()
-            }
             logger.error("write transaction failed", metadata: ["error": "\(error)", "correlationId": "\(context.correlationID)"])
-            return prepared.map { _ in .failure(problem) }
+            throw Problem.known(error) ?? .internalError()
         }
     }
 }

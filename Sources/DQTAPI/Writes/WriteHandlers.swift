@@ -10,7 +10,7 @@ extension APIHandler {
         let envelope = WriteEnvelope(
             path: Operation.route.path(parameters), idempotencyKey: idempotencyKey, source: SourceInfo(header: source))
         let request = try Operation.prepare(body, parameters: parameters, envelope: envelope, principal: principal)
-        let result = await engine.run(
+        let result = try await engine.run(
             [.success(request)], context: WriteContext(keyName: principal.keyName, correlationID: RequestScope.correlationID))[0]
         if let problem = result.problem { throw problem }
         return result
