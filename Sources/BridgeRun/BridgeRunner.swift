@@ -1,3 +1,4 @@
+import DQTModel
 import FeedMapping
 import Foundation
 import Ledger
@@ -89,6 +90,10 @@ public final class BridgeRunner {
                     "feeds": .array(feedNames.map { .string($0) }),
                     "resuming_after": .array(context.tally.interruptedRuns.map { .string(String($0)) }),
                 ])
+            // A work folder that cannot be written fails the run with the reason, before any file is fetched into it.
+            if let problem = FileProblem.writing(folder: context.workFolder) {
+                throw FatalRunError(description: "workFolder \(context.workFolder): \(problem)")
+            }
             context.removeLeftovers()
             for stage in stages where !context.tally.stoppedBySignal {
                 try await stage.run(in: context)

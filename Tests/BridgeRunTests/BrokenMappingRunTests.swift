@@ -39,7 +39,7 @@ struct BrokenMappingRunTests {
         }
     }
 
-    @Test("config check: exit 2 naming a misspelt key and a missing folder root; exit 0 when fixed; no ledger needed")
+    @Test("config check: exit 2 naming a misspelt key and a missing folder root; exit 0 when fixed; a work folder that is a file stops the run")
     func configCheck() async throws {
         try await BridgeHarness.with { h in
             let good = try h.writeConfigurationFile(try h.configuration())
@@ -58,6 +58,12 @@ struct BrokenMappingRunTests {
             let missingRoot = joinPath(h.scratch, "missing-root.yaml")
             try (text + "folder: {root: \(joinPath(h.scratch, "no-such-folder"))}\n").write(toFile: missingRoot, atomically: true, encoding: .utf8)
             #expect(try await h.runBinary(["config", "check", "--config", missingRoot]).status == 2)
+            // A work folder that is a file: the run fails with one line naming the path and the reason.
+            let workFile = joinPath(h.scratch, "work-is-a-file")
+            try "x".write(toFile: workFile, atomically: true, encoding: .utf8)
+            let blocked = try await h.runBinary(["run", "--config", try h.writeConfigurationFile(try h.configuration { $0.workFolder = workFile })])
+            #expect(blocked.status == 2)
+            #expect(blocked.output.contains("workFolder \(workFile): not a directory"), "\(blocked.output)")
         }
     }
 }
