@@ -35,7 +35,7 @@ public enum FileProblem {
             guard (info.st_mode & S_IFMT) == S_IFDIR else { return "not a directory" }
             return access(path, W_OK | X_OK) == 0 ? nil : reason(errno)
         }
-        guard errno == ENOENT else { return reason(errno) }
+        guard errno == ENOENT || errno == ENOTDIR else { return reason(errno) }
         // Missing: the nearest existing ancestor decides whether it can be created.
         var parent = path
         while let slash = parent.lastIndex(of: "/") {
