@@ -27,6 +27,12 @@ struct BrokenMappingRunTests {
                 try connection.query("SELECT count(*)::int AS n FROM bridge.files WHERE feed = 'ewc-induction' AND state = 'published'").int(0, "n")
             }
             #expect(published == 1)
+            // The run report says which feed was held back and why (file and line), in its "what failed" section.
+            let reports = joinPath(h.scratch, "reports")
+            let reportTexts = try FileManager.default.contentsOfDirectory(atPath: reports).filter { $0.hasSuffix(".json") }.map {
+                try String(contentsOfFile: joinPath(reports, $0), encoding: .utf8)
+            }
+            #expect(reportTexts.contains { $0.contains("mapping of feed capita-import does not load") && $0.contains("capita-import.yaml:") })
             let status = try await h.runBinary(["status", "--config", file])
             #expect(status.output.contains("capita-import"), "\(status.output)")
             #expect(status.output.contains("held back"), "\(status.output)")
