@@ -261,7 +261,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "DQTModelTests", dependencies: ["DQTModel"], swiftSettings: swiftSettings),
-        .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "DQTModel", "FlatFile"], swiftSettings: swiftSettings),
+        .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "DQTModel", "FlatFile", "DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "BridgeReportTests", dependencies: ["BridgeReport", "FeedMapping", "DQTModel"], swiftSettings: swiftSettings),
         // Runs the built dqt-bridge (check, feeds, mappings) against the fixtures and their golden files.
         .testTarget(name: "BridgeCLITests", dependencies: ["DQTTesting"], swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import DQTModel
 import FeedMapping
 import Foundation
 import Ledger
@@ -29,8 +30,16 @@ public final class BridgeRunner {
         let catalog = environment.catalog
         // Which feeds.
         var feeds = catalog.feeds.filter { $0.status.isPolled }
+        // A mapping that does not load holds back its own feed only: the run reports it and fails (exit 2).
+        for broken in catalog.broken where options.feeds.map({ $0.isEmpty || $0.contains(broken.feed) }) ?? true {
+            context.tally.failures.append(broken.summary)
+            context.tally.heldBack.append(broken.feed)
+            context.logger.error(
+                "a mapping does not load; its feed is held back",
+                metadata: ["feed": "\(broken.feed)", "error": "\(broken.errors.map(\.description).joined(separator: "; "))"])
+        }
         if let wanted = options.feeds, !wanted.isEmpty {
-            let unknown = wanted.filter { catalog.feed(id: $0) == nil }
+            let unknown = wanted.filter { id in catalog.feed(id: id) == nil && !catalog.broken.contains { $0.feed == id } }
             if !unknown.isEmpty {
                 let message = "no feed \(unknown.joined(separator: ", ")); feeds: \(catalog.feeds.map(\.id).joined(separator: ", "))"
                 return RunOutcome(
@@ -81,6 +90,10 @@ public final class BridgeRunner {
                     "feeds": .array(feedNames.map { .string($0) }),
                     "resuming_after": .array(context.tally.interruptedRuns.map { .string(String($0)) }),
                 ])
+            // A work folder that cannot be written fails the run with the reason, before any file is fetched into it.
+            if let problem = FileProblem.writing(folder: context.workFolder) {
+                throw FatalRunError(description: "workFolder \(context.workFolder): \(problem)")
+            }
             context.removeLeftovers()
             for stage in stages where !context.tally.stoppedBySignal {
                 try await stage.run(in: context)

@@ -29,7 +29,7 @@ public final class BridgeSession: Sendable {
     ) throws {
         self.configuration = configuration
         do {
-            catalog = try FeedCatalog.load(directory: configuration.mappings)
+            catalog = try FeedCatalog.load(directory: configuration.mappings, isolatingBroken: true)
         } catch {
             throw SetupError(description: "the mappings in \(configuration.mappings) do not load:\n\(error)")
         }

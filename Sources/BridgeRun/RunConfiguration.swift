@@ -1,3 +1,4 @@
+import DQTModel
 public import FeedMapping
 public import FileSources
 public import Foundation
@@ -164,10 +165,14 @@ public struct RunConfiguration: Sendable {
 
     /// Reads and checks the configuration file.
     public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> RunConfiguration {
+        if let problem = FileProblem.reading(file: path) {
+            throw ConfigurationError(message: "cannot read the configuration file \(path): \(problem)")
+        }
         guard let data = FileManager.default.contents(atPath: path), let raw = String(data: data, encoding: .utf8) else {
-            throw ConfigurationError(message: "cannot read the configuration file \(path)")
+            throw ConfigurationError(message: "the configuration file \(path) is not UTF-8 text")
         }
         let text = try expand(raw, environment: environment, path: path)
+        try ConfigurationKeys.check(text, path: path)
         let file: File
         do {
             file = try YAMLDecoder().decode(File.self, from: text)

@@ -49,6 +49,8 @@ public struct RunTally: Sendable {
     public var files: [FileNote] = []
     /// Failures of the run itself (sources unreachable, API down, ledger errors): each makes the exit status 2.
     public var failures: [String] = []
+    /// Feeds held back because their mapping does not load (each also a failure).
+    public var heldBack: [String] = []
     /// A fatal failure that stopped the run.
     public var fatal: String?
     public var stoppedBySignal = false
@@ -109,6 +111,7 @@ public struct RunTally: Sendable {
                     })
             ),
             ("failures", .array(failures.map(JSONValue.string))),
+            ("heldBack", .array(heldBack.map(JSONValue.string))),
             ("fatal", JSONValue(fatal)),
             ("stoppedBySignal", .bool(stoppedBySignal)),
             ("interruptedRuns", .array(interruptedRuns.map { .int(Int($0)) })),
@@ -129,6 +132,7 @@ public struct RunTally: Sendable {
             lines.append("  resumed after interrupted run(s) \(interruptedRuns.map(String.init).joined(separator: ", "))")
         }
         if let fatal { lines.append("  stopped: \(fatal)") }
+        if !heldBack.isEmpty { lines.append("  held back (mapping does not load): \(heldBack.joined(separator: ", "))") }
         if stoppedBySignal { lines.append("  stopped early on a signal, after finishing the file in hand") }
         let header =
             "  " + pad("feed", 22) + pad("files", 6) + pad("left", 5) + pad("dup", 4) + pad("quar", 5)

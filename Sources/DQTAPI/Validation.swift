@@ -15,6 +15,10 @@ struct Validator {
         if !errors.isEmpty { throw Problem.invalid(errors) }
     }
 
+    /// The range every date of a write must fall in (`LocalDate.earliestPlausible...latestPlausible`); nil for a
+    /// read, where an implausible date finds nothing instead of being refused.
+    var plausibleDates: ClosedRange<LocalDate>? = LocalDate.earliestPlausible...LocalDate.latestPlausible
+
     /// A required `yyyy-MM-dd`.
     mutating func date(_ field: String, _ text: String?, notFuture: Bool = false) -> LocalDate? {
         guard let text else {
@@ -30,6 +34,10 @@ struct Validator {
             fail(field, "\(field) must be a date, yyyy-MM-dd.")
             return nil
         }
+        if let range = plausibleDates, !range.contains(date) {
+            fail(field, "\(field) must be between \(range.lowerBound) and \(range.upperBound).")
+            return nil
+        }
         if notFuture && date > today { fail(field, "\(field) cannot be in the future.") }
         return date
     }
@@ -42,14 +50,32 @@ struct Validator {
         return trn.digits
     }
 
+    /// A name or single-line text: at most `max` code points once trimmed, no control characters, no bidirectional
+    /// overrides or isolates. The value stored is the trimmed text in NFC (`WriteTransaction.trimmed`).
     mutating func name(_ field: String, _ text: String?, required: Bool, max: Int = 100) -> String? {
+        checkedText(field, text, required: required, max: max, allowLineBreaks: false)
+    }
+
+    /// Free text that may run over several lines (tab, LF and CR allowed), otherwise as ``name(_:_:required:max:)``.
+    mutating func freeText(_ field: String, _ text: String?, max: Int) -> String? {
+        checkedText(field, text, required: false, max: max, allowLineBreaks: true)
+    }
+
+    private mutating func checkedText(_ field: String, _ text: String?, required: Bool, max: Int, allowLineBreaks: Bool) -> String? {
+        // The whole text is judged, surrounding whitespace included, as the contract's pattern judges it.
+        if let text, let violation = PlausibleText.violation(in: text, allowLineBreaks: allowLineBreaks) {
+            fail(field, "\(field) \(violation.rule).")
+            return nil
+        }
         let trimmed = text.map(Self.trimmed)
         guard let trimmed, !trimmed.isEmpty else {
             if required { fail(field, "\(field) is required.") }
             return nil
         }
-        // No more bytes than `max` means no more characters: count characters only past that.
-        if trimmed.utf8.count > max && trimmed.count > max { fail(field, "\(field) is longer than \(max) characters.") }
+        // No more bytes than `max` means no more code points: count them only past that.
+        if trimmed.utf8.count > max && PlausibleText.length(trimmed) > max {
+            fail(field, "\(field) is longer than \(max) characters.")
+        }
         return trimmed
     }
 
@@ -88,10 +114,6 @@ struct Validator {
         let utf8 = text.utf8
         if utf8.isEmpty || utf8.count > max || !utf8.allSatisfy(allowed) { fail(field, "\(field) must be \(rule).") }
     }
-}
-
-extension LocalDate {
-    static let earliestBirth = LocalDate(year: 1940, month: 1, day: 1)!
 }
 
 /// Minimal JSON text building for bulk statements (json_to_recordset) and stored bodies.

@@ -58,8 +58,8 @@ struct CheckCommand: ParsableCommand {
         } catch {
             Self.fail(CommandFailure(message: "the mappings do not load:\n\(error)", status: 2))
         }
-        guard FileManager.default.isReadableFile(atPath: file) else {
-            Self.fail(CommandFailure(message: "cannot read \(printable(file))", status: 2))
+        if let problem = FileProblem.reading(file: file) {
+            Self.fail(CommandFailure(message: "cannot read \(printable(file)): \(problem)", status: 2))
         }
         // Record keys need the file's digest before the first record, a report only at the end; the summary
         // does not show it, so a plain check does not hash the file.
@@ -113,7 +113,8 @@ struct CheckCommand: ParsableCommand {
         do {
             return try digest.wait()
         } catch {
-            Self.fail(CommandFailure(message: "cannot read \(printable(file)): \(error)", status: 2))
+            let reason = FileProblem.reading(file: file) ?? "\(error)"
+            Self.fail(CommandFailure(message: "cannot read \(printable(file)): \(reason)", status: 2))
         }
     }
 

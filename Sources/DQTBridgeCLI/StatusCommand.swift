@@ -23,7 +23,7 @@ enum LedgerAccess {
 
     static func catalog(_ options: RunConfigOptions) -> FeedCatalog? {
         let folder = (try? options.load().mappings) ?? "mappings"
-        return try? FeedCatalog.load(directory: folder)
+        return try? FeedCatalog.load(directory: folder, isolatingBroken: true)
     }
 }
 
@@ -81,6 +81,11 @@ struct StatusCommand: AsyncParsableCommand {
         for feed in byFeed.keys.sorted() {
             let status = catalog?.feed(id: feed).map { " (\($0.status.rawValue))" } ?? ""
             lines.append("  \(pad(feed + status, 32))" + byFeed[feed]!.map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", "))
+        }
+        if let broken = catalog?.broken, !broken.isEmpty {
+            lines.append("")
+            lines.append("Feeds held back (their mapping does not load; fix it, `dqt-bridge mappings lint` names each mistake):")
+            for mapping in broken { lines.append("  \(pad(mapping.feed, 22))held back: \(mapping.summary)") }
         }
         lines.append("")
         lines.append("Each feed's last file:")

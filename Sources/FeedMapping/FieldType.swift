@@ -53,6 +53,9 @@ public struct TextConstraints: Sendable, Hashable {
     public var charset: Charset?
     /// When set, the only values allowed (exact, after trimming).
     public var allowed: Set<String>?
+    /// `multiline: true`: free text that may hold tab, line feed and carriage return. Any other control character,
+    /// and every bidirectional override or isolate, refuses the value (``PlausibleText``) whatever this says.
+    public var multiline = false
     public init() {}
 }
 
@@ -115,7 +118,7 @@ struct FieldCheck: Sendable {
         case nationalInsuranceNumber
         case date(DateBounds)
         case timestamp
-        case text(minimumLength: Int?, maximumLength: Int?, charset: TextConstraints.Charset?)
+        case text(minimumLength: Int?, maximumLength: Int?, charset: TextConstraints.Charset?, multiline: Bool)
         case lookup
         case boolean
         case integer(minimum: Int?, maximum: Int?)
@@ -157,13 +160,16 @@ struct FieldCheck: Sendable {
             if let maximum = bounds.maximum, date > maximum {
                 return .failure(code: "constraint-error", message: "must be on or before \(maximum)")
             }
+            if date < .earliestPlausible || date > .latestPlausible {
+                return .failure(code: "date-range-error", message: "must be between \(LocalDate.earliestPlausible) and \(LocalDate.latestPlausible)")
+            }
             return .value(.date(date), genderDigit: nil)
         case .timestamp:
             guard let instant = tables.patterns.withUnsafeBufferPointer({ $0[table].parseInstant(bytes) }) else {
                 return .failure(code: "type-error", message: "not a real date and time in the layout \(tables.patterns[table])")
             }
             return .value(.timestamp(instant), genderDigit: nil)
-        case .text(let minimumLength, let maximumLength, let charset):
+        case .text(let minimumLength, let maximumLength, let charset, let multiline):
             if let charset {
                 let ok: Bool
                 switch charset {
@@ -173,10 +179,14 @@ struct FieldCheck: Sendable {
                 }
                 if !ok { return .failure(code: "constraint-error", message: "must contain \(charset.rawValue) only") }
             }
-            let text = String(decoding: bytes, as: UTF8.self)
+            let decoded = String(decoding: bytes, as: UTF8.self)
+            if let violation = PlausibleText.violation(in: decoded, allowLineBreaks: multiline) {
+                return .failure(code: "character-error", message: violation.rule)
+            }
+            let text = PlausibleText.normalized(decoded)
             if minimumLength != nil || maximumLength != nil {
-                // Characters as a person counts them; ASCII text (nearly all of it) has one per byte.
-                let length = bytes.allSatisfy { $0 < 0x80 } ? bytes.count : text.count
+                // Code points, as the API's contract counts them; ASCII text (nearly all of it) has one per byte.
+                let length = bytes.allSatisfy { $0 < 0x80 } ? bytes.count : PlausibleText.length(text)
                 if let minimumLength, let maximumLength, minimumLength == maximumLength, length != minimumLength {
                     return .failure(code: "constraint-error", message: "must be exactly \(minimumLength) characters long")
                 }
@@ -247,7 +257,9 @@ struct FieldTables: Sendable {
             return FieldCheck(kind: .timestamp, table: add(DatePattern(validating: pattern.description)!, to: &patterns))
         case .text(let constraints):
             return FieldCheck(
-                kind: .text(minimumLength: constraints.minimumLength, maximumLength: constraints.maximumLength, charset: constraints.charset),
+                kind: .text(
+                    minimumLength: constraints.minimumLength, maximumLength: constraints.maximumLength, charset: constraints.charset,
+                    multiline: constraints.multiline),
                 table: constraints.allowed.map { add(fresh($0), to: &allowed) } ?? -1
             )
         case .lookup(let table):

@@ -15,7 +15,10 @@ extension NodeReader {
         for (key, value) in mapping {
             let name = try string(key, "a field name")
             guard let kind = schema.kinds[name] else {
-                throw fail(key, "unknown field '\(name)' for record \(schema.name) (known: \(schema.fieldNames.joined(separator: ", ")))")
+                throw fail(
+                    key,
+                    "unknown field '\(name)' for record \(schema.name)\(NearestName.hint(for: name, among: schema.fieldNames)) (known: \(schema.fieldNames.joined(separator: ", ")))"
+                )
             }
             guard !specs.contains(where: { $0.name == name }) else { throw fail(key, "field '\(name)' is mapped twice") }
             let options = try entries(
@@ -23,7 +26,7 @@ extension NodeReader {
                 allowed: [
                     "column", "position", "columns", "type", "format", "required", "pii", "onInvalid", "lookup", "genderDigit",
                     "padZeros", "past", "notFuture", "min", "max", "minLength", "maxLength", "length", "charset", "values",
-                    "true", "false", "impliedDecimals",
+                    "true", "false", "impliedDecimals", "multiline",
                 ], what: "field \(name)")
 
             let source: FieldSource
@@ -126,6 +129,7 @@ extension NodeReader {
                 constraints.charset = value
             }
             if let values = options["values"] { constraints.allowed = Set(try strings(values, "values")) }
+            if let multiline = options["multiline"] { constraints.multiline = try bool(multiline, "multiline") }
             return .text(constraints)
         case "enum":
             let lookupNode = try required(options, "lookup", in: "field \(field)", at: node)

@@ -18,7 +18,10 @@ struct NodeReader {
         for (key, value) in mapping {
             guard let name = key.string else { throw fail(key, "\(what): keys must be text") }
             guard allowed.contains(name) else {
-                throw fail(key, "unknown key '\(name)' in \(what) (known: \(allowed.sorted().joined(separator: ", ")))")
+                throw fail(
+                    key,
+                    "unknown key '\(name)' in \(what)\(NearestName.hint(for: name, among: allowed)) (known: \(allowed.sorted().joined(separator: ", ")))"
+                )
             }
             guard result[name] == nil else { throw fail(key, "key '\(name)' appears twice in \(what)") }
             result[name] = value

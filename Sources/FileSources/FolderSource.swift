@@ -40,8 +40,13 @@ public final class FolderSource: FileSource {
         let directory = absolute(folder)
         return try await blocking.run {
             guard let handle = opendir(directory) else {
-                if errno == ENOENT { return [] }
-                throw FileSourceError.failed("cannot list \(directory): \(String(cString: strerror(errno)))")
+                let code = errno
+                // A pickup folder not made yet has nothing in it; a missing root is a mistake in the configuration.
+                if code == ENOENT, let problem = FileProblem.listing(folder: self.root) {
+                    throw FileSourceError.failed("the folder source's root \(self.root) cannot be listed: \(problem)")
+                }
+                if code == ENOENT { return [] }
+                throw FileSourceError.failed("cannot list \(directory): \(FileProblem.reason(code))")
             }
             defer { closedir(handle) }
             var files: [RemoteFile] = []

@@ -166,6 +166,7 @@ struct APIHandler: APIProtocol {
         guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
         guard body.persons.count <= 500 else { throw Problem.invalid(field: "persons", "At most 500 persons per call.") }
         var v = Validator()
+        v.plausibleDates = nil
         for (index, item) in body.persons.enumerated() {
             _ = v.trn("persons[\(index)].trn", item.trn)
             _ = v.date("persons[\(index)].dateOfBirth", item.dateOfBirth)

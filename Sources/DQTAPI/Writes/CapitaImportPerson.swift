@@ -42,7 +42,7 @@ struct CapitaImportPerson: PersonWrite {
             }
         }
         guard let person = try transaction.loadPerson(trn) else {
-            guard let dob = LocalDate(iso: body.dateOfBirth), dob >= .earliestBirth else {
+            guard let dob = LocalDate(iso: body.dateOfBirth), dob >= .earliestNewRecordBirth else {
                 throw Problem.invalid(field: "dateOfBirth", "dateOfBirth cannot be before 1940-01-01 for a new person.")
             }
             let duplicate =

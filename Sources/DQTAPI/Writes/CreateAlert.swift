@@ -1,3 +1,4 @@
+import DQTModel
 import Foundation
 import LibPQ
 
@@ -20,7 +21,7 @@ struct CreateAlert: SingleWrite {
         let start = v.date("startDate", body.startDate)
         let end = v.optionalDate("endDate", body.endDate)
         if let start, let end, end < start { v.fail("endDate", "endDate cannot be before startDate.") }
-        _ = v.name("details", body.details, required: false, max: 4000)
+        _ = v.freeText("details", body.details, max: 4000)
         _ = v.name("sender", body.sender, required: false, max: 100)
     }
 
@@ -33,8 +34,8 @@ struct CreateAlert: SingleWrite {
             VALUES ($1, $2, $3, $4, $5::date, $6::date, $7) RETURNING to_json(alerts)::text AS doc
             """,
             [
-                .text(id), .text(body.trn), .text(body.alertTypeCode.rawValue), body.details.map { .text($0) },
-                .text(body.startDate), body.endDate.map { .text($0) }, body.sender.map { .text($0) },
+                .text(id), .text(body.trn), .text(body.alertTypeCode.rawValue), body.details.map { .text(PlausibleText.normalized($0)) },
+                .text(body.startDate), body.endDate.map { .text($0) }, body.sender.map { .text(PlausibleText.normalized($0)) },
             ]
         ).string(0, "doc")
         try transaction.audit(request, trn: body.trn, before: nil, after: after)

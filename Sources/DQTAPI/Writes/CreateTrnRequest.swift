@@ -23,7 +23,7 @@ struct CreateTrnRequest: SingleWrite {
         _ = v.name("person.firstName", body.person.firstName, required: true)
         _ = v.name("person.lastName", body.person.lastName, required: true)
         _ = v.name("person.middleName", body.person.middleName, required: false)
-        if let dob = v.date("person.dateOfBirth", body.person.dateOfBirth, notFuture: true), dob < .earliestBirth {
+        if let dob = v.date("person.dateOfBirth", body.person.dateOfBirth, notFuture: true), dob < .earliestNewRecordBirth {
             v.fail("person.dateOfBirth", "person.dateOfBirth cannot be before 1940-01-01.")
         }
         _ = v.nino("person.nationalInsuranceNumber", body.person.nationalInsuranceNumber)

@@ -18,7 +18,7 @@ struct SetWelshInduction: PersonWrite {
         if let start, let completed, completed < start {
             v.fail("completedDate", "completedDate cannot be before startDate.")
         }
-        _ = v.optionalDate("dateOfBirth", body.dateOfBirth)
+        _ = v.optionalDate("dateOfBirth", body.dateOfBirth, notFuture: true)
     }
 
     func apply(_ request: WriteRequest, in transaction: WriteTransaction) throws -> WriteResult {

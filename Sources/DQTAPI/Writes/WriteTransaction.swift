@@ -1,3 +1,4 @@
+import DQTModel
 import Foundation
 import LibPQ
 
@@ -73,10 +74,10 @@ struct WriteTransaction {
             """, [.text(trn), .text(first), middle.map { .text($0) }, .text(last)])
     }
 
-    /// `text` without surrounding whitespace; nil when nothing is left.
+    /// `text` as stored: without surrounding whitespace, in NFC; nil when nothing is left.
     static func trimmed(_ text: String?) -> String? {
         guard let value = text.map(Validator.trimmed), !value.isEmpty else { return nil }
-        return value
+        return PlausibleText.normalized(value)
     }
 }
 

@@ -1,3 +1,4 @@
+import DQTModel
 import Foundation
 import Yams
 
@@ -12,7 +13,7 @@ public enum LoadedMapping: Sendable {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw MappingError(file: path, line: 0, message: "cannot read the file: \(error.localizedDescription)")
+            throw MappingError(file: path, line: 0, message: "cannot read the file: \(FileProblem.reading(file: path) ?? "not UTF-8 text")")
         }
         return try parse(text, file: path)
     }
