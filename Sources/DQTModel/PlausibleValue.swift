@@ -22,20 +22,30 @@ public enum PlausibleText {
 
     /// The first rule `text` breaks, or nil. `allowLineBreaks` lets multi-line free text keep tab, LF and CR (and
     /// only those); a name never has them.
-    public static func violation(in text: some StringProtocol, allowLineBreaks: Bool = false) -> Violation? {
-        // ASCII text (nearly every value) is judged byte by byte without decoding.
-        var ascii = true
-        for byte in text.utf8 {
-            if byte >= 0x80 {
-                ascii = false
-                break
-            }
-            if byte < 0x20 || byte == 0x7F {
+    public static func violation(in text: String, allowLineBreaks: Bool = false) -> Violation? {
+        var text = text
+        let ascii = text.withUTF8 { judgeASCII($0, allowLineBreaks: allowLineBreaks) }
+        return ascii.isASCII ? ascii.violation : scalarViolation(in: text, allowLineBreaks: allowLineBreaks)
+    }
+
+    /// Judges UTF-8 `bytes` byte by byte, without decoding, when they are all ASCII (nearly every value: then they are
+    /// also NFC already, one code point per byte). `isASCII` false: nothing was judged, the decoded text needs
+    /// ``scalarViolation(in:allowLineBreaks:)``. Inlinable because the bridge calls it for every text cell.
+    @inlinable
+    public static func judgeASCII(_ bytes: UnsafeBufferPointer<UInt8>, allowLineBreaks: Bool) -> (isASCII: Bool, violation: Violation?) {
+        var found: Violation?
+        for byte in bytes {
+            if byte >= 0x80 { return (false, nil) }
+            if found == nil && (byte < 0x20 || byte == 0x7F) {
                 if allowLineBreaks && (byte == 0x09 || byte == 0x0A || byte == 0x0D) { continue }
-                return .controlCharacter
+                found = .controlCharacter
             }
         }
-        if ascii { return nil }
+        return (true, found)
+    }
+
+    /// The first rule a text breaks, judged by its code points.
+    public static func scalarViolation(in text: String, allowLineBreaks: Bool) -> Violation? {
         for scalar in text.unicodeScalars {
             switch scalar.value {
             case 0x09, 0x0A, 0x0D: if !allowLineBreaks { return .controlCharacter }

@@ -179,14 +179,16 @@ struct FieldCheck: Sendable {
                 }
                 if !ok { return .failure(code: "constraint-error", message: "must contain \(charset.rawValue) only") }
             }
+            let ascii = PlausibleText.judgeASCII(bytes, allowLineBreaks: multiline)
             let decoded = String(decoding: bytes, as: UTF8.self)
-            if let violation = PlausibleText.violation(in: decoded, allowLineBreaks: multiline) {
+            if let violation = ascii.isASCII ? ascii.violation : PlausibleText.scalarViolation(in: decoded, allowLineBreaks: multiline) {
                 return .failure(code: "character-error", message: violation.rule)
             }
-            let text = PlausibleText.normalized(decoded)
+            // ASCII text (nearly all of it) is NFC already and has one code point per byte.
+            let text = ascii.isASCII ? decoded : PlausibleText.normalized(decoded)
             if minimumLength != nil || maximumLength != nil {
-                // Code points, as the API's contract counts them; ASCII text (nearly all of it) has one per byte.
-                let length = bytes.allSatisfy { $0 < 0x80 } ? bytes.count : PlausibleText.length(text)
+                // Code points, as the API's contract counts them.
+                let length = ascii.isASCII ? bytes.count : PlausibleText.length(text)
                 if let minimumLength, let maximumLength, minimumLength == maximumLength, length != minimumLength {
                     return .failure(code: "constraint-error", message: "must be exactly \(minimumLength) characters long")
                 }
