@@ -41,12 +41,12 @@ public final class FolderSource: FileSource {
         return try await blocking.run {
             guard let handle = opendir(directory) else {
                 let code = errno
-                // A pickup folder not made yet has nothing in it; a missing root is a mistake in the configuration.
+                // A missing root or pickup folder is a mistake in the configuration (or a partner's folder removed),
+                // never "nothing new": the feed's group fails, named, and the other groups go on.
                 if code == ENOENT, let problem = FileProblem.listing(folder: self.root) {
                     throw FileSourceError.failed("the folder source's root \(self.root) cannot be listed: \(problem)")
                 }
-                if code == ENOENT { return [] }
-                throw FileSourceError.failed("cannot list \(directory): \(FileProblem.reason(code))")
+                throw FileSourceError.failed("cannot list the pickup folder \(directory): \(FileProblem.reason(code))")
             }
             defer { closedir(handle) }
             var files: [RemoteFile] = []

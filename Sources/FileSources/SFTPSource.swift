@@ -103,7 +103,9 @@ public final class SFTPSource: FileSource, @unchecked Sendable {
                     RemoteFile(path: joinPath(folder, info.name), name: info.name, size: info.size, mtime: info.modificationTime)
                 }
             } catch SFTPError.operationFailed(_, _, let status) where status.isNotFound {
-                return []
+                // A missing pickup folder is a mistake in the configuration (or a partner's folder removed), never
+                // "nothing new": the feed's group fails, named, and the other groups go on.
+                throw FileSourceError.failed("the pickup folder \(directory) does not exist on the server")
             }
         }
     }

@@ -62,6 +62,10 @@ struct BridgeHarness: Sendable {
                 let localRoot = joinPath(sftpHome, remoteRoot)
                 let scratch = NSTemporaryDirectory() + "bridge-test-\(suffix)"
                 try makeSharedFolder(localRoot)
+                // Every feed's pickup folder exists, as a partner's does: a missing one fails its feed's poll.
+                for folder in try FeedCatalog.load(directory: joinPath(repository, "mappings")).feeds.compactMap(\.source.folder) {
+                    try makeSharedFolder(joinPath(localRoot, folder))
+                }
                 try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
                 let httpClient = makeBridgeHTTPClient(timeoutSeconds: 30, connections: PublisherSettings().concurrency)
                 func cleanUp() async {

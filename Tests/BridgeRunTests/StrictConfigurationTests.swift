@@ -64,12 +64,15 @@ struct StrictConfigurationTests {
         #expect(configuration.localProblems(environment: ["API_KEY": "k", "DQT_BRIDGE_DATABASE_URL": "postgresql://x"]).isEmpty)
     }
 
-    @Test("a folder source whose root does not exist is an error, not an empty poll")
+    @Test("a folder source whose root or pickup folder does not exist is an error, not an empty poll")
     func missingRoot() async throws {
         let folder = try TemporaryFolder("strict-config")
         let source = FolderSource(root: folder.path("no-such-root"))
         await #expect(throws: FileSourceError.self) { try await source.list(folder: "ewc/induction") }
         try FileManager.default.createDirectory(atPath: folder.path("no-such-root"), withIntermediateDirectories: true)
-        #expect(try await source.list(folder: "ewc/induction").isEmpty)  // a pickup folder not made yet
+        let missing = await #expect(throws: FileSourceError.self) { try await source.list(folder: "ewc/induction") }
+        #expect("\(missing.map { "\($0)" } ?? "")".contains("ewc/induction: no such file or directory"))
+        try FileManager.default.createDirectory(atPath: folder.path("no-such-root/ewc/induction"), withIntermediateDirectories: true)
+        #expect(try await source.list(folder: "ewc/induction").isEmpty)
     }
 }
