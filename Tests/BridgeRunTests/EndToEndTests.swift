@@ -14,6 +14,19 @@ import Testing
 /// The unattended run end to end: real sshd, real PostgreSQL (ledger and API store), dqt-api on loopback.
 @Suite("Unattended run, end to end", .serialized, .enabled(if: BridgeHarness.servicesAvailable))
 struct EndToEndTests {
+    @Test("A pickup folder missing on the SFTP server fails that folder's poll, named; the other folders are polled")
+    func missingPickupFolderFailsItsPoll() async throws {
+        try await BridgeHarness.with { h in
+            let config = try h.configuration()
+            try FileManager.default.removeItem(atPath: joinPath(h.localRoot, "tps/workforce"))
+            try h.place(Synthetic.induction(good: 2), in: "ewc/pickup", as: "IND_20261120_0800.csv")
+            let outcome = try await h.run(config)
+            #expect(outcome.exitStatus == 2, "\(outcome.summary)")
+            #expect(outcome.summary.contains("tps/workforce does not exist on the server"), "\(outcome.summary)")
+            #expect(try await h.appliedWrites() == 2)
+        }
+    }
+
     @Test("New files are checked, published once, archived under a unique name, and not taken again")
     func newFilesArePublished() async throws {
         try await BridgeHarness.with { h in
