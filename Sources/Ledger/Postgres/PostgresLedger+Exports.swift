@@ -9,12 +9,7 @@ extension PostgresLedger: ExportLedger {
     }
 
     public func unfinishedExport(feed: String) async throws -> ExportRow? {
-        try await withConnection { connection in
-            try connection.query(
-                "SELECT \(ExportRow.columns) FROM bridge.exports WHERE feed = $1 AND state <> 'delivered' AND resend_of IS NULL",
-                [.text(feed)]
-            ).rows.first.map(ExportRow.init)
-        }
+        try await withConnection { try Self.unfinished(feed: feed, on: $0) }
     }
 
     public func watermark(feed: String) async throws -> ExportWatermark? {
@@ -24,13 +19,8 @@ extension PostgresLedger: ExportLedger {
     public func planExport(feed: String, runID: Int64, range: ExportRange, fileName: String, destination: String) async throws -> ExportRow {
         try await withConnection { connection in
             try connection.transaction { connection in
-                // Plans of one feed queue behind each other, so the checks below see every earlier plan.
-                _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext('bridge.exports'), hashtext($1))", [.text(feed)])
-                let unfinished = try connection.query(
-                    "SELECT \(ExportRow.columns) FROM bridge.exports WHERE feed = $1 AND state <> 'delivered' AND resend_of IS NULL",
-                    [.text(feed)]
-                ).rows.first.map(ExportRow.init)
-                if let unfinished {
+                try Self.lockPlans(feed: feed, on: connection)
+                if let unfinished = try Self.unfinished(feed: feed, on: connection) {
                     if unfinished.range == range && unfinished.fileName == fileName && unfinished.destination == destination { return unfinished }
                     throw ExportLedgerError.unfinishedExport(feed: feed, id: unfinished.id)
                 }
@@ -192,10 +182,9 @@ extension PostgresLedger: ExportLedger {
     public func settleEmptyRange(feed: String, range: ExportRange) async throws -> ExportWatermark {
         try await withConnection { connection in
             try connection.transaction { connection in
-                if let unfinished = try connection.query(
-                    "SELECT id FROM bridge.exports WHERE feed = $1 AND state <> 'delivered' AND resend_of IS NULL", [.text(feed)]
-                ).int64(0, 0) {
-                    throw ExportLedgerError.unfinishedExport(feed: feed, id: unfinished)
+                try Self.lockPlans(feed: feed, on: connection)
+                if let unfinished = try Self.unfinished(feed: feed, on: connection) {
+                    throw ExportLedgerError.unfinishedExport(feed: feed, id: unfinished.id)
                 }
                 let watermark = try Self.watermark(feed: feed, on: connection, lock: true)
                 guard watermark?.cursor == range.after else {
@@ -209,6 +198,19 @@ extension PostgresLedger: ExportLedger {
                 return try Self.watermark(feed: feed, on: connection, lock: false)!
             }
         }
+    }
+
+    /// Plans and settled ranges of one feed queue behind each other (to the transaction's end), so each one's checks
+    /// see every earlier plan.
+    static func lockPlans(feed: String, on connection: PGConnection) throws {
+        _ = try connection.query("SELECT pg_advisory_xact_lock(hashtext('bridge.exports'), hashtext($1))", [.text(feed)])
+    }
+
+    /// The feed's undelivered regular export.
+    static func unfinished(feed: String, on connection: PGConnection) throws -> ExportRow? {
+        try connection.query(
+            "SELECT \(ExportRow.columns) FROM bridge.exports WHERE feed = $1 AND state <> 'delivered' AND resend_of IS NULL", [.text(feed)]
+        ).rows.first.map(ExportRow.init)
     }
 
     static func export(id: Int64, on connection: PGConnection, lock: Bool) throws -> ExportRow? {
