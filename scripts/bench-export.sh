@@ -25,59 +25,14 @@ while (($#)); do
 done
 ((ROWS > SMALL)) || SMALL=$((ROWS / 5))
 PORT=${DQT_BENCH_API_PORT:-18491}
-WORK=$(mktemp -d /tmp/dqt-bench-export.XXXXXX)
-SWIFT_FLAGS=(-c release)
-[[ -n "${DQT_SCRATCH_PATH:-}" ]] && SWIFT_FLAGS+=(--scratch-path "$DQT_SCRATCH_PATH")
+BENCH=bench-export
+BENCH_DB=dqt_bench_export
+# shellcheck source=scripts/bench-harness.sh
+. scripts/bench-harness.sh
+bench_start
 
-bash scripts/setup.sh
-command -v curl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
-was_running=$(bash scripts/services.sh status 2>/dev/null || true)
-started=()
-grep -q '^postgresql: running' <<<"$was_running" || started+=(postgresql)
-grep -q '^sshd: running' <<<"$was_running" || started+=(sshd)
-API_PID=""
-DEST=""
-cleanup() {
-    [[ -n "${DQT_BENCH_KEEP:-}" ]] && { echo "bench-export: kept $WORK and the databases" >&2; [[ -n "$API_PID" ]] && kill "$API_PID"; return; }
-    [[ -n "$API_PID" ]] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true
-    [[ -n "$DEST" ]] && rm -rf "$DEST"
-    if [[ -n "${DQT_TEST_DATABASE_URL:-}" ]]; then
-        psql -q "$DQT_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS dqt_bench_export_api WITH (FORCE)" \
-            -c "DROP DATABASE IF EXISTS dqt_bench_export_ledger WITH (FORCE)" >/dev/null 2>&1 || true
-    fi
-    rm -rf "$WORK"
-    if ((${#started[@]} > 0)); then bash scripts/services.sh stop "${started[@]}" >/dev/null 2>&1 || true; fi
-}
-trap cleanup EXIT
-bash scripts/services.sh start >/dev/null
-set -a
-# shellcheck disable=SC1091
-. "$ROOT/.run/services.env"
-set +a
-
-if [[ -z "${DQT_BRIDGE_BIN:-}" || -z "${DQT_API_BIN:-}" ]]; then
-    echo "bench-export: building dqt-bridge and dqt-api (release)" >&2
-    swift build "${SWIFT_FLAGS[@]}" --product dqt-api </dev/null >&2
-    swift build "${SWIFT_FLAGS[@]}" --product dqt-bridge </dev/null >&2
-    BIN=$(swift build "${SWIFT_FLAGS[@]}" --show-bin-path </dev/null)
-fi
-BRIDGE=${DQT_BRIDGE_BIN:-$BIN/dqt-bridge}
-API=${DQT_API_BIN:-$BIN/dqt-api}
-
-BASE=${DQT_TEST_DATABASE_URL%/*}
-psql -q "$DQT_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS dqt_bench_export_api WITH (FORCE)" \
-    -c "DROP DATABASE IF EXISTS dqt_bench_export_ledger WITH (FORCE)" \
-    -c "CREATE DATABASE dqt_bench_export_api" -c "CREATE DATABASE dqt_bench_export_ledger" 2>&1 | grep -v NOTICE || true
-export DQT_API_DATABASE_URL="$BASE/dqt_bench_export_api"
-export DQT_BRIDGE_DATABASE_URL="$BASE/dqt_bench_export_ledger"
-"$API" migrate >/dev/null
 (umask 077 && "$API" keys create --name bench-export --roles ReadChanges --rate-limit 1000000 | tail -n 1 >"$WORK/api-key")
-"$API" serve --port "$PORT" >"$WORK/dqt-api.log" 2>&1 &
-API_PID=$!
-for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+bench_serve_api
 
 # Synthetic persons created as the Capita import endpoint creates them (an audit row with no `before`: person.created),
 # straight into the bench API's throwaway database: the endpoint would take minutes for this many.
@@ -108,6 +63,7 @@ for line in lines:
 open(path, "w").write("\n".join(out))
 PY
 DEST="$DQT_TEST_SFTP_ROOT/bench-export"
+BENCH_DEST=$DEST
 rm -rf "$DEST" && mkdir -p "$DEST/out" && chmod -R 0777 "$DEST"
 cat >"$WORK/bridge.yaml" <<EOF
 mappings: $WORK/mappings

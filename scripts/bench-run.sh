@@ -28,62 +28,18 @@ while (($#)); do
     esac
 done
 PORT=${DQT_BENCH_API_PORT:-18490}
-WORK=$(mktemp -d /tmp/dqt-bench-run.XXXXXX)
-SWIFT_FLAGS=(-c release)
-[[ -n "${DQT_SCRATCH_PATH:-}" ]] && SWIFT_FLAGS+=(--scratch-path "$DQT_SCRATCH_PATH")
+BENCH=bench-run
+BENCH_DB=dqt_bench
+# shellcheck source=scripts/bench-harness.sh
+. scripts/bench-harness.sh
+bench_start
 
-bash scripts/setup.sh
-command -v curl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
-was_running=$(bash scripts/services.sh status 2>/dev/null || true)
-started=()
-grep -q '^postgresql: running' <<<"$was_running" || started+=(postgresql)
-grep -q '^sshd: running' <<<"$was_running" || started+=(sshd)
-API_PID=""
-PICKUP=""
-cleanup() {
-    [[ -n "${DQT_BENCH_KEEP:-}" ]] && { echo "bench-run: kept $WORK and the databases" >&2; [[ -n "$API_PID" ]] && kill "$API_PID"; return; }
-    [[ -n "$API_PID" ]] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true
-    [[ -n "$PICKUP" ]] && rm -rf "$PICKUP"
-    if [[ -n "${DQT_TEST_DATABASE_URL:-}" ]]; then
-        psql -q "$DQT_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS dqt_bench_api WITH (FORCE)" \
-            -c "DROP DATABASE IF EXISTS dqt_bench_ledger WITH (FORCE)" >/dev/null 2>&1 || true
-    fi
-    rm -rf "$WORK"
-    if ((${#started[@]} > 0)); then bash scripts/services.sh stop "${started[@]}" >/dev/null 2>&1 || true; fi
-}
-trap cleanup EXIT
-bash scripts/services.sh start >/dev/null
-set -a
-# shellcheck disable=SC1091
-. "$ROOT/.run/services.env"
-set +a
-
-if [[ -z "${DQT_BRIDGE_BIN:-}" || -z "${DQT_API_BIN:-}" ]]; then
-    echo "bench-run: building dqt-bridge and dqt-api (release)" >&2
-    swift build "${SWIFT_FLAGS[@]}" --product dqt-api </dev/null >&2
-    swift build "${SWIFT_FLAGS[@]}" --product dqt-bridge </dev/null >&2
-    BIN=$(swift build "${SWIFT_FLAGS[@]}" --show-bin-path </dev/null)
-fi
-BRIDGE=${DQT_BRIDGE_BIN:-$BIN/dqt-bridge}
-API=${DQT_API_BIN:-$BIN/dqt-api}
-
-BASE=${DQT_TEST_DATABASE_URL%/*}
-psql -q "$DQT_TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS dqt_bench_api WITH (FORCE)" -c "DROP DATABASE IF EXISTS dqt_bench_ledger WITH (FORCE)" \
-    -c "CREATE DATABASE dqt_bench_api" -c "CREATE DATABASE dqt_bench_ledger" 2>&1 | grep -v NOTICE || true
-export DQT_API_DATABASE_URL="$BASE/dqt_bench_api"
-export DQT_BRIDGE_DATABASE_URL="$BASE/dqt_bench_ledger"
-"$API" migrate >/dev/null
 # Synthetic persons for every TRN of the extract (employments need an existing person): straight into the bench API's
 # throwaway database, as the seed command would take minutes for this many.
 psql -q "$DQT_API_DATABASE_URL" -c "INSERT INTO persons (trn, first_name, last_name, date_of_birth)
     SELECT lpad((1000000 + g)::text, 7, '0'), 'Bench', 'Person', date '1970-01-01' FROM generate_series(0, $ROWS - 1) AS g"
 (umask 077 && "$API" keys create --name bench-bridge --roles SetWorkforceData,ReadChanges --rate-limit 1000000 | tail -n 1 >"$WORK/api-key")
-"$API" serve --port "$PORT" --max-batch-operations 1000 >"$WORK/dqt-api.log" 2>&1 &
-API_PID=$!
-for _ in $(seq 1 100); do
-    curl -fsS "http://127.0.0.1:$PORT/health/ready" >/dev/null 2>&1 && break
-    sleep 0.1
-done
+bench_serve_api --max-batch-operations 1000
 
 echo "bench-run: generating a $ROWS-row TPS workforce extract" >&2
 NAME="Workforce-Dataset-1-20261120-1329.csv"
@@ -113,6 +69,7 @@ BYTES=$(stat -c %s "$WORK/$NAME")
 cp -r mappings "$WORK/mappings"
 sed -i 's/^status: shadow/status: live/' "$WORK/mappings/tps-workforce.yaml"
 PICKUP="$DQT_TEST_SFTP_ROOT/bench-run"
+BENCH_DEST=$PICKUP
 rm -rf "$PICKUP" && mkdir -p "$PICKUP/tps/workforce" && chmod -R 0777 "$PICKUP"
 cp "$WORK/$NAME" "$PICKUP/tps/workforce/" && : >"$PICKUP/tps/workforce/$NAME.done"
 chmod 0666 "$PICKUP/tps/workforce/"*
