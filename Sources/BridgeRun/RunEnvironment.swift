@@ -3,10 +3,10 @@ public import DQTModel
 public import Delivery
 public import FeedMapping
 public import FileSources
+public import Foundation
 public import Ledger
 public import Logging
 public import Publisher
-public import Foundation
 
 /// Options of one pass.
 public struct RunOptions: Sendable {

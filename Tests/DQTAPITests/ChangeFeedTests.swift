@@ -163,7 +163,8 @@ struct ChangeFeedTests {
     /// is ``ChangeKind``.
     @Test func everyWriteHasAKindOfTheContract() throws {
         #expect(
-            Set(ChangeFeedQuery.kindByOperation.map(\.operation)) == Set(WriteRegistry.operations.map { $0.operationID } + [ContactRetention.operationID]))
+            Set(ChangeFeedQuery.kindByOperation.map(\.operation))
+                == Set(WriteRegistry.operations.map { $0.operationID } + [ContactRetention.operationID]))
         let written = Set(
             ChangeFeedQuery.kindByOperation.flatMap { entry in entry.kind.matches(of: /'([a-zA-Z]+\.[a-z]+)'/).map { String($0.output.1) } })
         #expect(written.isSubset(of: Set(ChangeKind.allCases.map(\.rawValue))))

@@ -73,7 +73,8 @@ struct RetentionPolicyTests {
                 #expect(try Self.email("9000002", connection) == "p2@example.invalid", "died 2021-06-01: still inside the period")
                 let row = try connection.query(
                     "SELECT last_name, date_of_birth::text AS dob, date_of_death::text AS dod FROM persons WHERE trn = '9000001'")
-                #expect(row.string(0, "last_name") == "Deceased-early" && row.string(0, "dob") == "1950-01-01" && row.string(0, "dod") == "2020-01-01")
+                #expect(
+                    row.string(0, "last_name") == "Deceased-early" && row.string(0, "dob") == "1950-01-01" && row.string(0, "dod") == "2020-01-01")
                 let employment = try connection.query("SELECT member_email, member_postcode, nino FROM employments WHERE trn = '9000001'")
                 #expect(employment.rowCount == 1 && employment.string(0, "member_email") == nil && employment.string(0, "member_postcode") == nil)
                 #expect(employment.string(0, "nino") == "JA100037B")
@@ -124,7 +125,10 @@ struct RetentionPolicyTests {
         let good = try RetentionPolicy.load(path: repositoryRoot.appendingPathComponent("config/retention-policy.yaml").path)
         #expect(good.rules.map(\.name) == ["contact-data-of-deceased", "contact-data-of-inactive"])
         let cases: [(String, String)] = [
-            ("rules:\n  - name: a\n    when: deceased\n    afterYears: 2\n    anonymise: [persons.nino]\n", "p.yaml:5: anonymise: unknown field 'persons.nino'"),
+            (
+                "rules:\n  - name: a\n    when: deceased\n    afterYears: 2\n    anonymise: [persons.nino]\n",
+                "p.yaml:5: anonymise: unknown field 'persons.nino'"
+            ),
             ("rules:\n  - name: a\n    when: retired\n    afterYears: 2\n    anonymise: [persons.email]\n", "p.yaml:3: when: must be one of"),
             ("rules:\n  - name: a\n    when: deceased\n    afterYears: 0\n    anonymise: [persons.email]\n", "p.yaml:4: afterYears"),
             ("rules:\n  - name: a\n    when: deceased\n    afterYear: 2\n", "p.yaml:4: unknown key 'afterYear'"),

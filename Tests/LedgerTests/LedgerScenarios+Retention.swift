@@ -13,7 +13,8 @@ extension LedgerScenario {
             let row = try await ledger.discover(
                 runID: run, feed: feed, origin: .folder, transport: "folder", path: "\(feed)/in/\(name)", name: name, size: 1, mtime: t0,
                 reason: "stable")
-            try await ledger.setDownloaded(id: row.id, runID: run, sha256: String(repeating: name.first!, count: 64), size: 1, localPath: "/w/\(row.id)")
+            try await ledger.setDownloaded(
+                id: row.id, runID: run, sha256: String(repeating: name.first!, count: 64), size: 1, localPath: "/w/\(row.id)")
             _ = try await ledger.stage(fileID: row.id, runID: run) { writer in
                 try records(writer)
                 return StageDecision(state: .parsed, rowsRead: writer.written, accepted: 0, rejected: 0, warnings: 0, summaryJSON: "{}")
@@ -36,7 +37,8 @@ extension LedgerScenario {
             try writer.accepted(line: 2, key: "a2", method: "PUT", path: "/p/2", body: #"{"n":2}"#, shadow: false)
             try writer.rejected(line: 3, key: nil, problemsJSON: "[]")
         }
-        try await ledger.acknowledge(fileID: a.id, [RecordAcknowledgement(seq: 1, outcome: .published, apiStatus: 204, replayed: false, problem: nil)])
+        try await ledger.acknowledge(
+            fileID: a.id, [RecordAcknowledgement(seq: 1, outcome: .published, apiStatus: 204, replayed: false, problem: nil)])
         try await finish(a, .published, archivedTo: "f/processed/a")
         let b = try await file("f", "b") { writer in
             try writer.accepted(line: 1, key: "b1", method: "PUT", path: "/p/3", body: #"{"n":3}"#, shadow: false)

@@ -32,9 +32,10 @@ public enum ContactRetention {
         let correlation = UUID().uuidString.lowercased()
         return try policy.rules.map { rule in
             let cutoff = Self.cutoff(years: rule.afterYears, before: asOf)
-            let parameters: [PGValue?] = [.timestamp(cutoff), .text(Self.day(cutoff))]
+            let parameters: [PGValue?] = [.timestamp(cutoff)]
             if dryRun {
-                let persons = try count("SELECT count(*) AS n FROM persons p WHERE \(condition(rule)) AND \(dirty(rule, "persons", "p"))", parameters, connection)
+                let persons = try count(
+                    "SELECT count(*) AS n FROM persons p WHERE \(condition(rule)) AND \(dirty(rule, "persons", "p"))", parameters, connection)
                 let employments = try count(
                     "SELECT count(*) AS n FROM employments e JOIN persons p ON p.trn = e.trn WHERE \(condition(rule)) AND \(dirty(rule, "employments", "e"))",
                     parameters, connection)
@@ -46,9 +47,9 @@ public enum ContactRetention {
                 let done = try connection.transaction { connection -> Bool in
                     let trns = try connection.query(
                         """
-                        SELECT p.trn FROM persons p WHERE p.trn > $3 AND \(condition(rule))
+                        SELECT p.trn FROM persons p WHERE p.trn > $2 AND \(condition(rule))
                           AND (\(dirty(rule, "persons", "p")) OR EXISTS (SELECT 1 FROM employments e WHERE e.trn = p.trn AND \(dirty(rule, "employments", "e"))))
-                        ORDER BY p.trn LIMIT $4 FOR UPDATE OF p
+                        ORDER BY p.trn LIMIT $3 FOR UPDATE OF p
                         """, parameters + [.text(after), .int(batchSize)]
                     ).rows.compactMap { $0["trn"] }
                     guard let last = trns.last else { return true }
@@ -64,7 +65,9 @@ public enum ContactRetention {
     }
 
     /// Clears the rule's columns of `table` in the rows of these persons that have one set, auditing each row changed.
-    static func clear(_ rule: RetentionPolicy.Rule, table: String, key: String, trns: [String], correlation: String, _ connection: PGConnection) throws -> Int {
+    static func clear(_ rule: RetentionPolicy.Rule, table: String, key: String, trns: [String], correlation: String, _ connection: PGConnection)
+        throws -> Int
+    {
         let columns = rule.columns(of: table)
         guard !columns.isEmpty else { return 0 }
         let sets = columns.map { "\($0) = NULL" }.joined(separator: ", ")
@@ -79,15 +82,18 @@ public enum ContactRetention {
             [.textArray(trns), .text(keyName), .text(correlation), .text(operationID), .text("/retention/\(rule.name)")])
     }
 
-    /// The persons (alias `p`) the rule applies to: $1 the cutoff instant, $2 its day.
+    /// The cutoff's day in UTC, for dates (of death, of an employment's end).
+    static let cutoffDay = "($1::timestamptz AT TIME ZONE 'UTC')::date"
+
+    /// The persons (alias `p`) the rule applies to: $1 the cutoff instant.
     static func condition(_ rule: RetentionPolicy.Rule) -> String {
         switch rule.condition {
         case .deceased:
-            return "p.date_of_death IS NOT NULL AND p.date_of_death < $2::date"
+            return "p.date_of_death IS NOT NULL AND p.date_of_death < \(cutoffDay)"
         case .inactive:
             return """
                 p.updated_at < $1 AND NOT EXISTS (SELECT 1 FROM audit a WHERE a.trn = p.trn AND a.at >= $1)
-                  AND NOT EXISTS (SELECT 1 FROM employments c WHERE c.trn = p.trn AND (c.end_date IS NULL OR c.end_date >= $2::date OR c.updated_at >= $1))
+                  AND NOT EXISTS (SELECT 1 FROM employments c WHERE c.trn = p.trn AND (c.end_date IS NULL OR c.end_date >= \(cutoffDay) OR c.updated_at >= $1))
                 """
         }
     }
@@ -107,10 +113,5 @@ public enum ContactRetention {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         return calendar.date(byAdding: .year, value: -years, to: date)!
-    }
-
-    /// The UTC day of `date`, yyyy-MM-dd.
-    static func day(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle().year().month().day())
     }
 }

@@ -109,7 +109,9 @@ public struct RetentionPolicy: Sendable, Equatable {
             var fields: [Field] = []
             for fieldNode in fieldNodes {
                 guard let field = fieldNode.string.flatMap(Field.init(rawValue:)) else {
-                    throw fail(fieldNode, "anonymise: unknown field '\(fieldNode.string ?? "?")'; fields: \(Field.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw fail(
+                        fieldNode,
+                        "anonymise: unknown field '\(fieldNode.string ?? "?")'; fields: \(Field.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 if !fields.contains(field) { fields.append(field) }
             }

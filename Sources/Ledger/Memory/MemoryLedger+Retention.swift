@@ -117,7 +117,9 @@ extension MemoryLedger: RetentionLedger {
     public func countRetention(
         runID: Int64, _ retentionClass: RetentionClass, deleted: Int, bytes: Int64, failed: Int, oldestDeleted: Date?
     ) async throws {
-        state.withLock { $0.retention.add(runID: runID, retentionClass, deleted: deleted, bytes: bytes, failed: failed, oldestDeleted: oldestDeleted) }
+        state.withLock {
+            $0.retention.add(runID: runID, retentionClass, deleted: deleted, bytes: bytes, failed: failed, oldestDeleted: oldestDeleted)
+        }
     }
 
     public func closeRetention(runID: Int64, _ retentionClass: RetentionClass, periodDays: Int, cutoff: Date, oldestKept: Date?) async throws {

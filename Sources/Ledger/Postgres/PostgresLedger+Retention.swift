@@ -32,7 +32,8 @@ extension PostgresLedger: RetentionLedger {
                     "UPDATE bridge.files SET archive_removed_at = now() WHERE id = $1 AND archive_removed_at IS NULL RETURNING archived_at",
                     [.int64(fileID)])
                 guard marked.rowCount == 1 else { return false }
-                try Self.count(connection, runID: runID, .archivedFiles, deleted: 1, bytes: bytes, failed: 0, oldestDeleted: marked.date(0, "archived_at"))
+                try Self.count(
+                    connection, runID: runID, .archivedFiles, deleted: 1, bytes: bytes, failed: 0, oldestDeleted: marked.date(0, "archived_at"))
                 return true
             }
         }
@@ -132,9 +133,11 @@ extension PostgresLedger: RetentionLedger {
         let kept: String
         switch retentionClass {
         case .archivedFiles:
-            kept = "SELECT min(f.archived_at) FROM bridge.files f WHERE f.archive_path IS NOT NULL AND f.archive_removed_at IS NULL AND f.archived_at IS NOT NULL"
+            kept =
+                "SELECT min(f.archived_at) FROM bridge.files f WHERE f.archive_path IS NOT NULL AND f.archive_removed_at IS NULL AND f.archived_at IS NOT NULL"
         case .recordBodies:
-            kept = "SELECT min(f.archived_at) FROM bridge.files f WHERE f.archived_at IS NOT NULL AND f.bodies_wiped_at IS NULL AND f.records_deleted_at IS NULL"
+            kept =
+                "SELECT min(f.archived_at) FROM bridge.files f WHERE f.archived_at IS NOT NULL AND f.bodies_wiped_at IS NULL AND f.records_deleted_at IS NULL"
         case .records:
             kept = "SELECT min(f.archived_at) FROM bridge.files f WHERE f.archived_at IS NOT NULL AND f.records_deleted_at IS NULL"
         case .reports:

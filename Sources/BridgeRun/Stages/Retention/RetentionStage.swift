@@ -30,7 +30,8 @@ struct RetentionStage: RunStage {
             var oldestKept: Date?
             switch retentionClass {
             case .archivedFiles: try await removeArchivedCopies(before: cutoff, context)
-            case .recordBodies: try await drain(context) { try await context.ledger.wipeRecordBodies(before: cutoff, runID: context.runID, files: $0) }
+            case .recordBodies:
+                try await drain(context) { try await context.ledger.wipeRecordBodies(before: cutoff, runID: context.runID, files: $0) }
             case .records:
                 try await drain(context) {
                     try await context.ledger.deleteRecords(before: cutoff, holds: holds, runID: context.runID, files: $0)
