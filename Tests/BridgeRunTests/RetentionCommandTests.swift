@@ -50,4 +50,22 @@ struct RetentionCommandTests {
             #expect(try h.ledgerInt("SELECT count(*) FROM bridge.files WHERE state = 'published'") == 1, "the file's row stays")
         }
     }
+
+    @Test("retention killed between removing an archived file and recording it: the next run records it, counted once")
+    func killedBetweenRemovalAndRecord() async throws {
+        try await BridgeHarness.with { h in
+            let file = try h.writeConfigurationFile(try h.configuration())
+            try h.place(Synthetic.induction(good: 1), in: "ewc/pickup", as: "IND_crash.csv")
+            #expect(try await h.runBinary(["run", "--config", file]).status == 0)
+            try h.ledgerQuery { _ = try $0.execute("UPDATE bridge.files SET archived_at = now() - interval '91 days'") }
+            let killed = try await h.runBinary(["retention", "--config", file], environment: ["DQT_BRIDGE_FAILPOINT": "retention-archive-removed"])
+            #expect(killed.status == -9)
+            #expect(h.files(in: "ewc/processed").isEmpty, "removed before the kill")
+            #expect(try h.ledgerInt("SELECT count(*) FROM bridge.files WHERE archive_removed_at IS NOT NULL") == 0, "not yet recorded")
+            let resumed = try await h.runBinary(["retention", "--config", file])
+            #expect(resumed.status == 0 && resumed.output.contains("retention archivedFiles (90 days): removed 1 (0 bytes)"), "\(resumed.output)")
+            #expect(try h.ledgerInt("SELECT sum(deleted) FROM bridge.retention_counts WHERE class = 'archivedFiles'") == 1)
+            #expect(try h.ledgerInt("SELECT count(*) FROM bridge.runs WHERE command = 'retention' AND status = 'interrupted'") == 1)
+        }
+    }
 }

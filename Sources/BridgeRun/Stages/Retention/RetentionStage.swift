@@ -13,8 +13,9 @@ import Logging
 /// reading them has delivered past the file. A crash between removing an archived copy and recording it is finished
 /// by the next run, which finds the copy gone and records it then (counted once).
 struct RetentionStage: RunStage {
-    /// Files per ledger transaction when wiping bodies or deleting records.
-    static let filesPerBatch = 100
+    /// Files per ledger transaction when wiping bodies or deleting records: a workforce extract alone holds 500,000
+    /// records, so a transaction stays in the millions of rows at most.
+    static let filesPerBatch = 10
 
     func run(in context: RunContext) async throws {
         let now = context.environment.clock()
@@ -75,6 +76,7 @@ struct RetentionStage: RunStage {
         var afterID: Int64?
         var failed = 0
         while !context.stop.isSet {
+            try await context.verifyLock()
             let due = try await context.ledger.archivedCopiesDue(before: cutoff, afterID: afterID, limit: 200)
             for file in due where !context.stop.isSet {
                 afterID = file.id
