@@ -143,4 +143,34 @@ struct RetentionPolicyTests {
             }
         }
     }
+
+    @Test func theCommandAppliesThePolicyFile() async throws {
+        try await TemporaryDatabase.with(prefix: "dqt_api_retention_cli") { database in
+            let connection = try PGConnection(database.url)
+            try Migrations.migrate(connection)
+            try Self.insertPersons(connection)
+            let policy = repositoryRoot.appendingPathComponent("config/retention-policy.yaml").path
+            let arguments = ["retention", "--database-url", database.url, "--policy", policy]
+            // The shipped policy as of today: 9000001 and 9000002 died over two years ago, 9000003 is inactive.
+            let dry = try await ChildProcess.run(try apiBinary(), arguments + ["--dry-run"])
+            #expect(dry.status == 0, "\(dry.stderr)")
+            #expect(dry.stdout.contains("contact-data-of-deceased (before ") && dry.stdout.contains("would anonymise 2 person(s), 1 employment(s)"))
+            #expect(dry.stdout.contains("would anonymise 1 person(s), 1 employment(s)"), "\(dry.stdout)")
+            #expect(try connection.query("SELECT count(*) AS n FROM persons WHERE email IS NULL").int(0, "n") == 0)
+
+            let applied = try await ChildProcess.run(try apiBinary(), arguments)
+            #expect(applied.status == 0 && applied.stdout.contains("anonymised 2 person(s), 1 employment(s)"), "\(applied.stdout)")
+            #expect(try connection.query("SELECT count(*) AS n FROM audit WHERE operation = 'applyRetentionPolicy'").int(0, "n") == 5)
+            #expect(
+                try connection.query("SELECT string_agg(trn, ',' ORDER BY trn) AS t FROM persons WHERE email IS NULL").string(0, "t")
+                    == "9000001,9000002,9000003")
+
+            let broken = NSTemporaryDirectory() + "retention-policy-\(UUID().uuidString.prefix(8)).yaml"
+            defer { try? FileManager.default.removeItem(atPath: broken) }
+            try "rules:\n  - name: a\n    when: deceased\n    afterYears: 2\n    anonymise: [persons.last_name]\n".write(
+                toFile: broken, atomically: true, encoding: .utf8)
+            let refused = try await ChildProcess.run(try apiBinary(), ["retention", "--database-url", database.url, "--policy", broken])
+            #expect(refused.status != 0 && refused.stderr.contains("\(broken):5: anonymise: unknown field 'persons.last_name'"), "\(refused.stderr)")
+        }
+    }
 }
