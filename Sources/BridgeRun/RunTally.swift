@@ -187,7 +187,7 @@ public struct RunTally: Sendable {
     }
 
     /// `retention archivedFiles (90 days): removed 3 (12345 bytes), 0 failed, oldest kept 2026-09-08T03:00:00Z`.
-    static func retentionLine(_ count: RetentionCount) -> String {
+    public static func retentionLine(_ count: RetentionCount) -> String {
         let period = count.periodDays.map { " (\($0) days)" } ?? ""
         let bytes = count.retentionClass == .archivedFiles || count.retentionClass == .reports ? " (\(count.bytes) bytes)" : ""
         let kept = count.oldestKept.map { $0.formatted(Date.ISO8601FormatStyle()) } ?? "none"

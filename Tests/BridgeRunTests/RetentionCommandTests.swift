@@ -34,6 +34,10 @@ struct RetentionCommandTests {
             let removed = try await h.runBinary(["retention", "--config", file])
             #expect(removed.status == 0 && removed.output.contains("retention archivedFiles (90 days): removed 1"), "\(removed.output)")
             #expect(h.files(in: "ewc/processed").isEmpty)
+            let status = try await h.runBinary(["status", "--config", file])
+            #expect(
+                status.output.contains("Retention (run ") && status.output.contains("retention archivedFiles (90 days): removed 1"),
+                "\(status.output)")
             #expect(try h.ledgerInt("SELECT count(*) FROM bridge.records") == 2, "records are kept for 365 days")
             #expect(
                 try h.ledgerInt(
