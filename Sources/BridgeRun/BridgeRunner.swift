@@ -9,8 +9,9 @@ import Logging
 /// ``RunContext``, then finishes: the run row, the metrics file, the reports, the lock released.
 ///
 /// The stages do the work: today the ``InboundStage``, which composes the ``Poller`` (listing and stability), the
-/// ``FileStateMachine`` (fetch, dedup, check and stage, publish) and the ``Archiver``. An outbound export stage is
-/// added to `stages` beside it, with no change to the inbound ones (see ``RunStage``).
+/// ``FileStateMachine`` (fetch, dedup, check and stage, publish) and the ``Archiver``; then the ``ExportStage``
+/// (outbound feeds) and the ``RetentionStage`` (what the bridge finished with long enough ago), each added to
+/// `stages` with no change to the others (see ``RunStage``).
 ///
 /// Every state is written to the ledger before the step that leaves it, so a crash anywhere leaves a state the next
 /// pass resumes from without anyone's help.
@@ -21,7 +22,7 @@ public final class BridgeRunner {
 
     public init(environment: RunEnvironment) {
         self.environment = environment
-        self.stages = [InboundStage(), ExportStage()]
+        self.stages = [InboundStage(), ExportStage(), RetentionStage()]
     }
 
     public func run(options: RunOptions = RunOptions(), command: String = "run") async -> RunOutcome {

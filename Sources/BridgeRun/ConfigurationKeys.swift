@@ -38,6 +38,7 @@ indirect enum ConfigurationKeys: Sendable {
                         ($0, ConfigurationKeys.value)
                     }))),
         "mailDrops": .list(.keys(["source": .value, "folder": .value])),
+        "retention": .keys(Dictionary(uniqueKeysWithValues: RetentionSettings.keys.map { ($0.key, ConfigurationKeys.value) })),
     ])
 
     /// Every unknown key under `node`, as `path:line: message` lines. `section` names where the node is.

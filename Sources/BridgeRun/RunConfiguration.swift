@@ -38,6 +38,11 @@ import Yams
 ///   ewc-induction: {source: folder, stableSeconds: 0, minimumAgeSeconds: 0}
 /// mailDrops:                            # extra folders of .eml files (each email feed's own folder is one too)
 ///   - {source: sftp, folder: mail/inbox}
+/// retention:                            # days each class is kept once finished with (see RetentionSettings)
+///   archivedFilesDays: 90
+///   recordBodiesDays: 30
+///   recordsDays: 365
+///   reportsDays: 90
 /// ```
 public struct RunConfiguration: Sendable {
     public var databaseURLEnvironment = "DQT_BRIDGE_DATABASE_URL"
@@ -56,6 +61,8 @@ public struct RunConfiguration: Sendable {
     public var shadowMovesFiles = false
     public var feeds: [String: FeedOverride] = [:]
     public var mailDrops: [MailDrop] = []
+    /// How long what the bridge has finished with is kept.
+    public var retention = RetentionSettings()
     /// Where this configuration was read from (for messages).
     public var path: String = "bridge.yaml"
 
@@ -156,6 +163,7 @@ public struct RunConfiguration: Sendable {
         var shadowMovesFiles: Bool?
         var feeds: [String: FeedOverride]?
         var mailDrops: [MailDrop]?
+        var retention: RetentionSettings?
     }
 
     public struct ConfigurationError: Error, CustomStringConvertible {
@@ -195,6 +203,7 @@ public struct RunConfiguration: Sendable {
         configuration.shadowMovesFiles = file.shadowMovesFiles ?? false
         configuration.feeds = file.feeds ?? [:]
         configuration.mailDrops = file.mailDrops ?? []
+        configuration.retention = file.retention ?? RetentionSettings()
         try configuration.validate()
         return configuration
     }
@@ -215,6 +224,7 @@ public struct RunConfiguration: Sendable {
         if let concurrency = api.concurrency, !(1...64).contains(concurrency) {
             throw ConfigurationError(message: "\(path): api.concurrency must be 1...64")
         }
+        if let problem = retention.problem(path: path) { throw ConfigurationError(message: problem) }
         guard URL(string: api.baseURL)?.scheme != nil else { throw ConfigurationError(message: "\(path): api.baseURL is not a URL") }
     }
 

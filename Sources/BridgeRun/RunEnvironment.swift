@@ -3,6 +3,7 @@ public import DQTModel
 public import Delivery
 public import FeedMapping
 public import FileSources
+public import Foundation
 public import Ledger
 public import Logging
 public import Publisher
@@ -46,12 +47,14 @@ public struct RunEnvironment: Sendable {
     /// An SFTP delivery into a folder below the configured SFTP root, with a local scratch folder for its read-back
     /// (nil: no sftp section).
     public let makeSFTPDelivery: (@Sendable (_ folder: String, _ scratchFolder: String) throws -> any Delivery)?
+    /// Now, for what judges ages (retention): the system clock unless a test sets another.
+    public let clock: @Sendable () -> Date
 
     public init(
         configuration: RunConfiguration, catalog: FeedCatalog, ledger: any LedgerStore, transport: any BatchTransport, logger: Logger,
         metrics: RunMetrics = RunMetrics(), progress: ProgressDisplay = ProgressDisplay(mode: .silent), stop: StopFlag = StopFlag(),
         changeFeed: (any ChangeFeed)? = nil, makeSFTPDelivery: (@Sendable (String, String) throws -> any Delivery)? = nil,
-        makeSource: @escaping @Sendable (SourceKind) throws -> any FileSource
+        clock: @escaping @Sendable () -> Date = { Date() }, makeSource: @escaping @Sendable (SourceKind) throws -> any FileSource
     ) {
         self.configuration = configuration
         self.catalog = catalog
@@ -64,6 +67,7 @@ public struct RunEnvironment: Sendable {
         self.makeSource = makeSource
         self.changeFeed = changeFeed
         self.makeSFTPDelivery = makeSFTPDelivery
+        self.clock = clock
     }
 }
 

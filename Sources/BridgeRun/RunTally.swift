@@ -44,6 +44,8 @@ public struct RunTally: Sendable {
 
     public var feeds: [String: FeedCounts] = [:]
     public var exports: [ExportNote] = []
+    /// What the retention stage removed, per class (empty when it did not run).
+    public var retention: [RetentionCount] = []
     /// Files left (path -> feed and reason); a file taken later in the same run is removed.
     public var left: [String: (feed: String, reason: String)] = [:]
     public var files: [FileNote] = []
@@ -110,6 +112,16 @@ public struct RunTally: Sendable {
                         ])
                     })
             ),
+            (
+                "retention",
+                .array(
+                    retention.map { count in
+                        .object([
+                            ("class", .string(count.retentionClass.rawValue)), ("periodDays", count.periodDays.map(JSONValue.int) ?? .null),
+                            ("removed", .int(count.deleted)), ("bytes", .int(Int(count.bytes))), ("failed", .int(count.failed)),
+                        ])
+                    })
+            ),
             ("failures", .array(failures.map(JSONValue.string))),
             ("heldBack", .array(heldBack.map(JSONValue.string))),
             ("fatal", JSONValue(fatal)),
@@ -152,6 +164,9 @@ public struct RunTally: Sendable {
         } else if exports.isEmpty {
             lines.append("  nothing new")
         }
+        for count in retention where command == "retention" || count.deleted > 0 || count.failed > 0 {
+            lines.append("  " + Self.retentionLine(count))
+        }
         for note in exports {
             let what = note.id.map { "export \($0) \(note.name ?? "")" } ?? "no export"
             lines.append("  \(Self.display(note.feed)) \(what): \(note.state), \(note.records) records - \(note.note)")
@@ -169,6 +184,14 @@ public struct RunTally: Sendable {
         if failures.count > 5 { lines.append("  ... and \(failures.count - 5) more failures (see the log)") }
         lines.append("  report: dqt-bridge report \(runID)")
         return lines.joined(separator: "\n")
+    }
+
+    /// `retention archivedFiles (90 days): removed 3 (12345 bytes), 0 failed, oldest kept 2026-09-08T03:00:00Z`.
+    public static func retentionLine(_ count: RetentionCount) -> String {
+        let period = count.periodDays.map { " (\($0) days)" } ?? ""
+        let bytes = count.retentionClass == .archivedFiles || count.retentionClass == .reports ? " (\(count.bytes) bytes)" : ""
+        let kept = count.oldestKept.map { $0.formatted(Date.ISO8601FormatStyle()) } ?? "none"
+        return "retention \(count.retentionClass.rawValue)\(period): removed \(count.deleted)\(bytes), \(count.failed) failed, oldest kept \(kept)"
     }
 
     /// A mail drop's name (an email no feed took) reads as "mail drop <folder>".

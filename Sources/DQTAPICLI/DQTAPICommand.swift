@@ -11,8 +11,8 @@ import Logging
 struct DQTAPICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dqt-api",
-        abstract: "The DQT API: serve it, migrate its database, manage API keys, seed synthetic persons.",
-        subcommands: [Serve.self, Migrate.self, Keys.self, Seed.self])
+        abstract: "The DQT API: serve it, migrate its database, manage API keys, seed synthetic persons, apply the retention policy.",
+        subcommands: [Serve.self, Migrate.self, Keys.self, Seed.self, Retention.self])
 }
 
 struct DatabaseOptions: ParsableArguments {

@@ -31,7 +31,7 @@ enum LedgerAccess {
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Recent runs, files by state per feed, each feed's last file, and the outbound feeds' exports, from the ledger.")
+        abstract: "Recent runs, files by state per feed, each feed's last file, the outbound feeds' exports and the last retention, from the ledger.")
 
     @OptionGroup var options: RunConfigOptions
 
@@ -54,6 +54,12 @@ struct StatusCommand: AsyncParsableCommand {
                 }
                 print(Self.render(runs: recent, counts: counts, last: last, catalog: catalog))
                 print(Self.render(exports: exports, catalog: catalog))
+                var retention: (runID: Int64, counts: [RetentionCount])?
+                for run in recent where retention == nil {
+                    let counts = try await ledger.retentionCounts(runID: run.id)
+                    if !counts.isEmpty { retention = (run.id, counts) }
+                }
+                print(Self.render(retention: retention))
             } catch let failure as CommandFailure {
                 throw failure
             } catch {
@@ -114,6 +120,12 @@ struct StatusCommand: AsyncParsableCommand {
                     + "watermark \(watermark?.cursor ?? "start")")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// What the latest run that applied retention removed, per class.
+    static func render(retention: (runID: Int64, counts: [RetentionCount])?) -> String {
+        guard let retention else { return "\nRetention: not applied by the recent runs" }
+        return (["", "Retention (run \(retention.runID)):"] + retention.counts.map { "  " + RunTally.retentionLine($0) }).joined(separator: "\n")
     }
 
     static func pad(_ text: String, _ width: Int) -> String {

@@ -48,8 +48,17 @@ public protocol FileSource: AnyObject, Sendable {
     func ensureFolder(_ folder: String) async throws
     /// Renames `from` to `to`; throws ``FileSourceError/destinationExists(_:)`` when `to` is taken (never overwrites).
     func move(_ from: String, to: String) async throws
+    /// Deletes the file at `path`; throws ``FileSourceError/notFound(_:)`` when nothing is there.
+    func remove(_ path: String) async throws
     /// Ends any connection.
     func close() async
+}
+
+extension FileSource {
+    /// A source that archives nothing has nothing for retention to remove.
+    public func remove(_ path: String) async throws {
+        throw FileSourceError.failed("the \(location) cannot remove files")
+    }
 }
 
 /// Failures of a file source, sorted by what the run should do about them.

@@ -173,5 +173,16 @@ public final class FolderSource: FileSource {
         }
     }
 
+    public func remove(_ path: String) async throws {
+        let full = absolute(path)
+        try await blocking.run {
+            if unlink(full) != 0 {
+                let code = errno
+                if code == ENOENT { throw FileSourceError.notFound(path) }
+                throw FileSourceError.failed("cannot remove \(full): \(FileProblem.reason(code))")
+            }
+        }
+    }
+
     public func close() async {}
 }

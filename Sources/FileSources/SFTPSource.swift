@@ -156,6 +156,17 @@ public final class SFTPSource: FileSource, @unchecked Sendable {
         }
     }
 
+    public func remove(_ path: String) async throws {
+        let full = absolute(path)
+        try await withConnection(retry: true) { connection in
+            do {
+                try connection.remove(full)
+            } catch SFTPError.operationFailed(_, _, let status) where status.isNotFound {
+                throw FileSourceError.notFound(path)
+            }
+        }
+    }
+
     public func close() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             queue.async { [self] in

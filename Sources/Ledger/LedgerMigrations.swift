@@ -172,6 +172,26 @@ public enum LedgerMigrations {
                 ALTER TABLE bridge.export_watermarks ALTER COLUMN export_id DROP NOT NULL, ALTER COLUMN delivered_at DROP NOT NULL,
                     ADD COLUMN checked_at timestamptz NOT NULL DEFAULT now();
                 """),
+        Migration(
+            version: 7, name: "retention: what was removed, per run and class",
+            sql: """
+                -- Each removal is marked on its file (so it happens once) and counted in the run's row of its class in the
+                -- same transaction (see RetentionLedger). Nullable columns without a default: no table rewrite.
+                ALTER TABLE bridge.files ADD COLUMN archive_removed_at timestamptz, ADD COLUMN bodies_wiped_at timestamptz,
+                    ADD COLUMN records_deleted_at timestamptz;
+                CREATE TABLE bridge.retention_counts (
+                    run_id bigint NOT NULL REFERENCES bridge.runs(id),
+                    class text NOT NULL CHECK (class IN ('archivedFiles', 'recordBodies', 'records', 'reports')),
+                    period_days int,
+                    cutoff timestamptz,
+                    deleted bigint NOT NULL DEFAULT 0,
+                    bytes bigint NOT NULL DEFAULT 0,
+                    failed int NOT NULL DEFAULT 0,
+                    oldest_deleted timestamptz,
+                    oldest_kept timestamptz,
+                    PRIMARY KEY (run_id, class)
+                );
+                """),
     ]
 
     /// Recorded in `bridge.schema_migrations`, under an advisory lock of the ledger's own.

@@ -24,7 +24,8 @@ struct StageBench {
     /// A bench whose context has started a run over `feeds`, holding no lock (the stages only verify one they hold).
     static func with(
         feeds: [String] = ["ewc-induction", "ewc-qts"], stableSeconds: Int = 0, transport: (any BatchTransport)? = nil,
-        adjust: (inout RunConfiguration) -> Void = { _ in }, _ body: (StageBench) async throws -> Void
+        adjust: (inout RunConfiguration) -> Void = { _ in }, clock: @escaping @Sendable () -> Date = { Date() },
+        _ body: (StageBench) async throws -> Void
     ) async throws {
         let root = NSTemporaryDirectory() + "bridge-stage-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -42,7 +43,7 @@ struct StageBench {
             let environment = RunEnvironment(
                 configuration: configuration, catalog: try catalog.get(), ledger: ledger,
                 transport: transport ?? StageTransport { operations in .results(operations.map { _ in OperationResult(status: 204) }) },
-                logger: Logger(label: "stage-test") { _ in SwiftLogNoOpLogHandler() },
+                logger: Logger(label: "stage-test") { _ in SwiftLogNoOpLogHandler() }, clock: clock,
                 makeSource: { _ in FolderSource(root: pickup) })
             let context = RunContext(environment: environment, today: LocalDate(iso: BridgeHarness.today))
             context.polledFeeds = try catalog.get().feeds.filter { feeds.contains($0.id) }

@@ -17,7 +17,7 @@ import LibPQ
 /// cluster holds the feed back until it ends. The page's end cursor (the last row ready) is read under the same bound
 /// in the same statement, so the rows up to it are as fixed as those up to the page's last.
 enum ChangeFeedQuery {
-    /// Each write endpoint's change kind, as SQL over an audit row (`{row}` stands for its alias). An endpoint that writes two kinds of
+    /// Each write endpoint's change kind (and the retention policy's), as SQL over an audit row (`{row}` stands for its alias). An endpoint that writes two kinds of
     /// record tells them apart by the row: a route and the induction status it implies; a new person or a TRN request
     /// left for review; a new person or an update of one.
     static let kindByOperation: [(operation: String, kind: String)] = [
@@ -32,6 +32,8 @@ enum ChangeFeedQuery {
         (UpsertEmployment.operationID, "'employment.upserted'"),
         (CreateAlert.operationID, "'alert.created'"),
         (CreateTrnRequest.operationID, "CASE WHEN {row}.trn IS NULL THEN 'trnRequest.created' ELSE 'person.created' END"),
+        // Not an endpoint: `dqt-api retention` clearing contact fields of persons and their employments.
+        (ContactRetention.operationID, "CASE WHEN {row}.after::jsonb ? 'employment_key' THEN 'employment.upserted' ELSE 'person.updated' END"),
     ]
 
     /// The kinds whose documents are rows of `persons`.

@@ -40,6 +40,7 @@ public final class MemoryLedger: LedgerStore, Sendable {
         var exports: [ExportRow] = []
         var watermarks: [String: ExportWatermark] = [:]
         var runLockHolder: ObjectIdentifier?
+        var retention = MemoryRetention()
 
         func fileIndex(_ id: Int64) -> Int? {
             id >= 1 && id <= Int64(files.count) ? Int(id - 1) : nil
