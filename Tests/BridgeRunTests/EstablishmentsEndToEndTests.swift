@@ -27,12 +27,23 @@ struct EstablishmentsEndToEndTests {
     }
 
     /// A GIAS file (Windows-1252) of three establishments: 201/4001 open, 201/4002 closed on 31 July 2020, 202/4003 open.
-    static let gias = Data(
-        ("URN,LA (code),LA (name),EstablishmentNumber,EstablishmentName,TypeOfEstablishment (code),OpenDate,CloseDate,"
-            + "NumberOfPupils,PercentageFSM,Town,Postcode\r\n"
-            + "100001,201,City of London,4001,Caf\u{e9} Lane Primary School,1,01-09-1990,,210,12.5,London,EC1 1AA\r\n"
-            + "100002,201,City of London,4002,Riverside School,1,01-09-1980,31-07-2020,,,London,EC2 2BB\r\n"
-            + "100003,202,Camden,4003,Oakfield Academy,28,01-09-2012,,640,,London,NW1 1AA\r\n").data(using: .windowsCP1252)!)
+    static let gias: Data = {
+        let header = [
+            "URN", "LA (code)", "LA (name)", "EstablishmentNumber", "EstablishmentName", "TypeOfEstablishment (code)",
+            "TypeOfEstablishment (name)", "EstablishmentTypeGroup (code)", "EstablishmentTypeGroup (name)", "EstablishmentStatus (code)",
+            "EstablishmentStatus (name)", "OpenDate", "CloseDate", "PhaseOfEducation (code)", "PhaseOfEducation (name)", "NumberOfPupils",
+            "PercentageFSM", "Street", "Locality", "Address3", "Town", "County (name)", "Postcode", "UKPRN",
+        ]
+        func row(_ urn: String, _ la: String, _ number: String, _ name: String, closed: String) -> String {
+            let status = closed.isEmpty ? "1,Open" : "2,Closed"
+            return "\(urn),\(la),Somewhere,\(number),\(name),1,Community school,4,Local authority maintained schools,\(status),"
+                + "01-09-1990,\(closed),2,Primary,210,12.5,1 High Street,,,London,,EC1 1AA,10000001\r\n"
+        }
+        let text =
+            header.joined(separator: ",") + "\r\n" + row("100001", "201", "4001", "Caf\u{e9} Lane Primary School", closed: "")
+            + row("100002", "201", "4002", "Riverside School", closed: "31-07-2020") + row("100003", "202", "4003", "Oakfield Academy", closed: "")
+        return text.data(using: .windowsCP1252)!
+    }()
 
     static let tpsEstablishments =
         "LA Code,Establishment Code,EMPS Name,SCHL (GIAS) Name,School Closed Date\r\n330,4005,KINGSMEAD,KINGSMEAD SCHOOL,\r\n"
