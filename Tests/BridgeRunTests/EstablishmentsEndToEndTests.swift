@@ -104,6 +104,9 @@ struct EstablishmentsEndToEndTests {
             let refused = try h.ledgerInt("SELECT count(*) FROM bridge.records WHERE outcome = 'failed' AND problem::text LIKE '%10106%'")
             #expect(refused == 2)
             #expect(try h.ledgerInt("SELECT count(*) FROM bridge.records WHERE outcome = 'published' AND api_status = 200") == 1)
+            let warned = try h.ledgerInt(
+                "SELECT count(*) FROM bridge.records WHERE outcome = 'published' AND problem->'warnings'->0->>'code' = 'EstablishmentUnknown'")
+            #expect(warned == 1, "the API's warning is kept with the record")
         }
     }
 }

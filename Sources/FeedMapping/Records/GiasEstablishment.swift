@@ -29,8 +29,17 @@ public struct GiasEstablishment: FeedRecord {
     public let numberOfPupils: Int?
     public let percentageFsm: String?
     public let closeDate: LocalDate?
-    /// The other text fields, by their body names, in the body's order.
-    public let texts: [(String, String?)]
+    /// The other text fields, in the order of ``textFields``.
+    public let texts: [String?]
+
+    /// The other text fields with their names in the body, in the body's order. Spelled out: a case's name by
+    /// `String(describing:)` costs a runtime cast per call, most of a row's time over 15 fields.
+    static let textFields: [(field: Field, name: String)] = [
+        (.laName, "laName"), (.typeCode, "typeCode"), (.typeName, "typeName"), (.typeGroupCode, "typeGroupCode"),
+        (.typeGroupName, "typeGroupName"), (.statusCode, "statusCode"), (.statusName, "statusName"), (.phaseCode, "phaseCode"),
+        (.phaseName, "phaseName"), (.street, "street"), (.locality, "locality"), (.address3, "address3"), (.town, "town"),
+        (.county, "county"), (.postcode, "postcode"),
+    ]
 
     public init(_ row: MappedRow<Field>) throws(RecordRejection) {
         guard let urn = row.integer(.urn), urn > 0 else {
@@ -46,11 +55,7 @@ public struct GiasEstablishment: FeedRecord {
         numberOfPupils = row.integer(.numberOfPupils)
         percentageFsm = row.decimal(.percentageFsm)
         closeDate = row.date(.closeDate)
-        let named: [Field] = [
-            .laName, .typeCode, .typeName, .typeGroupCode, .typeGroupName, .statusCode, .statusName, .phaseCode, .phaseName,
-            .street, .locality, .address3, .town, .county, .postcode,
-        ]
-        texts = named.map { field in (field.name, row.text(field)) }
+        texts = Self.textFields.map { row.text($0.field) }
     }
 
     public func pathParameter(_ name: String) -> String { String(urn) }
@@ -59,7 +64,7 @@ public struct GiasEstablishment: FeedRecord {
         var members: [(String, JSONValue)] = [
             ("laCode", .string(laCode)), ("establishmentNumber", JSONValue(establishmentNumber)), ("name", .string(name)),
         ]
-        members += texts.map { ($0.0, JSONValue($0.1)) }
+        members += zip(Self.textFields, texts).map { ($0.name, JSONValue($1)) }
         members += [
             ("numberOfPupils", numberOfPupils.map(JSONValue.int) ?? .null),
             ("percentageFsm", percentageFsm.map(JSONValue.number) ?? .null),
