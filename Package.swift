@@ -79,7 +79,12 @@ let package = Package(
         // reader's tests do not compile one.
         .target(
             name: "DQTTesting",
-            dependencies: ["LibPQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "LibPQ", .product(name: "Logging", package: "swift-log"),
+                // A local HTTPS server with a CA made for the test.
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -102,6 +107,11 @@ let package = Package(
                 "SFTP", "MIMEMail", "DQTModel",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                // The HTTPS source (GIAS's daily download).
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -273,7 +283,10 @@ let package = Package(
         ),
         .testTarget(
             name: "FileSourcesTests",
-            dependencies: ["FileSources", "DQTModel", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "FileSources", "DQTModel", "DQTTesting", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

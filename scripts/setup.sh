@@ -15,6 +15,7 @@ PACKAGES=(
     python3            # helper scripts and benchmarks
     python3-venv       # the contract test's schemathesis venv (scripts/contract-test.sh)
     time               # GNU time: the tests' peak-memory measure of a child process (DQTTesting.ChildProcess)
+    openssl            # the HTTPS source's tests make a CA and a server certificate (DQTTesting.TestCA)
     ca-certificates
     git
 )

@@ -53,7 +53,7 @@ public struct GeneratedClientTransport: BatchTransport {
                     OperationResult(
                         status: result.status, replayed: result.replayed ?? false,
                         problem: try result.problem.map { String(decoding: try encoder.encode($0), as: UTF8.self) },
-                        location: result.location)
+                        location: result.location, warnings: try Self.warnings(in: result.body, encoder: encoder))
                 })
         case .tooManyRequests(let response):
             return .refused(status: 429, retryAfter: response.headers.retryAfter.map(Double.init), problem: Self.text(response.body))
@@ -82,6 +82,14 @@ public struct GeneratedClientTransport: BatchTransport {
 
     /// Errors that never got an HTTP answer (timeouts, refused or reset connections, a cut-off response) are worth
     /// retrying; the idempotency keys make a retry of an applied batch harmless.
+    /// A success body's text when it holds warnings (a non-empty `warnings` array), kept with the record.
+    static func warnings(in body: OpenAPIValueContainer?, encoder: JSONEncoder) throws -> String? {
+        guard let body, let object = body.value as? [String: (any Sendable)?], let warnings = object["warnings"] as? [(any Sendable)?],
+            !warnings.isEmpty
+        else { return nil }
+        return String(decoding: try encoder.encode(body), as: UTF8.self)
+    }
+
     static func failure(_ error: ClientError) -> TransportFailure {
         let cause = "\(error.underlyingError)"
         let timeout = cause.localizedCaseInsensitiveContains("timeout") || cause.localizedCaseInsensitiveContains("timedOut")

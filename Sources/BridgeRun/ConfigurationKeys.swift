@@ -34,7 +34,7 @@ indirect enum ConfigurationKeys: Sendable {
         "feeds": .named(
             .keys(
                 Dictionary(
-                    uniqueKeysWithValues: ["source", "folder", "stableSeconds", "minimumAgeSeconds", "doneMarker"].map {
+                    uniqueKeysWithValues: ["source", "folder", "stableSeconds", "minimumAgeSeconds", "doneMarker", "httpsURL", "httpsCAFile"].map {
                         ($0, ConfigurationKeys.value)
                     }))),
         "mailDrops": .list(.keys(["source": .value, "folder": .value])),

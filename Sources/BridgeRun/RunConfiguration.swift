@@ -127,15 +127,21 @@ public struct RunConfiguration: Sendable {
         public var stableSeconds: Int?
         public var minimumAgeSeconds: Int?
         public var doneMarker: String?
+        /// For a feed with an HTTPS source: another URL (same template tokens) and extra CA file than its mapping's.
+        public var httpsURL: String?
+        public var httpsCAFile: String?
 
         public init(
-            source: SourceKind? = nil, folder: String? = nil, stableSeconds: Int? = nil, minimumAgeSeconds: Int? = nil, doneMarker: String? = nil
+            source: SourceKind? = nil, folder: String? = nil, stableSeconds: Int? = nil, minimumAgeSeconds: Int? = nil, doneMarker: String? = nil,
+            httpsURL: String? = nil, httpsCAFile: String? = nil
         ) {
             self.source = source
             self.folder = folder
             self.stableSeconds = stableSeconds
             self.minimumAgeSeconds = minimumAgeSeconds
             self.doneMarker = doneMarker
+            self.httpsURL = httpsURL
+            self.httpsCAFile = httpsCAFile
         }
     }
 
@@ -317,6 +323,11 @@ public struct RunConfiguration: Sendable {
     /// Which source a feed is polled from.
     public func source(for feed: String) -> SourceKind {
         feeds[feed]?.source ?? defaultSourceKind
+    }
+
+    /// Which source a feed is polled from: an HTTPS feed's downloads land on the folder source.
+    public func source(for feed: FeedDefinition) -> SourceKind {
+        feed.source.https != nil ? .folder : source(for: feed.id)
     }
 
     /// The source of feeds and mail drops that name none: `defaultSource`, else sftp when it is configured.

@@ -130,6 +130,11 @@ public struct Problem: Error, Sendable, Equatable, Codable {
             status: 400, errorCode: 10105, title: "Employment key does not match.", detail: message,
             errors: ["employmentKey": [message]])
     }
+    public static func establishmentClosed() -> Problem {
+        Problem(
+            status: 422, errorCode: 10106, title: "Establishment closed.",
+            detail: "The establishment closed before the employment's start date.")
+    }
     public static func idempotencyConflict() -> Problem {
         Problem(
             status: 422, errorCode: 10110, title: "Idempotency key reused.",

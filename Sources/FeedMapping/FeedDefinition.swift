@@ -55,7 +55,25 @@ public struct SourceSettings: Sendable, Hashable {
     public var minimumAgeSeconds: Int = 60
     /// Or as soon as a marker file with this suffix exists beside it (e.g. `.done`).
     public var doneMarkerSuffix: String?
+    /// Set when the file is downloaded over HTTPS into `folder` (on the folder source) before the folder is polled.
+    public var https: HTTPSSourceSettings?
     public init() {}
+}
+
+/// A feed's HTTPS download, as its mapping states it.
+public struct HTTPSSourceSettings: Sendable, Hashable {
+    /// `https` only; `{yyyyMMdd}` stands for the day's date.
+    public var url: String
+    /// A larger file is refused.
+    public var maxBytes: Int64
+    /// Extra certificate authorities to trust (PEM); verification itself is always on.
+    public var caFile: String?
+
+    public init(url: String, maxBytes: Int64, caFile: String? = nil) {
+        self.url = url
+        self.maxBytes = maxBytes
+        self.caFile = caFile
+    }
 }
 
 public enum FileFormat: Sendable {

@@ -73,7 +73,7 @@ extension NodeReader {
             id: id,
             title: try string(required(top, "title", in: "the mapping", at: root), "title"),
             partner: try string(required(top, "partner", in: "the mapping", at: root), "partner"),
-            replaces: try string(required(top, "replaces", in: "the mapping", at: root), "replaces"),
+            replaces: try replaced(required(top, "replaces", in: "the mapping", at: root)),
             status: status,
             record: record,
             filePatterns: filePatterns,
@@ -86,5 +86,12 @@ extension NodeReader {
             operation: operation,
             mappingFile: file
         )
+    }
+}
+
+extension NodeReader {
+    /// `replaces`: the legacy job's description, or a list of the estate inventory's ids (read as one text).
+    func replaced(_ node: Node) throws(MappingError) -> String {
+        node.sequence == nil ? try string(node, "replaces") : try strings(node, "replaces").joined(separator: ", ")
     }
 }

@@ -7,12 +7,25 @@ extension NodeReader {
     func source(_ node: Node?) throws(MappingError) -> SourceSettings {
         var settings = SourceSettings()
         guard let node else { return settings }
-        let values = try entries(node, allowed: ["folder", "stableSeconds", "minimumAgeSeconds", "doneMarker"], what: "source")
+        let values = try entries(node, allowed: ["folder", "stableSeconds", "minimumAgeSeconds", "doneMarker", "https"], what: "source")
         if let folder = values["folder"] { settings.folder = try string(folder, "source.folder") }
         if let stable = values["stableSeconds"] { settings.stableSeconds = try int(stable, "source.stableSeconds") }
         if let age = values["minimumAgeSeconds"] { settings.minimumAgeSeconds = try int(age, "source.minimumAgeSeconds") }
         if let marker = values["doneMarker"] { settings.doneMarkerSuffix = try string(marker, "source.doneMarker") }
+        if let https = values["https"] { settings.https = try httpsSource(https) }
         return settings
+    }
+
+    /// `https: {url, maxBytes, caFile?}`: TLS verification cannot be turned off, so there is no key for it.
+    func httpsSource(_ node: Node) throws(MappingError) -> HTTPSSourceSettings {
+        let values = try entries(node, allowed: ["url", "maxBytes", "caFile"], what: "source.https")
+        let url = try string(required(values, "url", in: "source.https", at: node), "source.https.url")
+        guard url.lowercased().hasPrefix("https://") else { throw fail(node, "source.https.url must be an https URL") }
+        let maxBytes = try int(required(values, "maxBytes", in: "source.https", at: node), "source.https.maxBytes")
+        guard maxBytes > 0 else { throw fail(node, "source.https.maxBytes must be above 0") }
+        return HTTPSSourceSettings(
+            url: url, maxBytes: Int64(maxBytes),
+            caFile: try values["caFile"].map { node throws(MappingError) in try string(node, "source.https.caFile") })
     }
 
     func email(_ node: Node?) throws(MappingError) -> EmailSettings? {

@@ -9,6 +9,8 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
     case claimExtract = "ClaimExtractRow"
     case prohibition = "ProhibitionNotice"
     case cpdInduction = "CpdInductionOutcome"
+    case giasEstablishment = "GiasEstablishment"
+    case tpsEstablishment = "TpsEstablishment"
 
     public var schema: RecordSchema {
         switch self {
@@ -20,6 +22,8 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
         case .claimExtract: RecordSchema(ClaimExtractRow.self, name: rawValue)
         case .prohibition: RecordSchema(ProhibitionNotice.self, name: rawValue)
         case .cpdInduction: RecordSchema(CpdInductionOutcome.self, name: rawValue)
+        case .giasEstablishment: RecordSchema(GiasEstablishment.self, name: rawValue)
+        case .tpsEstablishment: RecordSchema(TpsEstablishment.self, name: rawValue)
         }
     }
 
@@ -34,6 +38,8 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
         case .claimExtract: try visitor.visit(ClaimExtractRow.self)
         case .prohibition: try visitor.visit(ProhibitionNotice.self)
         case .cpdInduction: try visitor.visit(CpdInductionOutcome.self)
+        case .giasEstablishment: try visitor.visit(GiasEstablishment.self)
+        case .tpsEstablishment: try visitor.visit(TpsEstablishment.self)
         }
     }
 }

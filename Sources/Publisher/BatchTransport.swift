@@ -32,12 +32,16 @@ public struct OperationResult: Sendable {
     public let problem: String?
     /// For a 308: the kept record.
     public let location: String?
+    /// For a success with warnings (e.g. a workforce row whose establishment is unknown): the success body, JSON text
+    /// with its `warnings` (codes, fields and messages; never values).
+    public let warnings: String?
 
-    public init(status: Int, replayed: Bool = false, problem: String? = nil, location: String? = nil) {
+    public init(status: Int, replayed: Bool = false, problem: String? = nil, location: String? = nil, warnings: String? = nil) {
         self.status = status
         self.replayed = replayed
         self.problem = problem
         self.location = location
+        self.warnings = warnings
     }
 }
 

@@ -172,7 +172,8 @@ public struct Publisher: Sendable {
                     case 200..<300:
                         acknowledgements.append(
                             RecordAcknowledgement(
-                                seq: seqs[index], outcome: .published, apiStatus: result.status, replayed: result.replayed, problem: nil))
+                                seq: seqs[index], outcome: .published, apiStatus: result.status, replayed: result.replayed,
+                                problem: result.warnings))
                         stats.published += 1
                         if result.replayed { stats.replayed += 1 }
                     case 408, 429, 500...599:

@@ -183,7 +183,7 @@ struct ChangeFeedTests {
             let insert = "INSERT INTO audit (key_name, operation, method, path, trn) VALUES ('old', 'setDeceased', 'PUT', '/x', '1000001')"
             for _ in 0..<3 { try connection.execute(insert) }
             let node = try connection.query("SELECT pg_relation_filenode('audit') AS node").string(0, "node")
-            #expect(try Migrations.migrate(connection) == [7])
+            #expect(try Migrations.migrate(connection) == Migrations.all.map(\.version).filter { $0 >= 7 })
             // Cheap: the table was not rewritten.
             #expect(try connection.query("SELECT pg_relation_filenode('audit') AS node").string(0, "node") == node)
             try connection.execute(insert.replacingOccurrences(of: "'old'", with: "'new'"))

@@ -129,6 +129,22 @@ struct Endpoint: Sendable, CustomStringConvertible {
             pathValues: ["trn": "1000040", "employmentKey": employmentKey], query: [], body: employmentBody(),
             otherBody: employmentBody(type: "PTR"), success: 204),
         Endpoint(
+            operationID: "listEstablishments", method: .GET, template: "/v3/establishments", pathValues: [:],
+            query: [("laCode", "201"), ("establishmentNumber", "4001")], body: nil, otherBody: nil, success: 200),
+        // No establishment on a freshly seeded database.
+        Endpoint(
+            operationID: "getEstablishment", method: .GET, template: "/v3/establishments/{urn}", pathValues: ["urn": "100001"], query: [],
+            body: nil, otherBody: nil, success: 404),
+        Endpoint(
+            operationID: "upsertEstablishment", method: .PUT, template: "/v3/establishments/{urn}", pathValues: ["urn": "100001"], query: [],
+            body: #"{"laCode":"201","establishmentNumber":"4001","name":"Oakfield Primary School","closeDate":null}"#,
+            otherBody: #"{"laCode":"201","establishmentNumber":"4001","name":"Oakfield Academy","closeDate":null}"#, success: 204),
+        Endpoint(
+            operationID: "upsertTpsEstablishment", method: .PUT, template: "/v3/tps-establishments/{laCode}/{establishmentCode}",
+            pathValues: ["laCode": "201", "establishmentCode": "4001"], query: [],
+            body: #"{"empsName":"OAKFIELD","giasName":"OAKFIELD PRIMARY SCHOOL","schoolClosedDate":null}"#,
+            otherBody: #"{"empsName":"OAKFIELD ACADEMY","giasName":null,"schoolClosedDate":null}"#, success: 204),
+        Endpoint(
             operationID: "createAlert", method: .POST, template: "/v3/alerts", pathValues: [:], query: [],
             body:
                 #"{"trn":"1000040","alertTypeCode":"T3","details":"Deregistered by GTC Scotland","startDate":"2025-01-02","endDate":null,"sender":"GTCS"}"#,

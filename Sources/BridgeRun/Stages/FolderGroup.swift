@@ -22,7 +22,7 @@ struct FolderGroup {
                 logger.warning("feed has no pickup folder; not polled", metadata: ["feed": "\(feed.id)"])
                 continue
             }
-            let source = configuration.source(for: feed.id)
+            let source = configuration.source(for: feed)
             let key = "\(source.rawValue)|\(folder)"
             if let at = index[key] {
                 groups[at] = FolderGroup(source: source, folder: folder, feeds: groups[at].feeds + [feed], mailDrop: nil)

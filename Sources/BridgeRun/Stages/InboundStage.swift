@@ -24,7 +24,9 @@ struct InboundStage: RunStage {
             context.logger.info("resuming a file", metadata: ["file_id": "\(file.id)", "feed": "\(file.feed)", "state": "\(file.state.rawValue)"])
             try await machine.advance(file, rawPath: nil)
         }
-        // 2. Poll the pickup folders.
+        // 2. Download the HTTPS feeds' files into their pickup folders.
+        await HTTPSIntake(context: context).run()
+        // 3. Poll the pickup folders.
         let poller = Poller(context: context) { row, rawPath in try await machine.advance(row, rawPath: rawPath) }
         for group in FolderGroup.groups(feeds: context.polledFeeds, configuration: context.configuration, logger: context.logger) {
             guard !context.stop.isSet else {

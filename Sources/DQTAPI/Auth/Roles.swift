@@ -11,6 +11,7 @@ public enum Role: String, Sendable, CaseIterable, Codable {
     case capitaImport = "CapitaImport"
     case setWorkforceData = "SetWorkforceData"
     case readChanges = "ReadChanges"
+    case updateEstablishments = "UpdateEstablishments"
 }
 
 /// The authenticated caller.

@@ -32,6 +32,8 @@ enum ChangeFeedQuery {
         (UpsertEmployment.operationID, "'employment.upserted'"),
         (CreateAlert.operationID, "'alert.created'"),
         (CreateTrnRequest.operationID, "CASE WHEN {row}.trn IS NULL THEN 'trnRequest.created' ELSE 'person.created' END"),
+        (UpsertEstablishment.operationID, "'establishment.upserted'"),
+        (UpsertTpsEstablishment.operationID, "'establishment.upserted'"),
         // Not an endpoint: `dqt-api retention` clearing contact fields of persons and their employments.
         (ContactRetention.operationID, "CASE WHEN {row}.after::jsonb ? 'employment_key' THEN 'employment.upserted' ELSE 'person.updated' END"),
     ]
@@ -81,6 +83,7 @@ enum ChangeFeedQuery {
             WHEN k.kind = 'route.updated' THEN (SELECT \(routeDocument) FROM json_populate_record(NULL::routes, \(source)) r)
             WHEN k.kind = 'employment.upserted' THEN (SELECT \(employmentDocument)
               FROM json_populate_record(NULL::employments, \(source)) e)
+            WHEN k.kind = 'establishment.upserted' THEN \(source)
             WHEN k.kind = 'trnRequest.created' THEN (SELECT \(trnRequestDocument) FROM (SELECT \(source)::jsonb AS d) t)
             END
             """

@@ -38,6 +38,7 @@ enum ChangeKind: String, CaseIterable, Sendable {
     case routeUpdated = "route.updated"
     case employmentUpserted = "employment.upserted"
     case trnRequestCreated = "trnRequest.created"
+    case establishmentUpserted = "establishment.upserted"
 }
 
 /// `GET /v3/changes` (role ReadChanges): a page of the change feed (``ChangeFeedQuery``), served directly: the

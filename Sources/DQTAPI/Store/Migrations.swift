@@ -214,6 +214,48 @@ public enum Migrations {
                 ALTER TABLE audit ADD COLUMN xid xid8 NOT NULL DEFAULT pg_current_xact_id();
                 CREATE INDEX audit_xid_id ON audit (xid, id);
                 """),
+        // Establishments, two sources in one store: GIAS (every establishment in England, by URN) and the TPS
+        // establishments file (by LA code and establishment code, no URN). The workforce upsert looks both up by
+        // (LA code, establishment number), once per batch: hence the index on that pair.
+        Migration(
+            version: 8, name: "establishments from GIAS and TPS",
+            sql: """
+                CREATE TABLE establishments (
+                    urn integer PRIMARY KEY CHECK (urn > 0),
+                    la_code text NOT NULL COLLATE "C" CHECK (la_code ~ '^[0-9]{3}$'),
+                    la_name text,
+                    establishment_number text COLLATE "C" CHECK (establishment_number ~ '^[0-9]{4}$'),
+                    name text NOT NULL,
+                    type_code text,
+                    type_name text,
+                    type_group_code text,
+                    type_group_name text,
+                    status_code text,
+                    status_name text,
+                    phase_code text,
+                    phase_name text,
+                    number_of_pupils integer,
+                    percentage_fsm numeric,
+                    street text,
+                    locality text,
+                    address3 text,
+                    town text,
+                    county text,
+                    postcode text,
+                    close_date date,
+                    updated_at timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX establishments_la_number ON establishments (la_code, establishment_number);
+                CREATE TABLE tps_establishments (
+                    la_code text NOT NULL COLLATE "C" CHECK (la_code ~ '^[0-9]{3}$'),
+                    establishment_code text NOT NULL COLLATE "C" CHECK (establishment_code ~ '^[0-9]{4}$'),
+                    emps_name text,
+                    gias_name text,
+                    closed_date date,
+                    updated_at timestamptz NOT NULL DEFAULT now(),
+                    PRIMARY KEY (la_code, establishment_code)
+                );
+                """),
     ]
 
     /// Recorded in `schema_migrations`, under an advisory lock of the API's own.

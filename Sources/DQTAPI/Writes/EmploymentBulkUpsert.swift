@@ -29,6 +29,26 @@ extension WriteTransaction {
             results[offset] = .failure(problem)
             if let key = request.idempotencyKey { storedCandidates.append(key) }
         }
+        // The establishment check: a row whose establishment closed before it started is refused like a row of an
+        // unknown person; a row with an unknown establishment is stored and answers 200 with its warning.
+        var warnings: [Int: String] = [:]
+        if !eligible.isEmpty {
+            let verdicts = try establishmentVerdicts(eligible.map { items[$0].1 })
+            var open: [Int] = []
+            for (offset, verdict) in zip(eligible, verdicts) {
+                if verdict == .closed {
+                    results[offset] = .failure(.establishmentClosed())
+                    if let key = items[offset].0.idempotencyKey { storedCandidates.append(key) }
+                    continue
+                }
+                if let body = verdict.warningBody {
+                    warnings[offset] = body
+                    results[offset] = .success(200, body)
+                }
+                open.append(offset)
+            }
+            eligible = open
+        }
         if !eligible.isEmpty {
             storedCandidates += try connection.savepoint { connection in
                 let keyed = eligible.filter { items[$0].0.idempotencyKey != nil }
@@ -39,12 +59,13 @@ extension WriteTransaction {
                         try connection.queryPrepared(
                             """
                             INSERT INTO idempotency_keys (idempotency_key, request_hash, method, path, status, response, key_name)
-                            SELECT x.k, x.h, '\(UpsertEmployment.method)', x.p, 204, NULL, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS x(k, h, p)
+                            SELECT x.k, x.h, '\(UpsertEmployment.method)', x.p, CASE WHEN x.r IS NULL THEN 204 ELSE 200 END, x.r, $4
+                            FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS x(k, h, p, r)
                             ON CONFLICT DO NOTHING RETURNING idempotency_key
                             """,
                             [
                                 .textArray(keyed.map { items[$0].0.idempotencyKey }), .textArray(keyed.map { items[$0].0.requestHash }),
-                                .textArray(keyed.map { items[$0].0.path }), .text(context.keyName),
+                                .textArray(keyed.map { items[$0].0.path }), .text(context.keyName), .textArray(keyed.map { warnings[$0] }),
                             ]
                         ).rows.compactMap { $0["idempotency_key"] })
                 }

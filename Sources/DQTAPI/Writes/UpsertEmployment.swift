@@ -146,9 +146,10 @@ final class EmploymentRow: Sendable {
 extension APIHandler {
     func upsertEmployment(_ input: Operations.UpsertEmployment.Input) async throws -> Operations.UpsertEmployment.Output {
         guard case .json(let body) = input.body else { throw Problem.invalid(field: "body", "JSON body required.") }
-        _ = try await write(
+        let result = try await write(
             UpsertEmployment.self, body, parameters: [input.path.trn, input.path.employmentKey],
             idempotencyKey: input.headers.idempotencyKey, source: input.headers.xDQTSource)
-        return .noContent(.init())
+        guard result.status == 200 else { return .noContent(.init()) }
+        return .ok(.init(body: .json(try decodeBody(Schemas.EmploymentResult.self, result))))
     }
 }

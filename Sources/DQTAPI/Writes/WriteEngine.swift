@@ -143,7 +143,7 @@ struct WriteSession {
         for (offset, item) in run.enumerated() {
             results[item.0] = outcomes[offset]
             if outcomes[offset].problem == nil, let key = item.1.idempotencyKey {
-                known[key] = (item.1.requestHash, .replay(status: 204, body: nil))
+                known[key] = (item.1.requestHash, .replay(status: outcomes[offset].status, body: outcomes[offset].body))
             }
         }
         return cursor

@@ -15,6 +15,8 @@ enum WriteRegistry {
         UpsertEmployment.self,
         CreateAlert.self,
         CreateTrnRequest.self,
+        UpsertEstablishment.self,
+        UpsertTpsEstablishment.self,
     ]
 
     /// The operations in the order the router tries them: of two routes that match one path, the more literal first.

@@ -18,6 +18,7 @@ enum ChangeVocabulary {
         "person.created": personFields, "person.updated": personFields,
         "alert.created": alertFields, "alert.updated": alertFields,
         "induction.updated": nil, "qtls.updated": nil, "route.updated": nil, "employment.upserted": nil, "trnRequest.created": nil,
+        "establishment.upserted": nil,
     ]
 
     /// Document fields that are personal data: a column showing one must say `pii: true`.
