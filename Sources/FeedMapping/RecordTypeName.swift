@@ -24,16 +24,16 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
     }
 
     /// Hands the Swift type this name stands for to `visitor`, so the pipeline runs specialised for it.
-    func accept<Visitor: RecordTypeVisitor>(_ visitor: inout Visitor) throws -> Visitor.Output {
+    func accept<Visitor: RecordTypeVisitor>(_ visitor: inout Visitor) -> Visitor.Output {
         switch self {
-        case .capitaImport: try visitor.visit(CapitaImportRecord.self)
-        case .capitaRegister: try visitor.visit(CapitaRegisterChange.self)
-        case .welshInduction: try visitor.visit(WelshInductionOutcome.self)
-        case .welshQTS: try visitor.visit(WelshQTSAward.self)
-        case .workforce: try visitor.visit(WorkforceEmployment.self)
-        case .claimExtract: try visitor.visit(ClaimExtractRow.self)
-        case .prohibition: try visitor.visit(ProhibitionNotice.self)
-        case .cpdInduction: try visitor.visit(CpdInductionOutcome.self)
+        case .capitaImport: visitor.visit(CapitaImportRecord.self)
+        case .capitaRegister: visitor.visit(CapitaRegisterChange.self)
+        case .welshInduction: visitor.visit(WelshInductionOutcome.self)
+        case .welshQTS: visitor.visit(WelshQTSAward.self)
+        case .workforce: visitor.visit(WorkforceEmployment.self)
+        case .claimExtract: visitor.visit(ClaimExtractRow.self)
+        case .prohibition: visitor.visit(ProhibitionNotice.self)
+        case .cpdInduction: visitor.visit(CpdInductionOutcome.self)
         }
     }
 }
@@ -41,5 +41,5 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
 /// Something to do with a record type, generic over it.
 protocol RecordTypeVisitor {
     associatedtype Output
-    mutating func visit<Record: FeedRecord>(_ type: Record.Type) throws -> Output
+    mutating func visit<Record: FeedRecord>(_ type: Record.Type) -> Output
 }
