@@ -3,7 +3,8 @@ import FlatFile
 import Foundation
 
 /// Runs files through one feed's mapping: the reader splits records, each mapped field is converted and checked,
-/// the mapping's rules run, the feed's record type is built, and the record becomes an API call.
+/// the mapping's rules run, the feed's record type (or the body its mapping declares) is built, and the row becomes an
+/// API call.
 ///
 /// Streaming throughout: rows go to the sink one by one, and the result keeps only bounded detail.
 public struct FeedChecker: Sendable {

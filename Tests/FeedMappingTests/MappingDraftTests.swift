@@ -74,6 +74,18 @@ struct MappingDraftTests {
         #expect(error.code == "body-enum-error", "\(error)")
     }
 
+    @Test("personal data is never listed: a name column with few values stays text")
+    func personalDataNotListed() throws {
+        var text = "trn,Last Name,Contact\n"
+        for index in 0..<20 { text += "\(1_000_400 + index),\(index % 2 == 0 ? "Rowe" : "Pryce"),x\(index % 2)@example.org\n" }
+        let yaml = try withSample("people.csv", Array(text.utf8)) { path in
+            try MappingDraft.make(id: "test-feed", samplePath: path, method: nil, path: nil).yaml
+        }
+        #expect(yaml.contains(#"lastName: {column: "Last Name", type: text, maxLength: 5, required: true, pii: true}"#), "\(yaml)")
+        #expect(yaml.contains(#"contact: {column: "Contact", type: text, maxLength: 14, required: true, pii: true}"#), "\(yaml)")
+        #expect(!yaml.contains("Rowe") && !yaml.contains("example.org"))
+    }
+
     @Test("no TRN column and no operation: refused with what to do")
     func needsAnOperation() throws {
         let text = "name,code\nA,1\nB,2\n"

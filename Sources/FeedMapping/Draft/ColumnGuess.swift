@@ -38,15 +38,15 @@ struct ColumnGuess {
         let filled = values.filter { !$0.isEmpty }
         alwaysFilled = filled.count == values.count && !values.isEmpty
         maxLength = filled.map(\.unicodeScalars.count).max() ?? 0
-        let kind = Self.kind(of: filled)
-        self.kind = kind
         let words = Self.words(column).map { $0.lowercased() }
-        pii =
-            words.contains { word in Self.personalWords.contains(word) } || kind == .nino
-            || (!filled.isEmpty && filled.allSatisfy { $0.contains("@") && $0.contains(".") })
+        let named = words.contains { word in Self.personalWords.contains(word) }
+        // Personal data is never listed in the draft: no enumeration of its values.
+        let kind = Self.kind(of: filled, enumerable: !named)
+        self.kind = kind
+        pii = named || kind == .nino || (!filled.isEmpty && filled.allSatisfy { $0.contains("@") && $0.contains(".") })
     }
 
-    private static func kind(of values: [String]) -> Kind {
+    private static func kind(of values: [String], enumerable: Bool) -> Kind {
         guard !values.isEmpty else { return .text }
         if values.allSatisfy({ $0.utf8.count == 7 && $0.utf8.allSatisfy(ASCII.isDigit) }) { return .trn }
         if values.allSatisfy({ NationalInsuranceNumber($0) != nil }) { return .nino }
@@ -55,6 +55,7 @@ struct ColumnGuess {
         let upper = Set(values.map { $0.uppercased() })
         if upper.isSubset(of: ["Y", "N", "YES", "NO", "TRUE", "FALSE"]) { return .boolean }
         if values.allSatisfy({ Int($0) != nil }) { return .integer }
+        guard enumerable, !values.contains(where: { $0.contains("@") }) else { return .text }
         var distinct: [String] = []
         for value in values where !distinct.contains(value) {
             distinct.append(value)
