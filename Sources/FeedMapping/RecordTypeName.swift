@@ -1,5 +1,5 @@
-/// The record types a mapping's `record:` can name. Adding a feed with a new kind of record means adding a type
-/// in `Records/` and a case here.
+/// The record types a mapping's `record:` can name: feeds whose logic needs code (the others declare their body in
+/// the mapping). A new one is a type in `Records/` and a case here.
 public enum RecordTypeName: String, Sendable, CaseIterable {
     case capitaImport = "CapitaImportRecord"
     case capitaRegister = "CapitaRegisterChange"
@@ -8,7 +8,6 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
     case workforce = "WorkforceEmployment"
     case claimExtract = "ClaimExtractRow"
     case prohibition = "ProhibitionNotice"
-    case cpdInduction = "CpdInductionOutcome"
 
     public var schema: RecordSchema {
         switch self {
@@ -19,7 +18,6 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
         case .workforce: RecordSchema(WorkforceEmployment.self, name: rawValue)
         case .claimExtract: RecordSchema(ClaimExtractRow.self, name: rawValue)
         case .prohibition: RecordSchema(ProhibitionNotice.self, name: rawValue)
-        case .cpdInduction: RecordSchema(CpdInductionOutcome.self, name: rawValue)
         }
     }
 
@@ -33,7 +31,6 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
         case .workforce: visitor.visit(WorkforceEmployment.self)
         case .claimExtract: visitor.visit(ClaimExtractRow.self)
         case .prohibition: visitor.visit(ProhibitionNotice.self)
-        case .cpdInduction: visitor.visit(CpdInductionOutcome.self)
         }
     }
 }

@@ -53,11 +53,6 @@ struct RecordContractTests {
                 "trn": trn, "dateOfBirth": date("1980-02-03"), "fullName": .text("Ann Synthetic"), "alertType": .code("T1"),
                 "details": .text("line one\nline two"), "startDate": date("2026-01-02"), "endDate": date("2026-12-31"),
             ]
-        case .cpdInduction:
-            return [
-                "trn": trn, "dateOfBirth": date("1980-02-03"), "status": .code("Passed"), "startDate": date("2024-09-01"),
-                "completedDate": date("2026-07-01"), "modifiedOn": .timestamp("2026-11-20T16:45:00Z"), "appropriateBody": .text("Hub"),
-            ]
         }
     }
 
