@@ -86,6 +86,15 @@ struct MappingDraftTests {
         #expect(!yaml.contains("Rowe") && !yaml.contains("example.org"))
     }
 
+    @Test("an operation whose properties match no column: the body is left to the analyst, and loading asks for it")
+    func unmatchedBody() throws {
+        let yaml = try withSample("deaths.csv", Array("trn,when\n1000001,2026-01-01\n1000002,2026-01-02\n".utf8)) { path in
+            try MappingDraft.make(id: "test-feed", samplePath: path, method: "PUT", path: "/v3/persons/deceased/{trn}").yaml
+        }
+        #expect(yaml.contains("  # body:") && yaml.contains("    # dateOfDeath: FIELD  (required)"), "\(yaml)")
+        #expect(mappingError(yaml)?.code == "body-missing")
+    }
+
     @Test("no TRN column and no operation: refused with what to do")
     func needsAnOperation() throws {
         let text = "name,code\nA,1\nB,2\n"

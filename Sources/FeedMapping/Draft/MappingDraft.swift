@@ -101,14 +101,18 @@ public struct MappingDraft: Sendable {
         else { return [] }
         func normalized(_ text: String) -> String { text.lowercased().filter { $0.isLetter || $0.isNumber } }
         var lines = ["  body:  # check: every property the contract requires must be given (mappings lint says which)"]
+        var matched = false
         for name in schema.properties.keys.sorted() {
             let required = schema.required.contains(name) ? "required" : "optional"
             if let guess = guesses.first(where: { normalized($0.field) == normalized(name) }) {
                 lines.append("    \(name): \(guess.field)  # check (\(required))")
+                matched = true
             } else {
                 lines.append("    # \(name): FIELD  (\(required))")
             }
         }
+        // With no property matched, the whole body is left for the analyst (an empty `body:` would not be a mapping).
+        if !matched { lines[0] = "  # body:  # check: map the fields to the properties the contract requires" }
         return lines
     }
 
