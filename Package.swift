@@ -57,6 +57,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            // The API's contract (a symlink to DQTAPI's), carried in the binary: mappings' bodies are typed against it.
+            resources: [.embedInCode("Contract/openapi.yaml")],
             swiftSettings: swiftSettings
         ),
 

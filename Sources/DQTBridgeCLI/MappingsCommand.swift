@@ -4,7 +4,7 @@ import FeedMapping
 /// `dqt-bridge mappings lint`: load and check every mapping, reporting every mistake with its file and line.
 struct MappingsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mappings", abstract: "Work with the feed mappings.", subcommands: [Lint.self]
+        commandName: "mappings", abstract: "Work with the feed mappings.", subcommands: [Lint.self, MappingsNewCommand.self]
     )
 
     struct Lint: ParsableCommand {

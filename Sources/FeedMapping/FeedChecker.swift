@@ -3,7 +3,8 @@ import FlatFile
 import Foundation
 
 /// Runs files through one feed's mapping: the reader splits records, each mapped field is converted and checked,
-/// the mapping's rules run, the feed's record type is built, and the record becomes an API call.
+/// the mapping's rules run, the feed's record type (or the body its mapping declares) is built, and the row becomes an
+/// API call.
 ///
 /// Streaming throughout: rows go to the sink one by one, and the result keeps only bounded detail.
 public struct FeedChecker: Sendable {
@@ -70,13 +71,13 @@ public struct FeedChecker: Sendable {
                 let reader = try DelimitedReader(source: source, layout: layout)
                 var run = PipelineRun(
                     pipeline: pipeline, fieldCounts: counts, headerLine: reader.headerLine, reader: reader, result: result, sink: sink)
-                try feed.record.accept(&run)
+                run.start(feed)
                 (result, sink) = (run.result, run.sink)
             case .fixedWidth(let layout):
                 var run = PipelineRun(
                     pipeline: pipeline, fieldCounts: nil, headerLine: nil, reader: try FixedWidthReader(source: source, layout: layout),
                     result: result, sink: sink)
-                try feed.record.accept(&run)
+                run.start(feed)
                 (result, sink) = (run.result, run.sink)
                 if let totals = layout.controlTotals, result.refusal == nil {
                     result.controlTotals = "the trailer's \(totals.countField) matched the \(result.rowsRead) data records read"
@@ -126,9 +127,24 @@ private struct PipelineRun<Reader: RecordReader, Sink: CheckSink>: RecordTypeVis
     var result: CheckResult
     var sink: Sink
 
+    /// Runs the feed's rows through its record type, or through the body its mapping declares.
+    mutating func start(_ feed: FeedDefinition) {
+        if let record = feed.record {
+            record.accept(&self)
+        } else {
+            let slots = Dictionary(uniqueKeysWithValues: feed.slotNames.enumerated().map { ($1, $0) })
+            let pathSlots = feed.operation.placeholders.map { name in (slot: slots[name] ?? 0, name: name) }
+            run(DeclaredRowBuilder(operation: feed.operation, body: feed.body, pathSlots: pathSlots))
+        }
+    }
+
     mutating func visit<Record: FeedRecord>(_ type: Record.Type) {
+        run(TypedRowBuilder<Record>(operation: pipeline.feed.operation))
+    }
+
+    private mutating func run(_ builder: some RowBuilder) {
         do {
-            try pipeline.run(Record.self, reader: &reader, headerLine: headerLine, fieldCounts: fieldCounts, result: &result, sink: &sink)
+            try pipeline.run(builder, reader: &reader, headerLine: headerLine, fieldCounts: fieldCounts, result: &result, sink: &sink)
         } catch {
             result.refusal = Pipeline.refusal(for: error)
         }

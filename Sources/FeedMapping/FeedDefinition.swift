@@ -25,7 +25,13 @@ public struct FeedDefinition: Sendable {
     /// The SSIS job or email exchange this feed replaces.
     public let replaces: String
     public let status: FeedStatus
-    public let record: RecordTypeName
+    /// The hand-written record type its rows become; nil when the mapping declares the body itself (`body`).
+    public let record: RecordTypeName?
+    /// The request body the mapping declares (`operation.body`), built from the row's fields; nil with `record`, or
+    /// for a declared operation that takes no body.
+    public let body: BodyTemplate?
+    /// The row's value slots by field name: the record type's fields, or the mapping's own in their order.
+    let slotNames: [String]
     /// Globs (case-insensitive) that a file's name must match to belong to this feed.
     public let filePatterns: [String]
     public let source: SourceSettings
@@ -155,9 +161,14 @@ public struct OperationTemplate: Sendable, Hashable {
     /// The path with every placeholder replaced by the record's percent-encoded value (built once per record on a
     /// run, so it is spliced from the parts found at load time rather than searched and replaced).
     public func path(for record: some FeedRecord) -> String {
+        path { record.pathParameter(placeholders[$0]) }
+    }
+
+    /// The path with placeholder `i` replaced by `value(i)`, percent-encoded.
+    func path(_ value: (Int) -> String) -> String {
         var result = literals[0]
-        for (index, name) in placeholders.enumerated() {
-            result += percentEncodePathSegment(record.pathParameter(name))
+        for index in placeholders.indices {
+            result += percentEncodePathSegment(value(index))
             result += literals[index + 1]
         }
         return result

@@ -157,6 +157,28 @@ public struct RecordSchema: Sendable {
     let pathParameters: Set<String>
     let mandatory: [String]
     let allowedCodes: [String: Set<String>]
+    /// A mapping that declares its own body: any field name, of the kind its type gives.
+    let declared: Bool
+
+    /// Before a declared mapping's fields are read: it accepts any field.
+    static let declaredFields = RecordSchema(declaring: [])
+
+    /// A declared mapping's fields, once read: their names in order and the kinds their types give.
+    init(declaring fields: [FieldSpec]) {
+        name = "(declared in the mapping)"
+        var names: [String] = []
+        var kinds: [String: FieldKind] = [:]
+        for field in fields where kinds[field.name] == nil {
+            names.append(field.name)
+            kinds[field.name] = field.type.kind
+        }
+        fieldNames = names
+        self.kinds = kinds
+        pathParameters = Set(names)
+        mandatory = []
+        allowedCodes = [:]
+        declared = true
+    }
 
     init<Record: FeedRecord>(_ type: Record.Type, name: String) {
         self.name = name
@@ -168,5 +190,6 @@ public struct RecordSchema: Sendable {
             uniqueKeysWithValues: Record.Field.allCases.compactMap { field in
                 Record.allowedCodes(for: field).map { (field.name, $0) }
             })
+        declared = false
     }
 }

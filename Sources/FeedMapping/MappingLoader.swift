@@ -8,7 +8,11 @@ public struct MappingError: Error, Sendable, CustomStringConvertible {
     public let file: String
     public let line: Int
     public let message: String
-    public var description: String { "\(file):\(line): \(message)" }
+    /// For a declared body's mistakes: `body-type-error`, `body-missing-property`, `body-unknown-property`,
+    /// `body-null-error`, `body-enum-error`, `body-unknown-field`, `unknown-operation`...; the message starts with
+    /// the property's path.
+    public var code: String? = nil
+    public var description: String { "\(file):\(line): \(code.map { "\($0): " } ?? "")\(message)" }
 }
 
 /// Reads and checks mapping files. Everything a mapping names (fields, types, lookups, rules, path placeholders)

@@ -22,11 +22,14 @@ extension NodeReader {
         guard let status = FeedStatus(rawValue: try string(statusNode, "status")) else {
             throw fail(statusNode, "status must be one of \(FeedStatus.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        let recordNode = try required(top, "record", in: "the mapping", at: root)
-        guard let record = RecordTypeName(rawValue: try string(recordNode, "record")) else {
-            throw fail(recordNode, "unknown record type (known: \(RecordTypeName.allCases.map(\.rawValue).joined(separator: ", ")))")
+        var record: RecordTypeName?
+        if let recordNode = top["record"] {
+            guard let name = RecordTypeName(rawValue: try string(recordNode, "record")) else {
+                throw fail(recordNode, "unknown record type (known: \(RecordTypeName.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            record = name
         }
-        let schema = record.schema
+        var schema = record?.schema ?? RecordSchema.declaredFields
         let lookups = try lookupTables(top["lookups"])
 
         let formatNode = try required(top, "format", in: "the mapping", at: root)
@@ -39,6 +42,7 @@ extension NodeReader {
         } else if top["fields"] != nil {
             throw fail(top["fields"], "a fixed-width mapping declares its fields under each of format.recordTypes")
         }
+        if record == nil { schema = RecordSchema(declaring: fields) }
         let mapped = Set(fields.map(\.name))
         for name in schema.mandatory where !mapped.contains(name) {
             throw fail(root, "record \(schema.name) needs the field '\(name)' mapped")
@@ -53,17 +57,20 @@ extension NodeReader {
         }
 
         let operationNode = try required(top, "operation", in: "the mapping", at: root)
-        let operationEntries = try entries(operationNode, allowed: ["method", "path"], what: "operation")
+        let operationEntries = try entries(operationNode, allowed: ["method", "path", "body"], what: "operation")
         let method = try string(required(operationEntries, "method", in: "operation", at: operationNode), "operation.method")
         let path = try string(required(operationEntries, "path", in: "operation", at: operationNode), "operation.path")
         guard let operation = OperationTemplate(method: method, path: path) else {
             throw fail(operationNode, "operation needs a method (GET, PUT, POST, PATCH, DELETE) and a path starting with /")
         }
         for placeholder in operation.placeholders where !schema.pathParameters.contains(placeholder) {
+            let filler = record == nil ? "no mapped field is named" : "record \(schema.name) cannot fill"
             throw fail(
                 operationEntries["path"],
-                "record \(schema.name) cannot fill '{\(placeholder)}' (it fills: \(schema.pathParameters.sorted().joined(separator: ", ")))")
+                "\(filler) '{\(placeholder)}' (\(record == nil ? "mapped" : "it fills"): \(schema.pathParameters.sorted().joined(separator: ", ")))")
         }
+        let body = try declaredBody(
+            operationEntries, operation: operation, at: operationNode, record: record, fields: fields, lookups: lookups)
 
         let filesNode = try required(top, "files", in: "the mapping", at: root)
         let filePatterns = try strings(filesNode, "files")
@@ -76,6 +83,8 @@ extension NodeReader {
             replaces: try replaced(required(top, "replaces", in: "the mapping", at: root)),
             status: status,
             record: record,
+            body: body,
+            slotNames: schema.fieldNames,
             filePatterns: filePatterns,
             source: try source(top["source"]),
             email: try email(top["email"]),

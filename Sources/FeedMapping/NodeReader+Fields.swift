@@ -14,7 +14,10 @@ extension NodeReader {
         var specs: [FieldSpec] = []
         for (key, value) in mapping {
             let name = try string(key, "a field name")
-            guard let kind = schema.kinds[name] else {
+            if schema.declared, !Self.isFieldName(name) {
+                throw fail(key, "field name '\(name)' must start with a letter and use letters and digits only")
+            }
+            guard let kind = schema.kinds[name] ?? (schema.declared ? .text : nil) else {
                 throw fail(
                     key,
                     "unknown field '\(name)' for record \(schema.name)\(NearestName.hint(for: name, among: schema.fieldNames)) (known: \(schema.fieldNames.joined(separator: ", ")))"
@@ -55,7 +58,7 @@ extension NodeReader {
 
             let typeNode = try required(options, "type", in: "field \(name)", at: value)
             let type = try fieldType(try string(typeNode, "type"), node: typeNode, options: options, field: name, lookups: lookups)
-            let expected = kind
+            let expected = schema.declared ? type.kind : kind
             guard type.kind == expected else {
                 throw fail(
                     typeNode,
@@ -158,6 +161,12 @@ extension NodeReader {
     }
 
     func fieldsNode(_ spec: [String: Node]) -> Node? { spec["fields"] }
+
+    /// A declared mapping's field name: a letter, then letters and digits (it is also a path placeholder's name).
+    static func isFieldName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, ASCII.isLower(first) || ASCII.isUpper(first) else { return false }
+        return name.utf8.allSatisfy { ASCII.isLower($0) || ASCII.isUpper($0) || ASCII.isDigit($0) }
+    }
 
     /// Header and trailer record types: plain named columns (no record field), e.g. a trailer's record count.
     func plainColumns(_ node: Node, recordType: String) throws(MappingError) -> [FieldSpec] {

@@ -5,10 +5,10 @@ import Foundation
 import Synchronization
 
 extension Pipeline {
-    func makePlan<Record: FeedRecord>(
-        header: [String]?, headerLine: Int?, fieldCounts: [Int]?, wantsCalls: Bool, sha256: String
-    ) throws -> Plan<Record> {
-        let slotByName = Dictionary(uniqueKeysWithValues: Record.Field.allCases.map { ($0.name, $0.rawValue) })
+    func makePlan<Builder: RowBuilder>(
+        builder: Builder, header: [String]?, headerLine: Int?, fieldCounts: [Int]?, wantsCalls: Bool, sha256: String
+    ) throws -> Plan<Builder> {
+        let slotByName = Dictionary(uniqueKeysWithValues: feed.slotNames.enumerated().map { ($1, $0) })
         var bound: [String: [BoundField]] = [:]
         for (profile, spec) in feed.fields.enumerated() {
             let index: Int
@@ -44,6 +44,7 @@ extension Pipeline {
         let positions = feed.fields.compactMap { spec -> Int? in if case .position(let p) = spec.source { p } else { nil } }
         return Plan(
             pipeline: self,
+            builder: builder,
             specs: feed.fields,
             checks: checks,
             tables: tables,

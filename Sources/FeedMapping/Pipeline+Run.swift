@@ -6,14 +6,14 @@ import Synchronization
 
 extension Pipeline {
     /// - Parameter headerLine: the header's physical line (after any preamble), for refusals about the header.
-    func run<Record: FeedRecord, Reader: RecordReader, Sink: CheckSink>(
-        _ type: Record.Type, reader: inout Reader, headerLine: Int?, fieldCounts: [Int]?, result: inout CheckResult, sink: inout Sink
+    func run<Builder: RowBuilder, Reader: RecordReader, Sink: CheckSink>(
+        _ builder: Builder, reader: inout Reader, headerLine: Int?, fieldCounts: [Int]?, result: inout CheckResult, sink: inout Sink
     ) throws {
         let header = reader.header
         let wantsCalls = sink.wantsCalls
         let sha256 = attachmentSHA256 ?? result.sha256
-        func plan() throws -> Plan<Record> {
-            try makePlan(header: header, headerLine: headerLine, fieldCounts: fieldCounts, wantsCalls: wantsCalls, sha256: sha256)
+        func plan() throws -> Plan<Builder> {
+            try makePlan(builder: builder, header: header, headerLine: headerLine, fieldCounts: fieldCounts, wantsCalls: wantsCalls, sha256: sha256)
         }
         let mergePlan = try plan()
         let threads = max(2, min(ProcessInfo.processInfo.activeProcessorCount, 8))
@@ -23,7 +23,7 @@ extension Pipeline {
         // Unsafe storage: every thread works on its own element; the round's end is the synchronisation point.
         let counters = UnsafeMutableBufferPointer<WorkerCounters>.allocate(capacity: threads)
         for thread in 0..<threads {
-            (counters.baseAddress! + thread).initialize(to: WorkerCounters(fields: feed.fields.count, slots: Record.Field.allCases.count))
+            (counters.baseAddress! + thread).initialize(to: WorkerCounters(fields: feed.fields.count, slots: feed.slotNames.count))
         }
         let batches = UnsafeMutableBufferPointer<RecordBatch>.allocate(capacity: 3)
         _ = batches.initialize(from: repeatElement(RecordBatch(), count: 3))

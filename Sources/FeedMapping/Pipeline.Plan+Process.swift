@@ -88,7 +88,8 @@ extension Pipeline.Plan {
         guard !outcome.problems.contains(where: { $0.severity == .error }) else { return outcome }
 
         do {
-            let built = try Record(MappedRow(values: counters.row, recordType: typeCode, trnGenderDigit: genderDigit, sender: pipeline.sender))
+            let built = try builder.build(
+                counters.row, recordType: typeCode, genderDigit: genderDigit, sender: pipeline.sender, wantsCall: wantsCalls)
             for warning in built.warnings {
                 outcome.problems.append(
                     Problem(line: record.line, field: warning.field, code: warning.code, message: warning.message, severity: .warning))
@@ -99,7 +100,7 @@ extension Pipeline.Plan {
                 outcome.call = PlannedCall(
                     feed: feed.id, line: record.line,
                     key: IdempotencyKey.make(feed: feed.id, contentSHA256: sha256, line: record.line),
-                    method: feed.operation.method, path: feed.operation.path(for: built), body: built.body?.serialized,
+                    method: feed.operation.method, path: built.path, body: built.body,
                     expectation: built.expectation
                 )
             }

@@ -102,8 +102,9 @@ struct Pipeline: Sendable {
     }
 
     /// Everything about this file's layout that every row needs, resolved once (once per thread).
-    struct Plan<Record: FeedRecord>: Sendable {
+    struct Plan<Builder: RowBuilder>: Sendable {
         let pipeline: Pipeline
+        let builder: Builder
         let specs: [FieldSpec]
         /// Each field's type, compiled; `tables` holds what the checks refer to.
         let checks: [FieldCheck]

@@ -8,18 +8,6 @@ import Testing
 struct CLIContractTests {
     let goodInduction = repositoryRoot.appendingPathComponent("fixtures/ewc-induction/good/IND_20261120_0800.csv")
 
-    /// A temp copy of `mappings/`, with `edit` applied to one mapping's text.
-    func mappingsCopy(editing file: String? = nil, _ edit: (String) -> String = { $0 }) throws -> TemporaryFolder {
-        let folder = try TemporaryFolder()
-        let source = repositoryRoot.appendingPathComponent("mappings")
-        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name.hasSuffix(".yaml") {
-            var text = try String(contentsOf: source.appendingPathComponent(name), encoding: .utf8)
-            if name == file { text = edit(text) }
-            try Data(text.utf8).write(to: folder.url.appendingPathComponent(name))
-        }
-        return folder
-    }
-
     @Test("the feed is found from the file name, case-insensitively")
     func feedFromFileName() throws {
         let folder = try TemporaryFolder()

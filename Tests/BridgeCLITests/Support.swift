@@ -196,3 +196,15 @@ func jsonObject(_ text: String) -> [String: Any]? {
 
 /// True when the test must run even if a tool is missing (it then fails instead of skipping).
 var mustRunEverything: Bool { TestServices.isCI }
+
+/// A temp copy of `mappings/`, with `edit` applied to one mapping's text.
+func mappingsCopy(editing file: String? = nil, _ edit: (String) -> String = { $0 }) throws -> TemporaryFolder {
+    let folder = try TemporaryFolder()
+    let source = repositoryRoot.appendingPathComponent("mappings")
+    for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name.hasSuffix(".yaml") {
+        var text = try String(contentsOf: source.appendingPathComponent(name), encoding: .utf8)
+        if name == file { text = edit(text) }
+        try Data(text.utf8).write(to: folder.url.appendingPathComponent(name))
+    }
+    return folder
+}
