@@ -53,6 +53,20 @@ struct RecordContractTests {
                 "trn": trn, "dateOfBirth": date("1980-02-03"), "fullName": .text("Ann Synthetic"), "alertType": .code("T1"),
                 "details": .text("line one\nline two"), "startDate": date("2026-01-02"), "endDate": date("2026-12-31"),
             ]
+        case .giasEstablishment:
+            return [
+                "urn": .integer(100001), "laCode": .text("201"), "laName": .text("Synthetic LA"), "establishmentNumber": .text("1234"),
+                "name": .text("Synthetic School"), "typeCode": .text("01"), "typeName": .text("Community school"), "typeGroupCode": .text("4"),
+                "typeGroupName": .text("Local authority maintained schools"), "statusCode": .text("2"), "statusName": .text("Closed"),
+                "phaseCode": .text("2"), "phaseName": .text("Primary"), "numberOfPupils": .integer(210), "percentageFsm": .decimal("12.5"),
+                "street": .text("1 Example Road"), "locality": .text("Example"), "address3": .text("Block B"), "town": .text("Exampleton"),
+                "county": .text("Exampleshire"), "postcode": .text("AB1 2CD"), "closeDate": date("2025-08-31"),
+            ]
+        case .tpsEstablishment:
+            return [
+                "laCode": .text("201"), "establishmentCode": .text("1234"), "empsName": .text("Synthetic School"),
+                "giasName": .text("Synthetic School"), "schoolClosedDate": date("2025-08-31"),
+            ]
         }
     }
 
