@@ -38,6 +38,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "How many recent runs to show.")
     var runs = 10
 
+    @Option(help: "Judge expected arrivals as of this time (ISO 8601, e.g. 2026-12-05T10:00:00Z; default: now).")
+    var at: String?
+
     func run() async throws {
         try await runReportingFailures {
             let ledger = try LedgerAccess.open(options)
@@ -54,6 +57,10 @@ struct StatusCommand: AsyncParsableCommand {
                 }
                 print(Self.render(runs: recent, counts: counts, last: last, catalog: catalog))
                 print(Self.render(exports: exports, catalog: catalog))
+                let now = try JudgedTime.parse(at)
+                var arrivals: [ArrivalCheck] = []
+                if let catalog { arrivals = try await ExpectedArrivals.check(catalog: catalog, ledger: ledger, at: now) }
+                print(Self.render(arrivals: arrivals))
             } catch let failure as CommandFailure {
                 throw failure
             } catch {
@@ -113,6 +120,14 @@ struct StatusCommand: AsyncParsableCommand {
                 "  \(pad(summary.feed + status, 32))delivered \(pad("\(summary.delivered)", 5))pending \(pad("\(summary.pending)", 3))\(last); "
                     + "watermark \(watermark?.cursor ?? "start")")
         }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Each polled feed with a `due:`: on time, arrived late, or LATE (not arrived by its deadline).
+    static func render(arrivals: [ArrivalCheck]) -> String {
+        var lines = ["", "Expected arrivals (Europe/London time):"]
+        if arrivals.isEmpty { lines.append("  no polled feed declares due:") }
+        for check in arrivals { lines.append("  \(pad(check.feed, 22))\(check.summary)") }
         return lines.joined(separator: "\n")
     }
 

@@ -9,7 +9,7 @@ extension NodeReader {
             root,
             allowed: [
                 "id", "title", "partner", "replaces", "status", "record", "files", "source", "email", "format", "fields",
-                "lookups", "rules", "unique", "operation", "notes", "direction",
+                "lookups", "rules", "unique", "operation", "notes", "direction", "due",
             ], what: "the mapping")
 
         let id = try string(required(top, "id", in: "the mapping", at: root), "id")
@@ -73,7 +73,7 @@ extension NodeReader {
             id: id,
             title: try string(required(top, "title", in: "the mapping", at: root), "title"),
             partner: try string(required(top, "partner", in: "the mapping", at: root), "partner"),
-            replaces: try string(required(top, "replaces", in: "the mapping", at: root), "replaces"),
+            replaces: try InventoryID.replaces(top["replaces"], at: root, file: file),
             status: status,
             record: record,
             filePatterns: filePatterns,
@@ -84,6 +84,7 @@ extension NodeReader {
             rules: rules,
             uniqueKey: uniqueKey,
             operation: operation,
+            due: try due(top["due"]),
             mappingFile: file
         )
     }

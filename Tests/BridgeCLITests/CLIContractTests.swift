@@ -17,6 +17,7 @@ struct CLIContractTests {
             if name == file { text = edit(text) }
             try Data(text.utf8).write(to: folder.url.appendingPathComponent(name))
         }
+        try FileManager.default.copyItem(at: source.appendingPathComponent("estate"), to: folder.url.appendingPathComponent("estate"))
         return folder
     }
 
