@@ -276,7 +276,7 @@ let package = Package(
         .testTarget(name: "FeedMappingTests", dependencies: ["FeedMapping", "DQTModel", "FlatFile", "DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "BridgeReportTests", dependencies: ["BridgeReport", "FeedMapping", "DQTModel"], swiftSettings: swiftSettings),
         // Runs the built dqt-bridge (check, feeds, mappings) against the fixtures and their golden files.
-        .testTarget(name: "BridgeCLITests", dependencies: ["DQTTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "BridgeCLITests", dependencies: ["DQTTesting", "LibPQ"], swiftSettings: swiftSettings),
         .testTarget(name: "FlatFileTests", dependencies: ["FlatFile", "DQTTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MIMEMailTests",

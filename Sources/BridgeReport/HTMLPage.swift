@@ -19,8 +19,13 @@ func escape(_ text: String) -> String {
 struct HTMLPage {
     private var body = ""
     private let title: String
+    /// Rules a page adds to the shared stylesheet.
+    private let style: String
 
-    init(title: String) { self.title = title }
+    init(title: String, style: String = "") {
+        self.title = title
+        self.style = style
+    }
 
     mutating func raw(_ html: String) { body += html }
 
@@ -37,6 +42,7 @@ struct HTMLPage {
         .verdict{display:inline-block;padding:.2rem .6rem;font-weight:bold;color:#fff}.ok{background:#00703c}.partial{background:#f47738;color:#0b0c0c}.refused{background:#d4351c}
         .refusal{border-left:6px solid #d4351c;padding-left:1rem}.counts td{font-size:1.4rem;font-weight:bold}
         code{font-family:ui-monospace,Menlo,Consolas,monospace;background:#f3f2f1;padding:0 .2rem}small{color:#505a5f}footer{margin-top:2rem;color:#505a5f;font-size:.85rem}
+        \(style)
         </style></head><body>
         \(body)
         </body></html>

@@ -80,7 +80,7 @@ public struct MappingReport {
                 "mapping",
                 .object([
                     ("id", .string(feed.id)), ("title", .string(feed.title)), ("partner", .string(feed.partner)),
-                    ("status", .string(feed.status.rawValue)), ("replaces", .string(feed.replaces)),
+                    ("status", .string(feed.status.rawValue)), ("replaces", .array(feed.replaces.map(JSONValue.string))),
                     ("file", .string((feed.mappingFile as NSString).lastPathComponent)),
                 ])
             ),
@@ -96,7 +96,7 @@ public struct MappingReport {
             ? ("refused", "The whole file is refused") : result.rejected > 0 ? ("partial", "Some rows are rejected") : ("ok", "Every row is accepted")
         page.raw("<header><h1>\(escape(result.file))</h1><p class=\"verdict \(verdict.0)\">\(verdict.1)</p>")
         page.raw(
-            "<p>Feed <b>\(escape(feed.id))</b>: \(escape(feed.title)) from \(escape(feed.partner)) (status \(feed.status.rawValue); replaces \(escape(feed.replaces))). "
+            "<p>Feed <b>\(escape(feed.id))</b>: \(escape(feed.title)) from \(escape(feed.partner)) (status \(feed.status.rawValue); replaces \(escape(feed.replaces.joined(separator: ", ")))). "
         )
         page.raw("Encoding \(escape(result.encoding)). SHA-256 <code>\(result.sha256)</code>.</p></header>")
         if let sender = result.sender {

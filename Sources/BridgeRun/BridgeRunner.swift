@@ -144,6 +144,11 @@ public final class BridgeRunner {
         metrics.set("dqt_bridge_run_exit_status", [:], Double(tally.exitStatus))
         metrics.set("dqt_bridge_run_finished_timestamp_seconds", [:], Date().timeIntervalSince1970.rounded())
         metrics.set("dqt_bridge_files_unfinished", [:], Double(tally.feeds.values.map(\.unfinished).reduce(0, +)))
+        do {
+            ExpectedArrivals.record(try await ExpectedArrivals.check(catalog: context.catalog, ledger: context.ledger, at: Date()), in: metrics)
+        } catch {
+            context.logger.error("cannot judge the expected arrivals", metadata: ["error": "\(error)"])
+        }
         for summary in (try? await context.ledger.exportSummaries()) ?? [] {
             metrics.set("dqt_bridge_exports_pending", ["feed": summary.feed], Double(summary.pending))
             metrics.set("dqt_bridge_exports_delivered", ["feed": summary.feed], Double(summary.delivered))

@@ -31,6 +31,7 @@ public final class RunMetrics: Sendable, PublisherObserver {
         "dqt_bridge_run_finished_timestamp_seconds": ("gauge", "When the run finished (Unix time)."),
         "dqt_bridge_last_success_timestamp_seconds": ("gauge", "When the last run with exit status 0 or 1 finished (Unix time)."),
         "dqt_bridge_files_unfinished": ("gauge", "Files left in a non-terminal state at the end of the run (resumed next run)."),
+        "dqt_bridge_feed_file_late": ("gauge", "1 while a feed's file due by its latest deadline (its mapping's due:) has not arrived, else 0."),
     ]
 
     public init() {}

@@ -19,9 +19,11 @@ struct FeedsCommand: ParsableCommand {
         let rows =
             [["FEED", "STATUS", "PARTNER", "FILES", "REPLACES"]]
             + catalog.feeds.map { feed in
-                [feed.id, feed.status.rawValue, feed.partner, feed.filePatterns.joined(separator: " "), feed.replaces]
+                [feed.id, feed.status.rawValue, feed.partner, feed.filePatterns.joined(separator: " "), feed.replaces.joined(separator: " ")]
             }
-            + catalog.outboundFeeds.map { feed in [feed.id, feed.status.rawValue, feed.partner, "out:" + feed.fileNamePattern, feed.replaces] }
+            + catalog.outboundFeeds.map { feed in
+                [feed.id, feed.status.rawValue, feed.partner, "out:" + feed.fileNamePattern, feed.replaces.joined(separator: " ")]
+            }
         let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
             print((0..<4).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row[4])

@@ -38,6 +38,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(help: "How many recent runs to show.")
     var runs = 10
 
+    @Option(help: "Judge expected arrivals as of this time (ISO 8601, e.g. 2026-12-05T10:00:00Z; default: now).")
+    var at: String?
+
     func run() async throws {
         try await runReportingFailures {
             let ledger = try LedgerAccess.open(options)
@@ -60,6 +63,10 @@ struct StatusCommand: AsyncParsableCommand {
                     if !counts.isEmpty { retention = (run.id, counts) }
                 }
                 print(Self.render(retention: retention))
+                let now = try JudgedTime.parse(at)
+                var arrivals: [ArrivalCheck] = []
+                if let catalog { arrivals = try await ExpectedArrivals.check(catalog: catalog, ledger: ledger, at: now) }
+                print(Self.render(arrivals: arrivals))
             } catch let failure as CommandFailure {
                 throw failure
             } catch {
@@ -126,6 +133,14 @@ struct StatusCommand: AsyncParsableCommand {
     static func render(retention: (runID: Int64, counts: [RetentionCount])?) -> String {
         guard let retention else { return "\nRetention: not applied by the recent runs" }
         return (["", "Retention (run \(retention.runID)):"] + retention.counts.map { "  " + RunTally.retentionLine($0) }).joined(separator: "\n")
+    }
+
+    /// Each polled feed with a `due:`: on time, arrived late, or LATE (not arrived by its deadline).
+    static func render(arrivals: [ArrivalCheck]) -> String {
+        var lines = ["", "Expected arrivals (Europe/London time):"]
+        if arrivals.isEmpty { lines.append("  no polled feed declares due:") }
+        for check in arrivals { lines.append("  \(pad(check.feed, 22))\(check.summary)") }
+        return lines.joined(separator: "\n")
     }
 
     static func pad(_ text: String, _ width: Int) -> String {

@@ -22,8 +22,8 @@ public struct FeedDefinition: Sendable {
     public let id: String
     public let title: String
     public let partner: String
-    /// The SSIS job or email exchange this feed replaces.
-    public let replaces: String
+    /// The estate inventory entries (SSIS jobs, email or portal exchanges) this feed replaces, by id.
+    public let replaces: [String]
     public let status: FeedStatus
     /// The hand-written record type its rows become; nil when the mapping declares the body itself (`body`).
     public let record: RecordTypeName?
@@ -42,6 +42,8 @@ public struct FeedDefinition: Sendable {
     /// Fields whose values together must be unique in a file; absent: whole rows must be unique.
     public let uniqueKey: [String]?
     public let operation: OperationTemplate
+    /// When the partner's files are due; nil when the feed declares no expected arrivals.
+    public let due: DueSchedule?
     /// The mapping file it was loaded from.
     public let mappingFile: String
 

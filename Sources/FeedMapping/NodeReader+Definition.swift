@@ -9,7 +9,7 @@ extension NodeReader {
             root,
             allowed: [
                 "id", "title", "partner", "replaces", "status", "record", "files", "source", "email", "format", "fields",
-                "lookups", "rules", "unique", "operation", "notes", "direction",
+                "lookups", "rules", "unique", "operation", "notes", "direction", "due",
             ], what: "the mapping")
 
         let id = try string(required(top, "id", in: "the mapping", at: root), "id")
@@ -80,7 +80,7 @@ extension NodeReader {
             id: id,
             title: try string(required(top, "title", in: "the mapping", at: root), "title"),
             partner: try string(required(top, "partner", in: "the mapping", at: root), "partner"),
-            replaces: try replaced(required(top, "replaces", in: "the mapping", at: root)),
+            replaces: try InventoryID.replaces(top["replaces"], at: root, file: file),
             status: status,
             record: record,
             body: body,
@@ -93,14 +93,8 @@ extension NodeReader {
             rules: rules,
             uniqueKey: uniqueKey,
             operation: operation,
+            due: try due(top["due"]),
             mappingFile: file
         )
-    }
-}
-
-extension NodeReader {
-    /// `replaces`: the legacy job's description, or a list of the estate inventory's ids (read as one text).
-    func replaced(_ node: Node) throws(MappingError) -> String {
-        node.sequence == nil ? try string(node, "replaces") : try strings(node, "replaces").joined(separator: ", ")
     }
 }

@@ -206,5 +206,6 @@ func mappingsCopy(editing file: String? = nil, _ edit: (String) -> String = { $0
         if name == file { text = edit(text) }
         try Data(text.utf8).write(to: folder.url.appendingPathComponent(name))
     }
+    try FileManager.default.copyItem(at: source.appendingPathComponent("estate"), to: folder.url.appendingPathComponent("estate"))
     return folder
 }

@@ -51,6 +51,8 @@ struct EndToEndTests {
             // Metrics and the run report were written.
             let metrics = try String(contentsOfFile: config.metricsFile!, encoding: .utf8)
             #expect(metrics.contains("dqt_bridge_run_exit_status 0"))
+            // tps-workforce (shadow) is due monthly and no extract ever came: its file is late.
+            #expect(metrics.contains(#"dqt_bridge_feed_file_late{feed="tps-workforce"} 1"#), "\(metrics)")
             #expect(FileManager.default.fileExists(atPath: joinPath(config.reportsFolder!, "run-\(first.runID!).html")))
         }
     }

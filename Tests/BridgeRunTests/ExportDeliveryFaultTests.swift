@@ -76,8 +76,8 @@ struct ExportDeliveryFaultTests {
             let watcher = Thread {
                 let until = Date().addingTimeInterval(60)
                 while Date() < until {
-                    var info = stat()
-                    if stat(part, &info) == 0, info.st_size >= 4 << 20 {
+                    let size = ((try? FileManager.default.attributesOfItem(atPath: part))?[.size] as? NSNumber)?.intValue ?? 0
+                    if size >= 4 << 20 {
                         proxy.stop()
                         return
                     }

@@ -8,8 +8,8 @@ public struct OutboundFeedDefinition: Sendable {
     public let id: String
     public let title: String
     public let partner: String
-    /// The SSIS job or email exchange this feed replaces.
-    public let replaces: String
+    /// The estate inventory entries (SSIS jobs, email or portal exchanges) this feed replaces, by id.
+    public let replaces: [String]
     public let status: FeedStatus
     public let input: OutboundInput
     public let filter: OutboundFilter

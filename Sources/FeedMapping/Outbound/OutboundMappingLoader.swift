@@ -84,7 +84,7 @@ public enum OutboundMappingLoader {
         return OutboundFeedDefinition(
             id: id, title: try r.string(r.required(top, "title", in: "the mapping", at: root), "title"),
             partner: try r.string(r.required(top, "partner", in: "the mapping", at: root), "partner"),
-            replaces: try r.string(r.required(top, "replaces", in: "the mapping", at: root), "replaces"), status: status, input: input,
+            replaces: try InventoryID.replaces(top["replaces"], at: root, file: file), status: status, input: input,
             filter: filter, layout: layout.layout, fileNamePattern: fileName, destination: destination, schedule: schedule,
             emptyFile: emptyFile, mappingFile: file)
     }
