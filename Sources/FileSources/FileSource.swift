@@ -50,6 +50,13 @@ public protocol FileSource: AnyObject, Sendable {
     func move(_ from: String, to: String) async throws
     /// Ends any connection.
     func close() async
+    /// Where a handled file from `folder` goes (`quarantined` or processed); nil: `processed/` or `quarantine/` beside
+    /// the pickup folder.
+    func archiveFolder(forPickup folder: String, quarantined: Bool) -> String?
+}
+
+extension FileSource {
+    public func archiveFolder(forPickup folder: String, quarantined: Bool) -> String? { nil }
 }
 
 /// Failures of a file source, sorted by what the run should do about them.
