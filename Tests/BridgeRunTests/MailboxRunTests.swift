@@ -46,6 +46,7 @@ struct MailboxRunTests {
             // known by its content.
             let before = try mail.server.uidValidity(of: mail.inbox)
             try mail.server.deleteMailbox(mail.inbox)
+            try await Task.sleep(for: .milliseconds(1100))  // Dovecot's UIDVALIDITY is the clock's second
             try mail.server.createMailbox(mail.inbox)
             #expect(try mail.server.uidValidity(of: mail.inbox) != before)
             try mail.deliver(Self.good, scratch: h.scratch)

@@ -89,7 +89,11 @@ struct IMAPSourceTests {
         try #require(before.count == 1)
 
         try server.deleteMailbox(inbox)
+        // Dovecot takes a new mailbox's UIDVALIDITY from the clock: a mailbox made again within the same second would
+        // get the old one.
+        try await Task.sleep(for: .milliseconds(1100))
         try server.createMailbox(inbox)
+        #expect(try server.uidValidity(of: inbox) != before[0].path.split(separator: "/").last.flatMap { UInt32($0.prefix { $0.isNumber }) })
         try server.append(try message("after"), to: inbox)
         let after = try await source.list(folder: inbox)
         #expect(after.count == 1)
