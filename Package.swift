@@ -37,9 +37,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.3.0"),
     ],
     targets: [
-        // C libraries from Debian (libssh2-1-dev, libpq-dev).
+        // C libraries from Debian (libssh2-1-dev, libpq-dev, libcurl4-openssl-dev).
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CLibCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Mail servers over TLS through libcurl: IMAP (the mailbox source).
+        .target(name: "CurlMail", dependencies: ["CLibCurl"], swiftSettings: swiftSettings),
 
         // Value types shared by the bridge and the API: TRN, NI number, legacy dates, enumerations.
         .target(name: "DQTModel", swiftSettings: swiftSettings),
@@ -106,7 +109,7 @@ let package = Package(
         .target(
             name: "FileSources",
             dependencies: [
-                "SFTP", "MIMEMail", "DQTModel",
+                "SFTP", "MIMEMail", "DQTModel", "CurlMail",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 // The HTTPS source (GIAS's daily download).
@@ -140,7 +143,7 @@ let package = Package(
             name: "BridgeRun",
             dependencies: [
                 "Ledger", "FileSources", "Publisher", "FeedMapping", "BridgeReport", "SFTP", "DQTModel",
-                "DQTAPIClient", "ChangeFeed", "Delivery", "FlatFile",
+                "DQTAPIClient", "ChangeFeed", "Delivery", "FlatFile", "CurlMail",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
                 .product(name: "OpenAPIAsyncHTTPClient", package: "swift-openapi-async-http-client"),
@@ -258,7 +261,7 @@ let package = Package(
             name: "BridgeRunTests",
             dependencies: [
                 "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTModel", "DQTAPI", "DQTTesting", "DQTAPITesting",
-                "LibPQ", "SFTP", "FaultProxy", "JSONLogging", "Delivery", "ChangeFeed",
+                "LibPQ", "SFTP", "FaultProxy", "JSONLogging", "Delivery", "ChangeFeed", "CurlMail",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -297,6 +300,11 @@ let package = Package(
                 "Delivery", "SFTP", "Ledger", "DQTTesting", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CurlMailTests",
+            dependencies: ["CurlMail", "FileSources", "DQTTesting", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

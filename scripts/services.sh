@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Real services on loopback for the tests, demos and benchmarks: PostgreSQL 15 and an OpenSSH SFTP server.
+# Real services on loopback for the tests, demos and benchmarks: PostgreSQL 15, an OpenSSH SFTP server and a Dovecot
+# IMAP server (TLS only, certificates from a test CA).
 #
-#   scripts/services.sh start    start both (idempotent: a running service is left alone), wait until both accept
+#   scripts/services.sh start    start them (idempotent: a running service is left alone), wait until each accepts
 #                                connections, write .run/services.env; fails with the service log's tail otherwise
-#   scripts/services.sh stop [postgresql] [sshd]
-#                                stop both (or only the named ones) by their pids
-#   scripts/services.sh status   print what runs (exit 0 when both run, 3 otherwise)
+#   scripts/services.sh stop [postgresql] [sshd] [dovecot]
+#                                stop all (or only the named ones) by their pids
+#   scripts/services.sh status   print what runs (exit 0 when all run, 3 otherwise)
 #
 # Runs as root. Everything lives under <repo>/.run/, except what another account must reach (the postgres user's
 # data and socket folder, the SFTP user's home and authorized_keys): that lives in /var/tmp/dqt-<hash of the repo
@@ -13,9 +14,12 @@
 #
 # .run/services.env (KEY=VALUE, absolute paths): DQT_TEST_DATABASE_URL, DQT_TEST_SFTP_HOST, DQT_TEST_SFTP_PORT,
 # DQT_TEST_SFTP_USER, DQT_TEST_SFTP_KEY, DQT_TEST_SFTP_RSA_KEY, DQT_TEST_SFTP_RSA_KEY_PASSPHRASE_FILE,
-# DQT_TEST_SFTP_KNOWN_HOSTS, DQT_TEST_SFTP_ROOT.
-# Ports 55432 (PostgreSQL) and 2222 (sshd) and the SFTP account dqtsftp can be changed with DQT_SERVICES_PG_PORT,
-# DQT_SERVICES_SSH_PORT and DQT_SERVICES_SFTP_USER (for a second checkout's services beside the first).
+# DQT_TEST_SFTP_KNOWN_HOSTS, DQT_TEST_SFTP_ROOT, DQT_TEST_IMAP_URL (implicit TLS), DQT_TEST_IMAP_STARTTLS_URL,
+# DQT_TEST_IMAP_USER, DQT_TEST_IMAP_PASSWORD_FILE, DQT_TEST_MAIL_CA (the test CA's certificate).
+# Ports 55432 (PostgreSQL), 2222 (sshd), 10993 (IMAPS), 10143 (IMAP with STARTTLS) and the accounts dqtsftp and
+# dqtmail can be changed with DQT_SERVICES_PG_PORT, DQT_SERVICES_SSH_PORT, DQT_SERVICES_IMAPS_PORT,
+# DQT_SERVICES_IMAP_PORT, DQT_SERVICES_SFTP_USER and DQT_SERVICES_MAIL_USER (for a second checkout's services beside
+# the first).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -43,6 +47,22 @@ RSA_KEY="$KEYS/id_rsa"
 RSA_PASSPHRASE="$KEYS/id_rsa.passphrase"
 KNOWN_HOSTS="$KEYS/known_hosts"
 ENV_FILE="$RUN/services.env"
+
+IMAPS_PORT=${DQT_SERVICES_IMAPS_PORT:-10993}
+IMAP_PORT=${DQT_SERVICES_IMAP_PORT:-10143}
+MAIL_USER=${DQT_SERVICES_MAIL_USER:-dqtmail}
+MAIL_KEYS="$RUN/mail"
+MAIL_CA="$MAIL_KEYS/ca.crt"
+MAIL_CA_KEY="$MAIL_KEYS/ca.key"
+MAIL_CERT="$MAIL_KEYS/server.crt"
+MAIL_KEY="$MAIL_KEYS/server.key"
+MAIL_PASSWORD="$MAIL_KEYS/imap.password"
+DOVECOT_DIR="$STATE/dovecot"
+DOVECOT_CONFIG="$DOVECOT_DIR/dovecot.conf"
+DOVECOT_USERS="$DOVECOT_DIR/users"
+DOVECOT_LOG="$DOVECOT_DIR/dovecot.log"
+DOVECOT_PID="$DOVECOT_DIR/run/master.pid"
+MAIL_HOME="$STATE/mail-home"
 
 die() {
     echo "services.sh: $*" >&2
@@ -255,6 +275,166 @@ sshd_stop() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
+# Dovecot (IMAP over TLS: implicit on IMAPS_PORT, STARTTLS on IMAP_PORT; plaintext logins refused)
+
+dovecot_pid() {
+    [[ -f "$DOVECOT_PID" ]] || return 1
+    local pid
+    pid=$(<"$DOVECOT_PID")
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+# A test CA and a server certificate for 127.0.0.1 and localhost, made once and kept (tests trust the CA file).
+mail_certificates() {
+    mkdir -p "$MAIL_KEYS"
+    chmod 0755 "$MAIL_KEYS"
+    if [[ ! -s "$MAIL_CA" || ! -s "$MAIL_CA_KEY" ]]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=DQT test mail CA" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+            -keyout "$MAIL_CA_KEY" -out "$MAIL_CA" 2>/dev/null || die "openssl could not make the test mail CA"
+        rm -f "$MAIL_CERT"
+    fi
+    if [[ ! -s "$MAIL_CERT" || ! -s "$MAIL_KEY" ]]; then
+        local csr="$MAIL_KEYS/server.csr" ext="$MAIL_KEYS/server.ext"
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n' >"$ext"
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$MAIL_KEY" -out "$csr" 2>/dev/null \
+            && openssl x509 -req -in "$csr" -CA "$MAIL_CA" -CAkey "$MAIL_CA_KEY" -CAcreateserial -days 3650 \
+                -extfile "$ext" -out "$MAIL_CERT" 2>/dev/null || die "openssl could not make the mail server certificate"
+        rm -f "$csr" "$ext"
+    fi
+    chmod 0600 "$MAIL_CA_KEY" "$MAIL_KEY"
+    chmod 0644 "$MAIL_CA" "$MAIL_CERT"
+}
+
+dovecot_prepare() {
+    mail_certificates
+    mkdir -p "$DOVECOT_DIR/run" "$DOVECOT_DIR/state"
+    chmod 0755 "$STATE" "$DOVECOT_DIR"
+    if [[ ! -s "$MAIL_PASSWORD" ]]; then
+        (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '\n/+=' >"$MAIL_PASSWORD")
+    fi
+    chmod 0600 "$MAIL_PASSWORD"
+    # The mailbox account: a system user with no login; its mail lives in MAIL_HOME (Maildir).
+    if ! id -u "$MAIL_USER" >/dev/null 2>&1; then
+        useradd --system --no-create-home --home-dir "$MAIL_HOME" --shell /usr/sbin/nologin "$MAIL_USER"
+    fi
+    mkdir -p "$MAIL_HOME"
+    chown "$MAIL_USER:" "$MAIL_HOME"
+    chmod 0700 "$MAIL_HOME"
+    local uid gid
+    uid=$(id -u "$MAIL_USER")
+    gid=$(id -g "$MAIL_USER")
+    (umask 077 && printf '%s:{PLAIN}%s:%s:%s::%s::\n' "$MAIL_USER" "$(<"$MAIL_PASSWORD")" "$uid" "$gid" "$MAIL_HOME" >"$DOVECOT_USERS")
+    chown root:dovecot "$DOVECOT_USERS"
+    chmod 0640 "$DOVECOT_USERS"
+    cat >"$DOVECOT_CONFIG.new" <<CONF
+# scripts/services.sh: a private Dovecot on loopback for the mailbox tests; TLS with a test CA, one account.
+base_dir = $DOVECOT_DIR/run
+state_dir = $DOVECOT_DIR/state
+instance_name = dqt-test-dovecot
+protocols = imap
+listen = 127.0.0.1
+log_path = $DOVECOT_LOG
+ssl = required
+ssl_cert = <$MAIL_CERT
+ssl_key = <$MAIL_KEY
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+first_valid_uid = $uid
+last_valid_uid = $uid
+default_internal_user = dovecot
+default_login_user = dovenull
+mail_location = maildir:~/Maildir
+namespace inbox {
+  inbox = yes
+  separator = /
+}
+passdb {
+  driver = passwd-file
+  args = $DOVECOT_USERS
+}
+userdb {
+  driver = passwd-file
+  args = $DOVECOT_USERS
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = $IMAPS_PORT
+    ssl = yes
+  }
+}
+service stats {
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+CONF
+    DOVECOT_CONFIG_CHANGED=0
+    if ! cmp -s "$DOVECOT_CONFIG.new" "$DOVECOT_CONFIG"; then
+        DOVECOT_CONFIG_CHANGED=1
+    fi
+    mv "$DOVECOT_CONFIG.new" "$DOVECOT_CONFIG"
+}
+
+dovecot_start() {
+    [[ -x /usr/sbin/dovecot ]] || die "dovecot-imapd is not installed: run scripts/setup.sh"
+    dovecot_prepare
+    local pid
+    if pid=$(dovecot_pid); then
+        if ((DOVECOT_CONFIG_CHANGED)); then
+            /usr/sbin/dovecot -c "$DOVECOT_CONFIG" reload || die "dovecot refuses its new configuration $DOVECOT_CONFIG"
+            sleep 0.3
+        fi
+        return 0
+    fi
+    if ! /usr/bin/doveconf -c "$DOVECOT_CONFIG" >/dev/null 2>"$DOVECOT_DIR/doveconf.log"; then
+        cat "$DOVECOT_DIR/doveconf.log" >&2
+        die "dovecot refuses its configuration $DOVECOT_CONFIG"
+    fi
+    # Dovecot's master detaches itself; its pid file is written once it listens.
+    /usr/sbin/dovecot -c "$DOVECOT_CONFIG" </dev/null >>"$DOVECOT_LOG" 2>&1 || {
+        tail -n 30 "$DOVECOT_LOG" >&2
+        die "dovecot did not start"
+    }
+}
+
+dovecot_wait() {
+    # A real login over each TLS path, verified against the test CA, proves the whole chain.
+    local out url
+    for url in "imaps://127.0.0.1:$IMAPS_PORT/" "imap://127.0.0.1:$IMAP_PORT/"; do
+        for _ in $(seq 1 50); do
+            if out=$(printf 'user = "%s:%s"\n' "$MAIL_USER" "$(<"$MAIL_PASSWORD")" \
+                | curl -sS --ssl-reqd --cacert "$MAIL_CA" --max-time 5 -K - "$url" 2>&1); then
+                continue 2
+            fi
+            sleep 0.1
+        done
+        echo "$out" >&2
+        echo "--- last lines of $DOVECOT_LOG" >&2
+        tail -n 30 "$DOVECOT_LOG" >&2
+        die "dovecot runs but an IMAP login as $MAIL_USER on $url fails"
+    done
+}
+
+dovecot_stop() {
+    local pid
+    if pid=$(dovecot_pid); then
+        kill "$pid"
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        echo "dovecot: stopped"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
 # Services that another checkout's services.sh left on our ports (a previous clone, a colleague's copy). In CI, or
 # when that checkout no longer exists, they are stopped; otherwise start fails naming them.
 
@@ -319,6 +499,11 @@ DQT_TEST_SFTP_RSA_KEY=$RSA_KEY
 DQT_TEST_SFTP_RSA_KEY_PASSPHRASE_FILE=$RSA_PASSPHRASE
 DQT_TEST_SFTP_KNOWN_HOSTS=$KNOWN_HOSTS
 DQT_TEST_SFTP_ROOT=$SFTP_HOME
+DQT_TEST_IMAP_URL=imaps://127.0.0.1:$IMAPS_PORT
+DQT_TEST_IMAP_STARTTLS_URL=imap://127.0.0.1:$IMAP_PORT
+DQT_TEST_IMAP_USER=$MAIL_USER
+DQT_TEST_IMAP_PASSWORD_FILE=$MAIL_PASSWORD
+DQT_TEST_MAIL_CA=$MAIL_CA
 ENV
     mv "$tmp" "$ENV_FILE"
 }
@@ -337,6 +522,12 @@ status() {
         echo "sshd: stopped"
         rc=3
     fi
+    if pid=$(dovecot_pid); then
+        echo "dovecot: running on 127.0.0.1:$IMAPS_PORT (IMAPS) and :$IMAP_PORT (STARTTLS) (pid $pid, user $MAIL_USER, mail $MAIL_HOME)"
+    else
+        echo "dovecot: stopped"
+        rc=3
+    fi
     [[ -f "$ENV_FILE" ]] && echo "env: $ENV_FILE"
     return $rc
 }
@@ -350,19 +541,22 @@ start)
     sshd_pid >/dev/null || stop_foreign_sshd
     pg_start
     sshd_start
+    dovecot_start
     pg_wait
     sshd_wait
+    dovecot_wait
     write_env
     status
     ;;
 stop)
     shift
-    targets=("${@:-postgresql sshd}")
+    targets=("${@:-postgresql sshd dovecot}")
     for target in ${targets[*]}; do
         case "$target" in
         postgresql | postgres) pg_stop ;;
         sshd | sftp) sshd_stop ;;
-        *) die "stop: unknown service '$target' (postgresql, sshd)" ;;
+        dovecot | imap) dovecot_stop ;;
+        *) die "stop: unknown service '$target' (postgresql, sshd, dovecot)" ;;
         esac
     done
     ;;
@@ -370,7 +564,7 @@ status)
     status
     ;;
 *)
-    echo "usage: $0 start | stop [postgresql] [sshd] | status" >&2
+    echo "usage: $0 start | stop [postgresql] [sshd] [dovecot] | status" >&2
     exit 2
     ;;
 esac

@@ -15,7 +15,9 @@ PACKAGES=(
     python3            # helper scripts and benchmarks
     python3-venv       # the contract test's schemathesis venv (scripts/contract-test.sh)
     time               # GNU time: the tests' peak-memory measure of a child process (DQTTesting.ChildProcess)
-    openssl            # the HTTPS source's tests make a CA and a server certificate (DQTTesting.TestCA)
+    libcurl4-openssl-dev # CLibCurl: the mailbox's IMAP over TLS
+    dovecot-imapd      # a private IMAP server on loopback for the mailbox tests (scripts/services.sh)
+    openssl            # test CAs and server certificates: the mail services' and the HTTPS source's (DQTTesting.TestCA)
     ca-certificates
     git
 )
@@ -39,6 +41,13 @@ fi
 log=$(mktemp /tmp/dqt-setup.XXXXXX.log)
 echo "setup.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# No system mail service may start on install (port 25, 143, 993): the tests run private ones on their own ports.
+POLICY=/usr/sbin/policy-rc.d
+if [[ ! -e "$POLICY" ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$POLICY" >/dev/null
+    "${SUDO[@]}" chmod 0755 "$POLICY"
+    trap '"${SUDO[@]}" rm -f "$POLICY"' EXIT
+fi
 if ! "${SUDO[@]}" apt-get update -qq >"$log" 2>&1 \
     || ! "${SUDO[@]}" apt-get install -y -qq -o Dpkg::Use-Pty=0 "${missing[@]}" >>"$log" 2>&1; then
     echo "setup.sh: apt-get failed; last lines of $log:" >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine or a developer's tree:
-#   installs the Debian packages (scripts/setup.sh), starts PostgreSQL and sshd on loopback (scripts/services.sh),
+#   installs the Debian packages (scripts/setup.sh), starts PostgreSQL, sshd and Dovecot on loopback (scripts/services.sh),
 #   builds with the tests, runs `swift test` with .run/services.env exported, then the contract test
 #   (scripts/contract-test.sh) and the formatting check (swift-format lint), stops the services it started, and
 #   exits non-zero when any of them failed. Extra arguments go to `swift test` (e.g. --filter SFTPTests).
@@ -24,6 +24,7 @@ was_running=$(bash scripts/services.sh status 2>/dev/null || true)
 started=()
 grep -q '^postgresql: running' <<<"$was_running" || started+=(postgresql)
 grep -q '^sshd: running' <<<"$was_running" || started+=(sshd)
+grep -q '^dovecot: running' <<<"$was_running" || started+=(dovecot)
 cleanup() {
     if ((${#started[@]} > 0)); then
         bash scripts/services.sh stop "${started[@]}" >/dev/null 2>&1 || true

@@ -53,6 +53,7 @@ public final class BridgeSession: Sendable {
         let sftp = try configuration.sftpConfiguration(environment: environmentVariables)
         let sftpRoot = configuration.sftp?.root ?? ""
         let folderRoot = configuration.folder?.root
+        let imap = try configuration.imapSettings(environment: environmentVariables)
         let sourceLogger = logger
         environment = RunEnvironment(
             configuration: configuration, catalog: catalog, ledger: ledger, transport: transport, logger: logger, metrics: metrics,
@@ -70,6 +71,9 @@ public final class BridgeSession: Sendable {
                 case .folder:
                     guard let folderRoot else { throw SetupError(description: "no folder section in the configuration") }
                     return FolderSource(root: folderRoot)
+                case .imap:
+                    guard let imap else { throw SetupError(description: "no imap section in the configuration") }
+                    return IMAPSource(endpoint: imap.endpoint, processed: imap.processed, quarantine: imap.quarantine)
                 }
             })
     }

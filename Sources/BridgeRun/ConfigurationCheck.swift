@@ -29,10 +29,16 @@ extension RunConfiguration {
             readable += [("sftp.keyFile", sftp.keyFile), ("sftp.knownHosts", sftp.knownHosts)]
             if let passphraseFile = sftp.passphraseFile { readable.append(("sftp.passphraseFile", passphraseFile)) }
         }
+        if let imap {
+            if let passwordFile = imap.passwordFile { readable.append(("imap.passwordFile", passwordFile)) }
+            if let caFile = imap.caFile { readable.append(("imap.caFile", caFile)) }
+        }
         for (setting, path) in readable {
             if let problem = FileProblem.reading(file: path) { problems.append("\(setting) \(path): \(problem)") }
         }
-        for name in [api.keyFile == nil ? api.keyEnv : nil, sftp?.passphraseEnv].compactMap({ $0 }) where (environment[name] ?? "").isEmpty {
+        let imapPasswordEnv = imap?.passwordFile == nil ? imap?.passwordEnv : nil
+        for name in [api.keyFile == nil ? api.keyEnv : nil, sftp?.passphraseEnv, imapPasswordEnv].compactMap({ $0 })
+        where (environment[name] ?? "").isEmpty {
             problems.append("the environment variable \(name) is not set")
         }
         if (environment[databaseURLEnvironment] ?? "").isEmpty {

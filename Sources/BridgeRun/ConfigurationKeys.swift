@@ -31,6 +31,12 @@ indirect enum ConfigurationKeys: Sendable {
                     "operationTimeoutSeconds", "keepaliveSeconds", "readBufferKiB", "downloadStreams",
                 ].map { ($0, ConfigurationKeys.value) })),
         "folder": .keys(["root": .value]),
+        "imap": .keys(
+            Dictionary(
+                uniqueKeysWithValues: [
+                    "url", "user", "passwordFile", "passwordEnv", "caFile", "processedFolder", "quarantineFolder", "connectTimeoutSeconds",
+                    "operationTimeoutSeconds",
+                ].map { ($0, ConfigurationKeys.value) })),
         "feeds": .named(
             .keys(
                 Dictionary(

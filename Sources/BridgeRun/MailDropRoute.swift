@@ -35,6 +35,7 @@ extension FileOrigin {
         switch kind {
         case .sftp: self = .sftp
         case .folder: self = .folder
+        case .imap: self = .mail
         }
     }
 }

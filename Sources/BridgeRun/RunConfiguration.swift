@@ -32,6 +32,13 @@ import Yams
 ///   root: ""                            # folder that feed folders are relative to ("" = the login folder)
 /// folder:
 ///   root: /srv/dqt-pickup
+/// imap:                                 # a mailbox whose messages are mail drops' emails (`source: imap`)
+///   url: imaps://mail.example:993       # imaps: implicit TLS; imap: STARTTLS, required
+///   user: tq-unit
+///   passwordFile: /run/secrets/imap     # or passwordEnv: NAME
+///   caFile: /etc/ssl/mail-ca.pem        # omit for the system's CAs
+///   processedFolder: processed          # handled messages are moved here, refused ones to quarantineFolder
+///   quarantineFolder: quarantine
 /// defaultSource: sftp                   # sftp or folder (default: sftp when configured)
 /// stabilityWaitSeconds: 0               # wait within a run for a second listing of growing files (0: next run)
 /// feeds:                                # per-feed overrides of the mapping's source settings
@@ -55,6 +62,7 @@ public struct RunConfiguration: Sendable {
     public var api: APISettings
     public var sftp: SFTPSettings?
     public var folder: FolderSettings?
+    public var imap: IMAPSettings?
     public var defaultSource: SourceKind?
     public var stabilityWaitSeconds: Double = 0
     /// Shadow feeds leave their files where they are (the legacy job owns them) unless this is true.
@@ -164,6 +172,7 @@ public struct RunConfiguration: Sendable {
         var api: APISettings
         var sftp: SFTPSettings?
         var folder: FolderSettings?
+        var imap: IMAPSettings?
         var defaultSource: SourceKind?
         var stabilityWaitSeconds: Double?
         var shadowMovesFiles: Bool?
@@ -204,6 +213,7 @@ public struct RunConfiguration: Sendable {
         if let value = file.mailOutbox { configuration.mailOutbox = value }
         configuration.sftp = file.sftp
         configuration.folder = file.folder
+        configuration.imap = file.imap
         configuration.defaultSource = file.defaultSource
         configuration.stabilityWaitSeconds = file.stabilityWaitSeconds ?? 0
         configuration.shadowMovesFiles = file.shadowMovesFiles ?? false
@@ -224,8 +234,12 @@ public struct RunConfiguration: Sendable {
             if kind == .folder, folder == nil {
                 throw ConfigurationError(message: "\(path): a feed uses the folder source but there is no folder section")
             }
+            if kind == .imap, imap == nil {
+                throw ConfigurationError(message: "\(path): a mail drop uses the imap source but there is no imap section")
+            }
         }
-        if sftp == nil && folder == nil { throw ConfigurationError(message: "\(path): configure an sftp or a folder source") }
+        if sftp == nil && folder == nil && imap == nil { throw ConfigurationError(message: "\(path): configure an sftp, a folder or an imap source") }
+        if let imap { try imap.check(path: path) }
         if let batch = api.batchSize, !(1...1000).contains(batch) { throw ConfigurationError(message: "\(path): api.batchSize must be 1...1000") }
         if let concurrency = api.concurrency, !(1...64).contains(concurrency) {
             throw ConfigurationError(message: "\(path): api.concurrency must be 1...64")

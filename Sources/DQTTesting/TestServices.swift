@@ -18,6 +18,13 @@ public enum TestServices {
     public static let sftpKnownHosts = "DQT_TEST_SFTP_KNOWN_HOSTS"
     /// The SFTP user's home folder on the local file system, so tests can place and inspect files directly.
     public static let sftpRoot = "DQT_TEST_SFTP_ROOT"
+    /// The Dovecot IMAP server: `imaps://` (implicit TLS) and `imap://` (STARTTLS) URLs, the account, its password's
+    /// file, and the test CA that signed the server's certificate.
+    public static let imapURL = "DQT_TEST_IMAP_URL"
+    public static let imapStartTLSURL = "DQT_TEST_IMAP_STARTTLS_URL"
+    public static let imapUser = "DQT_TEST_IMAP_USER"
+    public static let imapPasswordFile = "DQT_TEST_IMAP_PASSWORD_FILE"
+    public static let mailCA = "DQT_TEST_MAIL_CA"
 
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 

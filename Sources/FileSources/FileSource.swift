@@ -52,6 +52,13 @@ public protocol FileSource: AnyObject, Sendable {
     func remove(_ path: String) async throws
     /// Ends any connection.
     func close() async
+    /// Where a handled file from `folder` goes (`quarantined` or processed); nil: `processed/` or `quarantine/` beside
+    /// the pickup folder.
+    func archiveFolder(forPickup folder: String, quarantined: Bool) -> String?
+}
+
+extension FileSource {
+    public func archiveFolder(forPickup folder: String, quarantined: Bool) -> String? { nil }
 }
 
 extension FileSource {

@@ -140,6 +140,7 @@ struct BridgeHarness: Sendable {
         let sftp = try configuration.sftpConfiguration()
         let root = configuration.sftp?.root ?? ""
         let folderRoot = configuration.folder?.root ?? localRoot
+        let imap = try configuration.imapSettings()
         let scratchLogger = logger
         return RunEnvironment(
             configuration: configuration, catalog: try catalog ?? FeedCatalog.load(directory: configuration.mappings),
@@ -151,6 +152,7 @@ struct BridgeHarness: Sendable {
             },
             makeSource: { kind in
                 if kind == .sftp { return SFTPSource(configuration: sftp!, root: root, logger: logger) }
+                if kind == .imap, let imap { return IMAPSource(endpoint: imap.endpoint, processed: imap.processed, quarantine: imap.quarantine) }
                 return FolderSource(root: folderRoot)
             })
     }

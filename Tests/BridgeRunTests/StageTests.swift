@@ -138,7 +138,7 @@ struct IdentifierTests {
         do {
             _ = try RunConfiguration.load(path: path, environment: [:])
         } catch {
-            #expect("\(error)" == "\(path): source ftp is neither sftp nor folder")
+            #expect("\(error)" == "\(path): source ftp is not one of sftp, folder, imap")
         }
         try "api: {baseURL: \"http://x\"}\nfolder: {root: /x}\ndefaultSource: sftp\n".write(toFile: path, atomically: true, encoding: .utf8)
         do {

@@ -38,8 +38,11 @@ struct Archiver {
         }
         let source = try context.source(file.sourceKind)
         let path = rawPath ?? file.sourcePath
-        let kind = file.state == .quarantined ? "quarantine" : "processed"
-        let folder = Self.archiveFolder(forPickup: parentFolder(file.sourcePath), kind: kind)
+        let quarantined = file.state == .quarantined
+        let pickup = parentFolder(file.sourcePath)
+        let folder =
+            source.archiveFolder(forPickup: pickup, quarantined: quarantined)
+            ?? Self.archiveFolder(forPickup: pickup, kind: quarantined ? "quarantine" : "processed")
         var target = file.archivePath
         if target == nil {
             target = joinPath(folder, ArchiveName.make(at: Date(), sha256: file.sha256, name: file.name))

@@ -23,6 +23,10 @@ struct FolderGroup {
                 continue
             }
             let source = configuration.source(for: feed)
+            guard source != .imap else {
+                logger.error("feed's source is imap, which holds only emails; not polled", metadata: ["feed": "\(feed.id)"])
+                continue
+            }
             let key = "\(source.rawValue)|\(folder)"
             if let at = index[key] {
                 groups[at] = FolderGroup(source: source, folder: folder, feeds: groups[at].feeds + [feed], mailDrop: nil)

@@ -59,13 +59,16 @@ struct Poller {
                 try await leave(file, feed: ledgerFeed, origin: origin, source: source.kind, reason: reason)
                 continue
             }
+            // A message on an IMAP server is whole once the server lists it: nothing to wait for.
             let rule =
-                group.mailDrop != nil
-                ? StabilityRule(
-                    stableSeconds: group.feeds.map { configuration.stabilityRule(for: $0).stableSeconds }.max() ?? 30,
-                    minimumAgeSeconds: group.feeds.map { configuration.stabilityRule(for: $0).minimumAgeSeconds }.max() ?? 60,
-                    doneMarkerSuffix: nil)
-                : configuration.stabilityRule(for: matching.first ?? group.feeds[0])
+                group.source == .imap
+                ? StabilityRule(stableSeconds: 0, minimumAgeSeconds: 0, doneMarkerSuffix: nil)
+                : group.mailDrop != nil
+                    ? StabilityRule(
+                        stableSeconds: group.feeds.map { configuration.stabilityRule(for: $0).stableSeconds }.max() ?? 30,
+                        minimumAgeSeconds: group.feeds.map { configuration.stabilityRule(for: $0).minimumAgeSeconds }.max() ?? 60,
+                        doneMarkerSuffix: nil)
+                    : configuration.stabilityRule(for: matching.first ?? group.feeds[0])
             let now = Date()
             let observation = try await ledger.observe(feed: ledgerFeed, path: printablePath, size: file.size, mtime: file.mtime, now: now)
             let marker = rule.doneMarkerSuffix.map { names.contains(file.name + $0) } ?? false
