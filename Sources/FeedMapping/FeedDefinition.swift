@@ -36,6 +36,8 @@ public struct FeedDefinition: Sendable {
     /// Fields whose values together must be unique in a file; absent: whole rows must be unique.
     public let uniqueKey: [String]?
     public let operation: OperationTemplate
+    /// The bar for moving on from shadow and from live, and how long shadow evidence is kept.
+    public let lifecycle: LifecycleSettings
     /// The mapping file it was loaded from.
     public let mappingFile: String
 

@@ -9,7 +9,7 @@ extension NodeReader {
             root,
             allowed: [
                 "id", "title", "partner", "replaces", "status", "record", "files", "source", "email", "format", "fields",
-                "lookups", "rules", "unique", "operation", "notes", "direction",
+                "lookups", "rules", "unique", "operation", "notes", "direction", "promotion", "retirement",
             ], what: "the mapping")
 
         let id = try string(required(top, "id", in: "the mapping", at: root), "id")
@@ -84,6 +84,7 @@ extension NodeReader {
             rules: rules,
             uniqueKey: uniqueKey,
             operation: operation,
+            lifecycle: try lifecycle(promotion: top["promotion"], retirement: top["retirement"]),
             mappingFile: file
         )
     }

@@ -5,7 +5,7 @@ import Testing
 /// Scenarios that exercise one concern of the ledger each, asserting what any store must do and returning a transcript
 /// of everything observed, so that ``MemoryLedger`` can be held to ``PostgresLedger``'s behaviour.
 enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
-    case runs, listings, fileStates, records, exports, runLock
+    case runs, listings, fileStates, records, exports, runLock, parity
 
     var description: String { rawValue }
 
@@ -17,6 +17,7 @@ enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
         case .records: try await Self.records(ledger)
         case .exports: try await Self.exports(ledger)
         case .runLock: try await Self.runLock(ledger)
+        case .parity: try await Self.parity(ledger)
         }
     }
 

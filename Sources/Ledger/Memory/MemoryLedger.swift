@@ -40,6 +40,8 @@ public final class MemoryLedger: LedgerStore, Sendable {
         var exports: [ExportRow] = []
         var watermarks: [String: ExportWatermark] = [:]
         var runLockHolder: ObjectIdentifier?
+        var parity: [Int64: ParityResult] = [:]
+        var promotions: [Promotion] = []
 
         func fileIndex(_ id: Int64) -> Int? {
             id >= 1 && id <= Int64(files.count) ? Int(id - 1) : nil
