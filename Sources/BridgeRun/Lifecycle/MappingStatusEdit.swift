@@ -10,7 +10,8 @@ public enum MappingStatusEdit {
 
     /// `text` with its one top-level `status: <from>` line set to `to`.
     public static func replacing(in text: String, from: FeedStatus, to: FeedStatus, file: String) throws -> String {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // Split on the LF scalar: as a Character "\r\n" is one grapheme and would never match "\n".
+        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) }
         var found: [Int] = []
         for (index, line) in lines.enumerated() where line.hasPrefix("status:") { found.append(index) }
         guard found.count == 1, let index = found.first else {
