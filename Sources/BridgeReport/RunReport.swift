@@ -26,6 +26,8 @@ public struct RunReport: Sendable {
         public var duplicateOf: Int64?
         public var sender: String?
         public var attachments: [String]
+        /// A shadow file's recorded parity: agreement in percent and the report's JSON path (the page is beside it).
+        public var parity: (agreementPercent: Double, reportPath: String?)?
         public init(
             id: Int64, feed: String, feedStatus: String?, name: String, sourcePath: String, origin: String, state: String,
             sha256: String?, size: Int64?, rowsRead: Int?, accepted: Int?, rejected: Int?, published: Int, failed: Int,
@@ -178,6 +180,16 @@ public struct RunReport: Sendable {
         members.append(("sender", JSONValue(file.sender)))
         members.append(("attachments", .array(file.attachments.map(JSONValue.string))))
         members.append(("refusedRowsNotListed", .int(refusedNotListed[file.id] ?? 0)))
+        if let parity = file.parity {
+            members.append(
+                (
+                    "parity",
+                    .object([
+                        ("agreementPercent", .number(String(format: "%.3f", parity.agreementPercent))),
+                        ("report", parity.reportPath.map(JSONValue.string) ?? .null),
+                    ])
+                ))
+        }
         return .object(members)
     }
 
@@ -235,6 +247,11 @@ public struct RunReport: Sendable {
                 if let archive = file.archivePath { notes.append("archived as <code>\(escape(archive))</code>") }
                 if let sender = file.sender { notes.append("from \(escape(sender))") }
                 if !file.attachments.isEmpty { notes.append("attachments: \(escape(file.attachments.joined(separator: ", ")))") }
+                if let parity = file.parity {
+                    let percent = String(format: "%.3f", parity.agreementPercent)
+                    let page = parity.reportPath.map { escape(Self.htmlPath($0)) }
+                    notes.append(page.map { "parity <a href=\"\($0)\">\(percent) %</a>" } ?? "parity \(percent) %")
+                }
                 let rowClass =
                     ["quarantined", "failed"].contains(file.state) ? " class=\"error\"" : (file.state == "left" ? " class=\"warning\"" : "")
                 page.raw(
@@ -268,5 +285,10 @@ public struct RunReport: Sendable {
             "<footer>dqt-bridge run report. No value from any file appears here: refusals name the line, field, column and a code.</footer>"
         )
         return page.finished
+    }
+
+    /// The HTML page beside a parity report's JSON file.
+    static func htmlPath(_ jsonPath: String) -> String {
+        jsonPath.hasSuffix(".json") ? String(jsonPath.dropLast(5)) + ".html" : jsonPath
     }
 }

@@ -15,6 +15,8 @@ public final class BridgeSession: Sendable {
     public let catalog: FeedCatalog
     public let ledger: PostgresLedger
     public let environment: RunEnvironment
+    /// The API's state for parity's read-back (nil without the API).
+    public let stateReader: (any StateReader)?
     let httpClient: HTTPClient?
 
     public struct SetupError: Error, CustomStringConvertible {
@@ -46,8 +48,10 @@ public final class BridgeSession: Sendable {
             httpClient = client
             transport = GeneratedClientTransport(baseURL: baseURL, apiKey: key, httpClient: client)
             changeFeed = HTTPChangeFeed(baseURL: baseURL, apiKey: key, httpClient: client)
+            stateReader = HTTPStateReader(baseURL: configuration.api.baseURL, apiKey: key, client: client, timeoutSeconds: timeout)
         } else {
             httpClient = nil
+            stateReader = nil
             transport = UnavailableTransport()
         }
         let sftp = try configuration.sftpConfiguration(environment: environmentVariables)

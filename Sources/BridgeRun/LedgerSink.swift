@@ -15,7 +15,7 @@ final class SinkErrorBox: Sendable {
 /// The checker's sink during a run: every record, accepted or rejected, goes into the ledger through COPY.
 struct LedgerSink: CheckSink {
     let writer: any StagingWriter
-    /// Shadow feeds: valid records are kept as `shadow` (no body), never to be published.
+    /// Shadow feeds: valid records are kept as `shadow` (with their planned body, for parity), never to be published.
     let shadow: Bool
     let errors: SinkErrorBox
 

@@ -37,13 +37,18 @@ public struct RunReportBuilder: Sendable {
             }
             if total > refusedRowsPerFile { notListed[file.id] = total - refusedRowsPerFile }
         }
-        let files = rows.map { file in
-            RunReport.File(
+        var files: [RunReport.File] = []
+        for file in rows {
+            var entry = RunReport.File(
                 id: file.id, feed: file.feed, feedStatus: catalog?.feed(id: file.feed)?.status.rawValue, name: file.name,
                 sourcePath: file.sourcePath, origin: file.origin.rawValue, state: file.state.rawValue, sha256: file.sha256, size: file.size,
                 rowsRead: file.rowsRead, accepted: file.accepted, rejected: file.rejected, published: file.published, failed: file.failed,
                 reason: file.reason, errorMessage: file.errorMessage, archivePath: file.archivePath, duplicateOf: file.duplicateOf,
                 sender: file.sender, attachments: file.attachments)
+            if file.state == .shadowed, let parity = try await ledger.parity(fileID: file.id) {
+                entry.parity = (parity.summary.agreement * 100, parity.reportPath)
+            }
+            files.append(entry)
         }
         var report = RunReport(
             runID: run.id, command: run.command, status: run.status.rawValue, exitStatus: run.exitStatus, startedAt: run.startedAt,

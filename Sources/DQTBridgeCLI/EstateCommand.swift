@@ -49,9 +49,8 @@ struct EstateCommand: AsyncParsableCommand {
             let report: EstateReport
             do {
                 try await ledger.migrate()
-                // The ledger keeps no parity yet: every feed shows "no parity yet" until it does.
                 report = try await EstateReportBuilder(
-                    inventory: inventory, catalog: catalog, ledger: ledger, parity: MemoryParityEvidence(), parityFiles: parityFiles
+                    inventory: inventory, catalog: catalog, ledger: ledger, parityFiles: parityFiles
                 ).build(at: now)
             } catch {
                 throw CommandFailure(message: "cannot read the ledger: \(error)", status: 2)

@@ -2,10 +2,17 @@ import ArgumentParser
 import FeedMapping
 import Foundation
 
-/// `dqt-bridge feeds`: every feed with its status and partner; an outbound feed's FILES is the name it writes, after
-/// `out:`.
+/// `dqt-bridge feeds`: the feeds (`list`, the default) and their lifecycle moves (`promote`).
 struct FeedsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "feeds", abstract: "List the feeds with their status and partner.")
+    static let configuration = CommandConfiguration(
+        commandName: "feeds", abstract: "List the feeds; move one along its lifecycle.",
+        subcommands: [FeedsListCommand.self, FeedsPromoteCommand.self], defaultSubcommand: FeedsListCommand.self)
+}
+
+/// `dqt-bridge feeds list`: every feed with its status and partner; an outbound feed's FILES is the name it writes,
+/// after `out:`.
+struct FeedsListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the feeds with their status and partner.")
 
     @OptionGroup var options: MappingOptions
 

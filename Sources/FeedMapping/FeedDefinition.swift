@@ -44,6 +44,8 @@ public struct FeedDefinition: Sendable {
     public let operation: OperationTemplate
     /// When the partner's files are due; nil when the feed declares no expected arrivals.
     public let due: DueSchedule?
+    /// The bar for moving on from shadow and from live, and how long shadow evidence is kept.
+    public let lifecycle: LifecycleSettings
     /// The mapping file it was loaded from.
     public let mappingFile: String
 

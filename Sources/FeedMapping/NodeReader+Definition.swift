@@ -9,7 +9,7 @@ extension NodeReader {
             root,
             allowed: [
                 "id", "title", "partner", "replaces", "status", "record", "files", "source", "email", "format", "fields",
-                "lookups", "rules", "unique", "operation", "notes", "direction", "due",
+                "lookups", "rules", "unique", "operation", "notes", "direction", "due", "promotion", "retirement",
             ], what: "the mapping")
 
         let id = try string(required(top, "id", in: "the mapping", at: root), "id")
@@ -94,6 +94,7 @@ extension NodeReader {
             uniqueKey: uniqueKey,
             operation: operation,
             due: try due(top["due"]),
+            lifecycle: try lifecycle(promotion: top["promotion"], retirement: top["retirement"]),
             mappingFile: file
         )
     }

@@ -173,6 +173,39 @@ public enum LedgerMigrations {
                     ADD COLUMN checked_at timestamptz NOT NULL DEFAULT now();
                 """),
         Migration(
+            version: 6, name: "shadow parity results and feed promotions",
+            sql: """
+                -- One row per compared shadow file (a new comparison replaces it): what promotion and the estate read.
+                CREATE TABLE bridge.parity_results (
+                    file_id bigint PRIMARY KEY REFERENCES bridge.files(id),
+                    feed text NOT NULL,
+                    file_name text NOT NULL,
+                    compared_at timestamptz NOT NULL,
+                    rows_compared int NOT NULL CHECK (rows_compared >= 0),
+                    rows_agreed int NOT NULL CHECK (rows_agreed >= 0 AND rows_agreed <= rows_compared),
+                    read_back jsonb NOT NULL DEFAULT '{}',
+                    report_path text
+                );
+                CREATE INDEX parity_results_by_feed ON bridge.parity_results (feed, file_id DESC);
+
+                -- Every change of a feed's status, with the evidence or the override's reason.
+                CREATE TABLE bridge.promotions (
+                    id bigserial PRIMARY KEY,
+                    feed text NOT NULL,
+                    from_status text NOT NULL,
+                    to_status text NOT NULL,
+                    promoted_at timestamptz NOT NULL,
+                    promoted_by text NOT NULL,
+                    evidence text NOT NULL,
+                    override_reason text,
+                    CHECK (override_reason IS NULL OR length(override_reason) > 0)
+                );
+                CREATE INDEX promotions_by_feed ON bridge.promotions (feed, id DESC);
+
+                -- Shadow records now keep their planned bodies for the parity window: wiped by feed and age.
+                CREATE INDEX records_shadow_bodies ON bridge.records (file_id) WHERE outcome = 'shadow' AND body IS NOT NULL;
+                """),
+        Migration(
             version: 7, name: "retention: what was removed, per run and class",
             sql: """
                 -- Each removal is marked on its file (so it happens once) and counted in the run's row of its class in the

@@ -6,7 +6,7 @@ public import Foundation
 ///
 /// Each concern is a protocol of its own, so a component asks only for what it uses (the publisher takes a
 /// ``RecordLedger``, outbound exports an ``ExportLedger``); the run takes the whole store.
-public protocol LedgerStore: RunLedger, ListingLedger, FileLedger, RecordLedger, ExportLedger, RetentionLedger, RunLockLedger, ArrivalLedger {
+public protocol LedgerStore: RunLedger, ListingLedger, FileLedger, RecordLedger, ExportLedger, RetentionLedger, ParityLedger, RunLockLedger, ArrivalLedger {
     /// Brings the store's schema up to date; returns the migrations applied (none for a store without a schema).
     @discardableResult
     func migrate() async throws -> [Int]
@@ -177,8 +177,8 @@ public protocol StagingWriter: AnyObject {
     /// How many records have been written.
     var written: Int { get }
 
-    /// A valid record: `accepted` (to be published, with its body, JSON text or nil) or `shadow` (never published,
-    /// no body kept).
+    /// A valid record: `accepted` (to be published, with its body, JSON text or nil) or `shadow` (never published; its
+    /// body kept for the feed's parity window, see ``ParityLedger``).
     func accepted(line: Int, key: String, method: String, path: String, body: String?, shadow: Bool) throws
 
     /// A row the mapping refused; `problemsJSON` is a JSON array of its problems (no values).

@@ -63,12 +63,20 @@ struct EstateCLITests {
             #expect(empty.status == 0, "\(empty.stdout)\(empty.stderr)")
             let connection = try PGConnection(database.url)
             let run = try connection.query("INSERT INTO bridge.runs (host, pid) VALUES ('test', 1) RETURNING id").int64(0, "id")!
-            _ = try connection.execute(
+            let file = try connection.query(
                 """
                 INSERT INTO bridge.files (run_id, last_run_id, feed, source, transport, source_path, name, state, created_at)
                 VALUES ($1, $1, 'ewc-induction', 'sftp', 'sftp', 'ewc/pickup/IND_20261120_0800.csv', 'IND_20261120_0800.csv', 'published',
                         '2026-11-20 08:00:05+00')
-                """, [.int64(run)])
+                RETURNING id
+                """, [.int64(run)]
+            ).int64(0, "id")!
+            // Its comparison with the legacy job, as `dqt-bridge parity` records it: 199 of 200 rows agreed.
+            _ = try connection.execute(
+                """
+                INSERT INTO bridge.parity_results (file_id, feed, file_name, compared_at, rows_compared, rows_agreed)
+                VALUES ($1, 'ewc-induction', 'IND_20261120_0800.csv', '2026-11-21 09:00:00+00', 200, 199)
+                """, [.int64(file)])
 
             let html = folder.path("estate.html")
             let json = folder.path("estate.json")
@@ -96,7 +104,7 @@ struct EstateCLITests {
                 "Legacy estate: what is left to switch off", "No server can be switched off yet", "Globalscape EFT SFTP server",
                 "SSIS server (19 scheduled jobs", "TQ unit secure email mailbox", "Files late", "SSIS jobs (", "Email exchanges",
                 "Capita file portal exchanges", "IND_20261120_0800.csv", "no parity yet", "layout unknown: needs", "dqt-bridge retention",
-                "Retired without replacement", "planned feeds <code>gias-establishments</code>", "How to read this page",
+                "Retired without replacement", "parity 99.5%", "(199 of 200 rows over 1 files)", "How to read this page",
             ] {
                 #expect(text.contains(expected), "the page does not show \(expected)")
             }

@@ -5,7 +5,7 @@ import Testing
 /// Scenarios that exercise one concern of the ledger each, asserting what any store must do and returning a transcript
 /// of everything observed, so that ``MemoryLedger`` can be held to ``PostgresLedger``'s behaviour.
 enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
-    case runs, listings, fileStates, records, exports, retention, runLock
+    case runs, listings, fileStates, records, exports, retention, runLock, parity
 
     var description: String { rawValue }
 
@@ -18,6 +18,7 @@ enum LedgerScenario: String, CaseIterable, Sendable, CustomStringConvertible {
         case .exports: try await Self.exports(ledger)
         case .retention: try await Self.retention(ledger)
         case .runLock: try await Self.runLock(ledger)
+        case .parity: try await Self.parity(ledger)
         }
     }
 

@@ -39,7 +39,7 @@ struct PostgresLedgerTests {
             #expect(
                 rows == [
                     ["1", "2", "k-\(awkward)", "accepted", "PUT", "/p/\(awkward)", body, nil],
-                    ["2", "3", "k-shadow", "shadow", "PUT", "/p/s", nil, nil],
+                    ["2", "3", "k-shadow", "shadow", "PUT", "/p/s", body, nil],  // kept for parity
                     ["3", "4", "k-empty", "accepted", "POST", "/p/e", nil, nil],
                     ["4", "7", nil, "rejected", nil, nil, nil, awkward],
                 ])

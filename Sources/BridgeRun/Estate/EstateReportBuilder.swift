@@ -9,15 +9,13 @@ public struct EstateReportBuilder: Sendable {
     public let inventory: EstateInventory
     public let catalog: FeedCatalog
     public let ledger: any LedgerStore
-    public let parity: any ParityEvidence
     /// How many of each feed's last files parity is read over.
     public let parityFiles: Int
 
-    public init(inventory: EstateInventory, catalog: FeedCatalog, ledger: any LedgerStore, parity: any ParityEvidence, parityFiles: Int) {
+    public init(inventory: EstateInventory, catalog: FeedCatalog, ledger: any LedgerStore, parityFiles: Int) {
         self.inventory = inventory
         self.catalog = catalog
         self.ledger = ledger
-        self.parity = parity
         self.parityFiles = parityFiles
     }
 
@@ -45,7 +43,7 @@ public struct EstateReportBuilder: Sendable {
             } else if let file = lastFiles[id] {
                 last = EstateReport.LastFile(id: file.id, name: file.name, state: file.state.rawValue, at: file.createdAt)
             }
-            let history = try await parity.parityHistory(feed: id, limit: parityFiles).map { summary in
+            let history = try await ledger.parityHistory(feed: id, limit: parityFiles).map { summary in
                 EstateReport.ParityFile(
                     fileID: summary.fileID, fileName: summary.fileName, comparedAt: summary.comparedAt, rowsCompared: summary.rowsCompared,
                     rowsAgreed: summary.rowsAgreed)

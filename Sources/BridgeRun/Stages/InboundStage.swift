@@ -1,5 +1,6 @@
 import FeedMapping
 import FileSources
+import Foundation
 import Ledger
 import Logging
 
@@ -42,6 +43,19 @@ struct InboundStage: RunStage {
                     "cannot poll a folder", metadata: ["source": "\(group.source.rawValue)", "folder": "\(group.folder)", "error": "\(error)"])
             } catch let error as FileSourceError {
                 throw FatalRunError(description: "\(group.source.rawValue) source: \(error)")
+            }
+        }
+        // 3. Shadow records' planned bodies (personal data) go once their feed's parity window has passed.
+        try await forgetExpiredShadowBodies(context)
+    }
+
+    /// Every inbound feed, whatever its status now: a feed promoted to live still has its shadow files' records.
+    func forgetExpiredShadowBodies(_ context: RunContext, now: Date = Date()) async throws {
+        for feed in context.catalog.feeds {
+            let cutoff = now.addingTimeInterval(-Double(feed.lifecycle.parityWindowDays) * 86_400)
+            let wiped = try await context.ledger.wipeShadowBodies(feed: feed.id, before: cutoff)
+            if wiped > 0 {
+                context.logger.info("shadow bodies wiped after the parity window", metadata: ["feed": "\(feed.id)", "records": "\(wiped)"])
             }
         }
     }

@@ -6,9 +6,9 @@ import Ledger
 import Logging
 
 /// Lists a folder group and decides, file by file, what the pass does with each: skip it (not a file of these feeds,
-/// a done-marker, a scratch name, already in the ledger), leave it for a later run (not yet stable, or its name matches
-/// several feeds), quarantine it unfetched (an unsafe name), or take it: record it as `discovered` and hand it to
-/// `take` at once.
+/// a done-marker, a scratch name, a legacy job's outcome file, already in the ledger), leave it for a later run (not
+/// yet stable, or its name matches several feeds), quarantine it unfetched (an unsafe name), or take it: record it as
+/// `discovered` and hand it to `take` at once.
 ///
 /// Invariant: a file is recorded in the ledger (left, discovered or quarantined) before anything else happens to it,
 /// and the ledger's own stability observations, not memory, say how long it has been unchanged, so a crash between
@@ -36,6 +36,7 @@ struct Poller {
                 return
             }
             if file.name.hasPrefix(".") { continue }  // temporary uploads and our own scratch names
+            if file.name.hasSuffix(LegacyOutcomeReader.suffix) { continue }  // a legacy job's outcome, read by parity
             if markerSuffixes.contains(where: { file.name.hasSuffix($0) && names.contains(String(file.name.dropLast($0.count))) }) { continue }
             let unsafe = FileNameSafety.problem(file.name)
             let matching: [FeedDefinition]

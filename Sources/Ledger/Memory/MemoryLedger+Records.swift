@@ -111,7 +111,7 @@ final class MemoryStagingWriter: StagingWriter {
         records.append(
             MemoryLedger.StoredRecord(
                 seq: records.count + 1, line: line, key: key, outcome: shadow ? .shadow : .accepted, method: method, path: path,
-                body: shadow ? nil : body))
+                body: body))
     }
 
     func rejected(line: Int, key: String?, problemsJSON: String) throws {

@@ -41,6 +41,8 @@ public final class MemoryLedger: LedgerStore, Sendable {
         var watermarks: [String: ExportWatermark] = [:]
         var runLockHolder: ObjectIdentifier?
         var retention = MemoryRetention()
+        var parity: [Int64: ParityResult] = [:]
+        var promotions: [Promotion] = []
 
         func fileIndex(_ id: Int64) -> Int? {
             id >= 1 && id <= Int64(files.count) ? Int(id - 1) : nil

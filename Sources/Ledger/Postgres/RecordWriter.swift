@@ -29,7 +29,7 @@ public final class RecordWriter: StagingWriter {
         appendText(shadow ? Self.shadowText : Self.acceptedText)
         appendText(method)
         appendText(path)
-        if let body, !shadow { appendText(body) } else { appendNull() }
+        if let body { appendText(body) } else { appendNull() }
         appendNull()  // problem
         try endRow()
     }
