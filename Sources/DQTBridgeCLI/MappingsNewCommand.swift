@@ -25,12 +25,15 @@ struct MappingsNewCommand: ParsableCommand {
     @Option(name: .long, help: "The API call each row becomes, e.g. \"PUT /v3/persons/{trn}/qtls\" (default: GET /v3/persons/{trn}).")
     var operation: String?
 
+    @Option(name: .long, help: "An estate inventory entry the feed replaces, e.g. hesa-import (repeatable).")
+    var replaces: [String] = []
+
     func run() throws {
         let parts = operation.map { $0.split(separator: " ", maxSplits: 1).map(String.init) }
         if let parts, parts.count != 2 { Self.fail(CommandFailure(message: "--operation must be \"METHOD PATH\"", status: 2)) }
         let draft: MappingDraft
         do {
-            draft = try MappingDraft.make(id: id, samplePath: sample, method: parts?[0], path: parts?[1])
+            draft = try MappingDraft.make(id: id, samplePath: sample, method: parts?[0], path: parts?[1], replaces: replaces)
         } catch {
             Self.fail(CommandFailure(message: "\(error)", status: 2))
         }

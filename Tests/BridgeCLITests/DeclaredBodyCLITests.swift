@@ -30,7 +30,7 @@ struct DeclaredBodyCLITests {
         let mappings = try mappingsCopy(editing: "ab-induction-hub.yaml") { $0 }
         let draftPath = mappings.url.appendingPathComponent("sample-feed.yaml").path
 
-        let made = try runBridge(["mappings", "new", "sample-feed", "--from", samplePath, "--out", draftPath])
+        let made = try runBridge(["mappings", "new", "sample-feed", "--from", samplePath, "--out", draftPath, "--replaces", "hesa-import"])
         #expect(made.status == 0, "\(made.stdout)\(made.stderr)")
         #expect(made.stdout.contains("the draft loads"), "\(made.stdout)")
         let draft = try String(contentsOfFile: draftPath, encoding: .utf8)

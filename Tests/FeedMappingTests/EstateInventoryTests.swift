@@ -78,7 +78,7 @@ struct EstateInventoryTests {
 
     @Test("a planned feed that is in the mappings must move to feeds; a broken mapping's feed still exists")
     func plannedAndBroken() throws {
-        let text = Self.text.replacingOccurrences(of: "planned: [gias-establishments]", with: "planned: [tps-workforce]")
+        let text = Self.text.replacingOccurrences(of: "feeds: [gias-establishments]", with: "planned: [tps-workforce]")
         let errors = EstateLint.check(try Self.inventory(text), catalog: committedCatalog).map(\.message)
         #expect(errors.contains("entry edubase-import: planned feed 'tps-workforce' is in the mappings now: move it to feeds"))
         let withoutQTS = FeedCatalog(feeds: committedCatalog.feeds.filter { $0.id != "ewc-qts" }, outboundFeeds: committedCatalog.outboundFeeds)
@@ -90,17 +90,17 @@ struct EstateInventoryTests {
     func formMistakes() {
         let cases: [(String, String, String)] = [
             (
-                "    legacy: disabled\n    feeds: [ab-induction]", "    legacy: disabled\n    feed: [ab-induction]",
+                "    legacy: disabled\n    feeds: [ab-induction, ab-induction-hub]", "    legacy: disabled\n    feed: [ab-induction, ab-induction-hub]",
                 "unknown key 'feed' in entry dqt-ab-import (did you mean 'feeds'?)"
             ),
             (
                 "    servers: [ssis, sftp]\n    legacy: disabled", "    servers: [ssis, sftpd]\n    legacy: disabled",
                 "unknown server 'sftpd' (did you mean 'sftp'?)"
             ),
-            ("    legacy: disabled\n    feeds: [ab-induction]", "    legacy: disabled", "dqt-ab-import needs its replacement"),
+            ("    legacy: disabled\n    feeds: [ab-induction, ab-induction-hub]", "    legacy: disabled", "dqt-ab-import needs its replacement"),
             ("layoutUnknown: needs the import file's layout", "layoutUnknown: the import file's layout", "layoutUnknown says what is needed"),
             (
-                "    legacy: disabled\n    feeds: [ab-induction]", "    legacy: off\n    feeds: [ab-induction]",
+                "    legacy: disabled\n    feeds: [ab-induction, ab-induction-hub]", "    legacy: off\n    feeds: [ab-induction, ab-induction-hub]",
                 "legacy must be one of running, disabled, removed"
             ),
         ]

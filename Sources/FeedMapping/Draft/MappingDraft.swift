@@ -11,7 +11,9 @@ public struct MappingDraft: Sendable {
     /// - Parameters:
     ///   - method, path: the API operation the rows become; without one the draft reads each person
     ///     (`GET /v3/persons/{trn}`), which needs a TRN column.
-    public static func make(id: String, samplePath: String, method: String?, path: String?) throws -> MappingDraft {
+    ///   - replaces: the estate inventory entries the feed replaces; without them the draft names a placeholder that
+    ///     lint refuses until the analyst names the entry.
+    public static func make(id: String, samplePath: String, method: String?, path: String?, replaces: [String] = []) throws -> MappingDraft {
         let sample = try SampleTable.read(path: samplePath)
         let width = max(sample.header.count, sample.rows.map(\.count).max() ?? 0)
         var guesses: [ColumnGuess] = []
@@ -48,7 +50,9 @@ public struct MappingDraft: Sendable {
             "id: \(id)",
             "title: \(quoted("TODO: what the file is"))",
             "partner: \(quoted("TODO: who sends it"))",
-            "replaces: \(quoted("TODO: the SSIS job or mailbox it replaces"))",
+            replaces.isEmpty
+                ? "replaces: [todo-estate-entry]  # TODO: the entries of mappings/estate/inventory.yaml this feed replaces"
+                : "replaces: [\(replaces.joined(separator: ", "))]  # check: the entry's feeds must list this feed once it runs",
             "status: legacy",
             "files: [\(quoted(filePattern(fileName)))]  # check: the name pattern of this partner's files",
             "source:",

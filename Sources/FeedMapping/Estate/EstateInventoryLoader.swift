@@ -17,17 +17,7 @@ public enum EstateInventoryLoader {
     }
 
     public static func parse(_ text: String, file: String) throws(MappingError) -> EstateInventory {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else { throw MappingError(file: file, line: 1, message: "the inventory is empty") }
-            root = node
-        } catch let error as MappingError {
-            throw error
-        } catch let error as YamlError {
-            throw MappingError(file: file, line: error.line(in: text) ?? 0, message: "not valid YAML: \(error)")
-        } catch {
-            throw MappingError(file: file, line: 0, message: "not valid YAML: \(error)")
-        }
+        let root = try MappingError.composeYAML(text, file: file, what: "the inventory")
         let r = NodeReader(file: file)
         let top = try r.entries(root, allowed: ["servers", "entries", "notes"], what: "the inventory")
         let serversNode = try r.required(top, "servers", in: "the inventory", at: root)

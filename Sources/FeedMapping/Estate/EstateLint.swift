@@ -21,9 +21,9 @@ public enum EstateLint {
             if entry.kind != kind { inventoryError(entry.line, "entry \(id): kind must be \(kind.rawValue)") }
         }
 
-        var replaces: [String: (ids: [String], file: String)] = [:]
-        for feed in catalog.feeds { replaces[feed.id] = (feed.replaces, feed.mappingFile) }
-        for feed in catalog.outboundFeeds { replaces[feed.id] = (feed.replaces, feed.mappingFile) }
+        var replaces: [String: (ids: [String], file: String, legacy: Bool)] = [:]
+        for feed in catalog.feeds { replaces[feed.id] = (feed.replaces, feed.mappingFile, feed.status == .legacy) }
+        for feed in catalog.outboundFeeds { replaces[feed.id] = (feed.replaces, feed.mappingFile, feed.status == .legacy) }
         let known = Set(replaces.keys).union(brokenFeeds)
 
         for entry in inventory.entries {
@@ -55,7 +55,8 @@ public enum EstateLint {
                             message: "replaces: '\(id)' is no entry of the estate inventory\(NearestName.hint(for: id, among: entryIDs))"))
                     continue
                 }
-                if !entry.feeds.contains(feed) && !entry.planned.contains(feed) {
+                // A legacy feed (a draft, or one not started) may name its entry before the entry names it.
+                if !named.legacy && !entry.feeds.contains(feed) && !entry.planned.contains(feed) {
                     errors.append(
                         MappingError(
                             file: named.file, line: line,
