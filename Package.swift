@@ -304,7 +304,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CurlMailTests",
-            dependencies: ["CurlMail", "FileSources", "DQTTesting", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CurlMail", "FileSources", "DQTTesting", "MIMEMail", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Real services on loopback for the tests, demos and benchmarks: PostgreSQL 15, an OpenSSH SFTP server and a Dovecot
-# IMAP server (TLS only, certificates from a test CA).
+# Real services on loopback for the tests, demos and benchmarks: PostgreSQL 15, an OpenSSH SFTP server, a Dovecot
+# IMAP server (TLS only, certificates from a test CA) and a Postfix MTA taking submissions over TLS and delivering the
+# test domain's mail into the Dovecot account's Maildir.
 #
 #   scripts/services.sh start    start them (idempotent: a running service is left alone), wait until each accepts
 #                                connections, write .run/services.env; fails with the service log's tail otherwise
-#   scripts/services.sh stop [postgresql] [sshd] [dovecot]
+#   scripts/services.sh stop [postgresql] [sshd] [dovecot] [postfix]
 #                                stop all (or only the named ones) by their pids
 #   scripts/services.sh status   print what runs (exit 0 when all run, 3 otherwise)
 #
@@ -15,7 +16,10 @@
 # .run/services.env (KEY=VALUE, absolute paths): DQT_TEST_DATABASE_URL, DQT_TEST_SFTP_HOST, DQT_TEST_SFTP_PORT,
 # DQT_TEST_SFTP_USER, DQT_TEST_SFTP_KEY, DQT_TEST_SFTP_RSA_KEY, DQT_TEST_SFTP_RSA_KEY_PASSPHRASE_FILE,
 # DQT_TEST_SFTP_KNOWN_HOSTS, DQT_TEST_SFTP_ROOT, DQT_TEST_IMAP_URL (implicit TLS), DQT_TEST_IMAP_STARTTLS_URL,
-# DQT_TEST_IMAP_USER, DQT_TEST_IMAP_PASSWORD_FILE, DQT_TEST_MAIL_CA (the test CA's certificate).
+# DQT_TEST_IMAP_USER, DQT_TEST_IMAP_PASSWORD_FILE, DQT_TEST_MAIL_CA (the test CA's certificate), DQT_TEST_SMTP_URL
+# (submission with STARTTLS), DQT_TEST_SMTPS_URL (implicit TLS), DQT_TEST_SMTP_MAILBOX (the address delivered into the
+# Dovecot account), DQT_TEST_SMTP_REFUSED (an address the MTA refuses, 550), DQT_TEST_SMTP_DEFERRED (one it defers, 450).
+# Postfix listens on 10587 (STARTTLS) and 10465 (implicit TLS): DQT_SERVICES_SMTP_PORT, DQT_SERVICES_SMTPS_PORT.
 # Ports 55432 (PostgreSQL), 2222 (sshd), 10993 (IMAPS), 10143 (IMAP with STARTTLS) and the accounts dqtsftp and
 # dqtmail can be changed with DQT_SERVICES_PG_PORT, DQT_SERVICES_SSH_PORT, DQT_SERVICES_IMAPS_PORT,
 # DQT_SERVICES_IMAP_PORT, DQT_SERVICES_SFTP_USER and DQT_SERVICES_MAIL_USER (for a second checkout's services beside
@@ -63,6 +67,14 @@ DOVECOT_USERS="$DOVECOT_DIR/users"
 DOVECOT_LOG="$DOVECOT_DIR/dovecot.log"
 DOVECOT_PID="$DOVECOT_DIR/run/master.pid"
 MAIL_HOME="$STATE/mail-home"
+
+SMTP_PORT=${DQT_SERVICES_SMTP_PORT:-10587}
+SMTPS_PORT=${DQT_SERVICES_SMTPS_PORT:-10465}
+MAIL_DOMAIN=dqt.test
+POSTFIX_DIR="$STATE/postfix"
+POSTFIX_CONFIG="$POSTFIX_DIR/etc"
+POSTFIX_QUEUE="$POSTFIX_DIR/queue"
+POSTFIX_LOG="$POSTFIX_DIR/postfix.log"
 
 die() {
     echo "services.sh: $*" >&2
@@ -435,6 +447,118 @@ dovecot_stop() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
+# Postfix (submission over TLS on loopback: STARTTLS on SMTP_PORT, implicit TLS on SMTPS_PORT). Mail for
+# MAIL_USER@MAIL_DOMAIN goes into the Dovecot account's Maildir through Postfix's virtual delivery agent (Dovecot is
+# not touched); refused@ and deferred@ are answered 550 and 450 at RCPT, for the sender's refusal and retry tests;
+# anything else is refused (no relaying, no other destination). Only loopback clients may submit (mynetworks).
+
+postfix_pid() {
+    local file="$POSTFIX_QUEUE/pid/master.pid" pid
+    [[ -f "$file" ]] || return 1
+    pid=$(tr -d ' ' <"$file")
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+postfix_prepare() {
+    mail_certificates
+    mkdir -p "$POSTFIX_CONFIG" "$POSTFIX_QUEUE" "$POSTFIX_DIR/data"
+    chmod 0755 "$STATE" "$POSTFIX_DIR" "$POSTFIX_QUEUE"
+    chown postfix: "$POSTFIX_DIR/data"
+    local uid gid
+    uid=$(id -u "$MAIL_USER")
+    gid=$(id -g "$MAIL_USER")
+    printf '%s@%s Maildir/\n' "$MAIL_USER" "$MAIL_DOMAIN" >"$POSTFIX_CONFIG/mailboxes"
+    printf 'refused@%s 550 5.7.1 refused by the test MTA\ndeferred@%s 450 4.2.0 deferred by the test MTA\n' \
+        "$MAIL_DOMAIN" "$MAIL_DOMAIN" >"$POSTFIX_CONFIG/recipient-access"
+    cat >"$POSTFIX_CONFIG/main.cf" <<CONF
+# scripts/services.sh: a private Postfix on loopback for the notice-sending tests.
+compatibility_level = 3.6
+queue_directory = $POSTFIX_QUEUE
+data_directory = $POSTFIX_DIR/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $POSTFIX_LOG
+myhostname = mail.$MAIL_DOMAIN
+mydomain = $MAIL_DOMAIN
+myorigin = $MAIL_DOMAIN
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+local_recipient_maps =
+relayhost =
+default_transport = error:5.7.1 the test MTA delivers only to $MAIL_DOMAIN
+smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_recipient_restrictions = check_recipient_access texthash:$POSTFIX_CONFIG/recipient-access, permit_mynetworks, reject
+smtpd_client_restrictions = permit_mynetworks, reject
+virtual_mailbox_domains = $MAIL_DOMAIN
+virtual_mailbox_base = $MAIL_HOME
+virtual_mailbox_maps = texthash:$POSTFIX_CONFIG/mailboxes
+virtual_uid_maps = static:$uid
+virtual_gid_maps = static:$gid
+virtual_minimum_uid = $uid
+smtpd_tls_cert_file = $MAIL_CERT
+smtpd_tls_key_file = $MAIL_KEY
+smtpd_tls_security_level = encrypt
+smtpd_tls_mandatory_protocols = >=TLSv1.2
+smtpd_tls_protocols = >=TLSv1.2
+message_size_limit = 52428800
+virtual_mailbox_limit = 0
+biff = no
+CONF
+    # Debian's master.cf with every service out of chroot (the queue is not a chroot jail) and the listeners on our ports.
+    awk -v smtp="127.0.0.1:$SMTP_PORT" -v smtps="127.0.0.1:$SMTPS_PORT" '
+        /^#/ || /^[ \t]/ || NF < 8 { next }
+        $1 == "smtp" && $2 == "inet" {
+            print smtp " inet n - n - - smtpd"
+            print smtps " inet n - n - - smtpd -o smtpd_tls_wrappermode=yes"
+            next
+        }
+        { $5 = "n"; print }' /usr/share/postfix/master.cf.dist >"$POSTFIX_CONFIG/master.cf"
+}
+
+postfix_start() {
+    [[ -x /usr/sbin/postfix ]] || die "postfix is not installed: run scripts/setup.sh"
+    id -u "$MAIL_USER" >/dev/null 2>&1 || die "the mail account $MAIL_USER is missing (dovecot_prepare makes it)"
+    postfix_prepare
+    if postfix_pid >/dev/null; then
+        /usr/sbin/postfix -c "$POSTFIX_CONFIG" reload >/dev/null 2>&1 || die "postfix refuses its new configuration $POSTFIX_CONFIG"
+        return 0
+    fi
+    if ! /usr/sbin/postfix -c "$POSTFIX_CONFIG" start >"$POSTFIX_DIR/start.log" 2>&1; then
+        cat "$POSTFIX_DIR/start.log" >&2
+        tail -n 30 "$POSTFIX_LOG" >&2 2>/dev/null || true
+        die "postfix did not start"
+    fi
+}
+
+postfix_wait() {
+    # A real EHLO, STARTTLS and RCPT verified against the test CA proves the chain (no message is sent).
+    local out url
+    for url in "smtp://127.0.0.1:$SMTP_PORT" "smtps://127.0.0.1:$SMTPS_PORT"; do
+        for _ in $(seq 1 50); do
+            if out=$(curl -sS --ssl-reqd --cacert "$MAIL_CA" --max-time 5 -X NOOP "$url" 2>&1); then
+                continue 2
+            fi
+            sleep 0.1
+        done
+        echo "$out" >&2
+        echo "--- last lines of $POSTFIX_LOG" >&2
+        tail -n 30 "$POSTFIX_LOG" >&2 2>/dev/null || true
+        die "postfix runs but a TLS session on $url fails"
+    done
+}
+
+postfix_stop() {
+    if postfix_pid >/dev/null; then
+        /usr/sbin/postfix -c "$POSTFIX_CONFIG" stop >/dev/null 2>&1 || true
+        echo "postfix: stopped"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
 # Services that another checkout's services.sh left on our ports (a previous clone, a colleague's copy). In CI, or
 # when that checkout no longer exists, they are stopped; otherwise start fails naming them.
 
@@ -504,6 +628,11 @@ DQT_TEST_IMAP_STARTTLS_URL=imap://127.0.0.1:$IMAP_PORT
 DQT_TEST_IMAP_USER=$MAIL_USER
 DQT_TEST_IMAP_PASSWORD_FILE=$MAIL_PASSWORD
 DQT_TEST_MAIL_CA=$MAIL_CA
+DQT_TEST_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT
+DQT_TEST_SMTPS_URL=smtps://127.0.0.1:$SMTPS_PORT
+DQT_TEST_SMTP_MAILBOX=$MAIL_USER@$MAIL_DOMAIN
+DQT_TEST_SMTP_REFUSED=refused@$MAIL_DOMAIN
+DQT_TEST_SMTP_DEFERRED=deferred@$MAIL_DOMAIN
 ENV
     mv "$tmp" "$ENV_FILE"
 }
@@ -528,6 +657,12 @@ status() {
         echo "dovecot: stopped"
         rc=3
     fi
+    if pid=$(postfix_pid); then
+        echo "postfix: running on 127.0.0.1:$SMTP_PORT (STARTTLS) and :$SMTPS_PORT (TLS) (pid $pid, delivers $MAIL_USER@$MAIL_DOMAIN)"
+    else
+        echo "postfix: stopped"
+        rc=3
+    fi
     [[ -f "$ENV_FILE" ]] && echo "env: $ENV_FILE"
     return $rc
 }
@@ -542,21 +677,24 @@ start)
     pg_start
     sshd_start
     dovecot_start
+    postfix_start
     pg_wait
     sshd_wait
     dovecot_wait
+    postfix_wait
     write_env
     status
     ;;
 stop)
     shift
-    targets=("${@:-postgresql sshd dovecot}")
+    targets=("${@:-postgresql sshd dovecot postfix}")
     for target in ${targets[*]}; do
         case "$target" in
         postgresql | postgres) pg_stop ;;
         sshd | sftp) sshd_stop ;;
         dovecot | imap) dovecot_stop ;;
-        *) die "stop: unknown service '$target' (postgresql, sshd, dovecot)" ;;
+        postfix | smtp) postfix_stop ;;
+        *) die "stop: unknown service '$target' (postgresql, sshd, dovecot, postfix)" ;;
         esac
     done
     ;;
@@ -564,7 +702,7 @@ status)
     status
     ;;
 *)
-    echo "usage: $0 start | stop [postgresql] [sshd] [dovecot] | status" >&2
+    echo "usage: $0 start | stop [postgresql] [sshd] [dovecot] [postfix] | status" >&2
     exit 2
     ;;
 esac

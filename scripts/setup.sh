@@ -17,6 +17,7 @@ PACKAGES=(
     time               # GNU time: the tests' peak-memory measure of a child process (DQTTesting.ChildProcess)
     libcurl4-openssl-dev # CLibCurl: the mailbox's IMAP over TLS
     dovecot-imapd      # a private IMAP server on loopback for the mailbox tests (scripts/services.sh)
+    postfix            # a private MTA on loopback: notices submitted over TLS, delivered into the test mailbox
     openssl            # test CAs and server certificates: the mail services' and the HTTPS source's (DQTTesting.TestCA)
     ca-certificates
     git
@@ -48,6 +49,8 @@ if [[ ! -e "$POLICY" ]]; then
     "${SUDO[@]}" chmod 0755 "$POLICY"
     trap '"${SUDO[@]}" rm -f "$POLICY"' EXIT
 fi
+# Postfix asks how to configure the system's mail on install: the tests run a private instance with its own config.
+echo 'postfix postfix/main_mailer_type select No configuration' | "${SUDO[@]}" debconf-set-selections
 if ! "${SUDO[@]}" apt-get update -qq >"$log" 2>&1 \
     || ! "${SUDO[@]}" apt-get install -y -qq -o Dpkg::Use-Pty=0 "${missing[@]}" >>"$log" 2>&1; then
     echo "setup.sh: apt-get failed; last lines of $log:" >&2

@@ -17,4 +17,16 @@ static inline CURLcode dqt_curl_set_pointer(CURL *handle, CURLoption option, voi
 static inline CURLcode dqt_curl_set_write_function(CURL *handle, curl_write_callback function) {
     return curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, function);
 }
+static inline CURLcode dqt_curl_set_read_function(CURL *handle, curl_read_callback function) {
+    return curl_easy_setopt(handle, CURLOPT_READFUNCTION, function);
+}
+static inline CURLcode dqt_curl_set_header_function(CURL *handle, curl_write_callback function) {
+    return curl_easy_setopt(handle, CURLOPT_HEADERFUNCTION, function);
+}
+/* curl_easy_getinfo is variadic too. */
+static inline long dqt_curl_response_code(CURL *handle) {
+    long code = 0;
+    if (curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK) return 0;
+    return code;
+}
 #endif

@@ -4,21 +4,25 @@ import Foundation
 /// One libcurl easy handle, used by one thread at a time. libcurl keeps the handle's connection open between
 /// transfers, so consecutive commands to the same server share one TLS session and login.
 ///
-/// Invariant: every transfer requires TLS (implicit for `imaps://`, STARTTLS for `imap://`, refused when the server
-/// does not offer it) and verifies the server's certificate and name; nothing turns verification off.
+/// Invariant: every transfer requires TLS (implicit for `imaps://` and `smtps://`, STARTTLS for `imap://` and
+/// `smtp://`, refused when the server does not offer it) and verifies the server's certificate and name; nothing turns
+/// verification off.
 final class CurlHandle {
-    private let handle: UnsafeMutableRawPointer
+    let handle: UnsafeMutableRawPointer
     private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-    private let endpoint: MailEndpoint
+    let endpoint: MailEndpoint
+    /// libcurl's `CURLOPT_PROTOCOLS_STR`: the only protocols this handle may speak, whatever a URL says.
+    private let protocols: String
 
     private static let globalInit: CURLcode = dqt_curl_global_init()
 
-    init(endpoint: MailEndpoint) throws {
+    init(endpoint: MailEndpoint, protocols: String = "imap,imaps") throws {
         guard Self.globalInit == CURLE_OK, let handle = curl_easy_init() else {
             throw MailTransportError(.fatal, "libcurl cannot be initialised")
         }
         self.handle = handle
         self.endpoint = endpoint
+        self.protocols = protocols
     }
 
     deinit {
@@ -36,24 +40,7 @@ final class CurlHandle {
     }
 
     private func transfer(url: String, command: String?, received: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
-        curl_easy_reset(handle)  // keeps the open connection and TLS session
-        errorBuffer[0] = 0
-        try set(dqt_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer), "CURLOPT_ERRORBUFFER")
-        try set(dqt_curl_set_string(handle, CURLOPT_URL, url), "CURLOPT_URL")
-        try set(dqt_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, "imap,imaps"), "CURLOPT_PROTOCOLS_STR")
-        try set(dqt_curl_set_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)), "CURLOPT_USE_SSL")
-        try set(dqt_curl_set_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "CURLOPT_SSL_VERIFYPEER")
-        try set(dqt_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 2), "CURLOPT_SSL_VERIFYHOST")
-        try set(dqt_curl_set_long(handle, CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2)), "CURLOPT_SSLVERSION")
-        if let caFile = endpoint.caFile { try set(dqt_curl_set_string(handle, CURLOPT_CAINFO, caFile), "CURLOPT_CAINFO") }
-        try set(dqt_curl_set_string(handle, CURLOPT_USERNAME, endpoint.user), "CURLOPT_USERNAME")
-        try set(dqt_curl_set_string(handle, CURLOPT_PASSWORD, endpoint.password.value), "CURLOPT_PASSWORD")
-        try set(dqt_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(endpoint.connectTimeout * 1000)), "CURLOPT_CONNECTTIMEOUT_MS")
-        // A transfer that moves less than 1 byte/s for the operation timeout is abandoned (a hung server).
-        try set(dqt_curl_set_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1), "CURLOPT_LOW_SPEED_LIMIT")
-        try set(dqt_curl_set_long(handle, CURLOPT_LOW_SPEED_TIME, max(1, Int(endpoint.operationTimeout))), "CURLOPT_LOW_SPEED_TIME")
-        try set(dqt_curl_set_long(handle, CURLOPT_NOSIGNAL, 1), "CURLOPT_NOSIGNAL")
-        try set(dqt_curl_set_long(handle, CURLOPT_TCP_NODELAY, 1), "CURLOPT_TCP_NODELAY")
+        try configure(url: url)
         if let command { try set(dqt_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, command), "CURLOPT_CUSTOMREQUEST") }
 
         let sink = ReceiveBox(received)
@@ -76,14 +63,39 @@ final class CurlHandle {
         guard code == CURLE_OK else { throw failure(code) }
     }
 
-    private func set(_ code: CURLcode, _ option: String) throws {
+    /// Resets the handle (keeping the open connection and TLS session) and sets what every transfer shares: the URL,
+    /// the allowed protocols, TLS required and verified, the login when the endpoint has one, the timeouts.
+    func configure(url: String) throws {
+        curl_easy_reset(handle)
+        errorBuffer[0] = 0
+        try set(dqt_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer), "CURLOPT_ERRORBUFFER")
+        try set(dqt_curl_set_string(handle, CURLOPT_URL, url), "CURLOPT_URL")
+        try set(dqt_curl_set_string(handle, CURLOPT_PROTOCOLS_STR, protocols), "CURLOPT_PROTOCOLS_STR")
+        try set(dqt_curl_set_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue)), "CURLOPT_USE_SSL")
+        try set(dqt_curl_set_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "CURLOPT_SSL_VERIFYPEER")
+        try set(dqt_curl_set_long(handle, CURLOPT_SSL_VERIFYHOST, 2), "CURLOPT_SSL_VERIFYHOST")
+        try set(dqt_curl_set_long(handle, CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2)), "CURLOPT_SSLVERSION")
+        if let caFile = endpoint.caFile { try set(dqt_curl_set_string(handle, CURLOPT_CAINFO, caFile), "CURLOPT_CAINFO") }
+        if !endpoint.user.isEmpty {
+            try set(dqt_curl_set_string(handle, CURLOPT_USERNAME, endpoint.user), "CURLOPT_USERNAME")
+            try set(dqt_curl_set_string(handle, CURLOPT_PASSWORD, endpoint.password.value), "CURLOPT_PASSWORD")
+        }
+        try set(dqt_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(endpoint.connectTimeout * 1000)), "CURLOPT_CONNECTTIMEOUT_MS")
+        // A transfer that moves less than 1 byte/s for the operation timeout is abandoned (a hung server).
+        try set(dqt_curl_set_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1), "CURLOPT_LOW_SPEED_LIMIT")
+        try set(dqt_curl_set_long(handle, CURLOPT_LOW_SPEED_TIME, max(1, Int(endpoint.operationTimeout))), "CURLOPT_LOW_SPEED_TIME")
+        try set(dqt_curl_set_long(handle, CURLOPT_NOSIGNAL, 1), "CURLOPT_NOSIGNAL")
+        try set(dqt_curl_set_long(handle, CURLOPT_TCP_NODELAY, 1), "CURLOPT_TCP_NODELAY")
+    }
+
+    func set(_ code: CURLcode, _ option: String) throws {
         guard code == CURLE_OK else {
             throw MailTransportError(.fatal, "libcurl refuses \(option): \(String(cString: curl_easy_strerror(code)))")
         }
     }
 
     /// libcurl's result as a ``MailTransportError``, with its detail (which never holds the password).
-    private func failure(_ code: CURLcode) -> MailTransportError {
+    func failure(_ code: CURLcode) -> MailTransportError {
         let detail = String(cString: errorBuffer)
         let reason = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
         let message = "\(endpoint.redactedURL): \(reason) (libcurl \(code.rawValue))"

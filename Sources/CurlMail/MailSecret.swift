@@ -7,6 +7,11 @@ public struct MailSecret: Sendable, CustomStringConvertible {
 
     public var description: String { "<secret>" }
 
+    /// For an endpoint with no account (an empty user): nothing is sent.
+    public static let noLogin = MailSecret(value: "")
+
+    private init(value: String) { self.value = value }
+
     /// The file's first line (a trailing newline is not part of the password).
     public init(contentsOfFile path: String) throws {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {

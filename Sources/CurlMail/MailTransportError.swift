@@ -8,7 +8,8 @@ public struct MailTransportError: Error, Sendable, CustomStringConvertible {
         case transient
         /// The mailbox or message is not there (or the mailbox's UIDVALIDITY is no longer the one asked for).
         case notFound
-        /// The server answered the command with NO or BAD.
+        /// The server answered the command with NO or BAD (IMAP), or refused a submission for good with a 5xx reply
+        /// (SMTP, ``MailTransportError/replyCode``).
         case refused
         /// Anything else, including a failure to write what was received.
         case failed
@@ -16,10 +17,13 @@ public struct MailTransportError: Error, Sendable, CustomStringConvertible {
 
     public let kind: Kind
     public let message: String
+    /// The SMTP server's reply code when it answered with a refusal: 4xx (``Kind/transient``) or 5xx (``Kind/refused``).
+    public let replyCode: Int?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, replyCode: Int? = nil) {
         self.kind = kind
         self.message = message
+        self.replyCode = replyCode
     }
 
     public var description: String { message }

@@ -25,6 +25,13 @@ public enum TestServices {
     public static let imapUser = "DQT_TEST_IMAP_USER"
     public static let imapPasswordFile = "DQT_TEST_IMAP_PASSWORD_FILE"
     public static let mailCA = "DQT_TEST_MAIL_CA"
+    /// The Postfix MTA: submission URLs (`smtp://`, STARTTLS; `smtps://`, implicit TLS; the same test CA), the address
+    /// it delivers into the Dovecot account's INBOX, and two it answers at RCPT with 550 and with 450.
+    public static let smtpURL = "DQT_TEST_SMTP_URL"
+    public static let smtpsURL = "DQT_TEST_SMTPS_URL"
+    public static let smtpMailbox = "DQT_TEST_SMTP_MAILBOX"
+    public static let smtpRefused = "DQT_TEST_SMTP_REFUSED"
+    public static let smtpDeferred = "DQT_TEST_SMTP_DEFERRED"
 
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
