@@ -25,6 +25,7 @@ started=()
 grep -q '^postgresql: running' <<<"$was_running" || started+=(postgresql)
 grep -q '^sshd: running' <<<"$was_running" || started+=(sshd)
 grep -q '^dovecot: running' <<<"$was_running" || started+=(dovecot)
+grep -q '^postfix: running' <<<"$was_running" || started+=(postfix)
 cleanup() {
     if ((${#started[@]} > 0)); then
         bash scripts/services.sh stop "${started[@]}" >/dev/null 2>&1 || true

@@ -9,7 +9,8 @@ struct DQTBridge: AsyncParsableCommand {
         abstract: "Moves the legacy DQT file and email exchanges onto the DQT API.",
         subcommands: [
             CheckCommand.self, FeedsCommand.self, MappingsCommand.self, RunCommand.self, WatchCommand.self, ReplayCommand.self, StatusCommand.self,
-            ReportCommand.self, MigrateCommand.self, ExportCommand.self, ConfigCommand.self, RetentionCommand.self, EstateCommand.self, ParityCommand.self,
+            ReportCommand.self, MigrateCommand.self, ExportCommand.self, ConfigCommand.self, RetentionCommand.self, EstateCommand.self,
+            ParityCommand.self,
         ]
     )
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The Dovecot IMAP server `scripts/services.sh` runs, driven by the `curl` program: the tests put messages in and look
 /// at mailboxes with a client that is not the bridge's own, and clean up what they made. The password goes to curl in
@@ -66,7 +66,7 @@ public struct TestMailServer: Sendable {
         let scratch = try TemporaryFolder("test-mail-server")
         let password = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let config = scratch.path("curl.config")
-        FileManager.default.createFile(atPath: config, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: config, contents: nil, attributes: [.posixPermissions: 0o600])
         try Data("user = \"\(user):\(password)\"\n".utf8).write(to: URL(fileURLWithPath: config))
         let result = try ChildProcess.run(
             "/usr/bin/curl", ["-sS", "--ssl-reqd", "--cacert", caFile, "--max-time", "30", "-K", config] + arguments)

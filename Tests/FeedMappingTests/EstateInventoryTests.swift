@@ -90,7 +90,8 @@ struct EstateInventoryTests {
     func formMistakes() {
         let cases: [(String, String, String)] = [
             (
-                "    legacy: disabled\n    feeds: [ab-induction, ab-induction-hub]", "    legacy: disabled\n    feed: [ab-induction, ab-induction-hub]",
+                "    legacy: disabled\n    feeds: [ab-induction, ab-induction-hub]",
+                "    legacy: disabled\n    feed: [ab-induction, ab-induction-hub]",
                 "unknown key 'feed' in entry dqt-ab-import (did you mean 'feeds'?)"
             ),
             (
