@@ -1,4 +1,3 @@
-import DQTModel
 import LibPQ
 
 /// An alert row as the alert writes need it, locked for the change.
