@@ -135,6 +135,14 @@ public struct Problem: Error, Sendable, Equatable, Codable {
             status: 422, errorCode: 10106, title: "Establishment closed.",
             detail: "The establishment closed before the employment's start date.")
     }
+    public static func alertEnded() -> Problem {
+        Problem(status: 409, errorCode: 10107, title: "Alert ended.", detail: "The alert has been ended; it no longer changes.")
+    }
+    public static func alertReferenceTaken() -> Problem {
+        Problem(
+            status: 409, errorCode: 10108, title: "Alert reference in use.",
+            detail: "This source's reference already names an alert for another person.")
+    }
     public static func idempotencyConflict() -> Problem {
         Problem(
             status: 422, errorCode: 10110, title: "Idempotency key reused.",

@@ -150,6 +150,16 @@ struct Endpoint: Sendable, CustomStringConvertible {
                 #"{"trn":"1000040","alertTypeCode":"T3","details":"Deregistered by GTC Scotland","startDate":"2025-01-02","endDate":null,"sender":"GTCS"}"#,
             otherBody: #"{"trn":"1000040","alertTypeCode":"T3","details":"Another notice","startDate":"2025-01-02","endDate":null,"sender":"GTCS"}"#,
             success: 201),
+        // A seeded interim prohibition, neither ended nor with an end date.
+        Endpoint(
+            operationID: "updateAlert", method: .PATCH, template: "/v3/alerts/{alertId}",
+            pathValues: ["alertId": "00000000-0000-4000-a000-000000000030"], query: [], body: #"{"details":"Corrected details"}"#,
+            otherBody: #"{"details":"Other details"}"#, success: 204),
+        Endpoint(
+            operationID: "endAlert", method: .POST, template: "/v3/alerts/{alertId}/end",
+            pathValues: ["alertId": "00000000-0000-4000-a000-000000000030"], query: [],
+            body: #"{"endDate":"2025-06-30","reason":"Order revoked on appeal"}"#,
+            otherBody: #"{"endDate":"2025-07-01","reason":"Order revoked on appeal"}"#, success: 204),
         Endpoint(
             operationID: "createTrnRequest", method: .POST, template: "/v3/trn-requests", pathValues: [:], query: [],
             body:

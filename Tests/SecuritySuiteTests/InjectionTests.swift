@@ -124,6 +124,12 @@ struct InjectionTests {
                 if let body = endpoint.body { for match in body.matches(of: /"trn":"(\d{7})"/) { victims.insert(String(match.1)) } }
                 if let body = endpoint.body { for match in body.matches(of: /persons\/(?:deceased\/)?(\d{7})/) { victims.insert(String(match.1)) } }
             }
+            // An alert's endpoints change the person whose alert it is.
+            let alertIDs = Endpoint.all.compactMap { $0.pathValues["alertId"] }
+            victims.formUnion(
+                try await h.sql {
+                    try $0.query("SELECT trn FROM alerts WHERE alert_id = ANY($1::text[])", [.textArray(alertIDs)]).rows.compactMap { $0["trn"] }
+                })
             let existing = try await h.sql { try $0.query("SELECT trn FROM persons").rows.compactMap { $0["trn"] } }
             let before = try await Self.snapshot(h, existing: existing, excludingTRNs: victims)
             let auditBefore = try await h.count("SELECT count(*) FROM audit")

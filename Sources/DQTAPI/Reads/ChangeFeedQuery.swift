@@ -30,7 +30,9 @@ enum ChangeFeedQuery {
         (SetRouteToProfessionalStatus.operationID, "CASE WHEN {row}.after::jsonb ? 'route_id' THEN 'route.updated' ELSE 'induction.updated' END"),
         (SetQtls.operationID, "'qtls.updated'"),
         (UpsertEmployment.operationID, "'employment.upserted'"),
-        (CreateAlert.operationID, "'alert.created'"),
+        (CreateAlert.operationID, "CASE WHEN {row}.before IS NULL THEN 'alert.created' ELSE 'alert.updated' END"),
+        (UpdateAlert.operationID, "'alert.updated'"),
+        (EndAlert.operationID, "'alert.ended'"),
         (CreateTrnRequest.operationID, "CASE WHEN {row}.trn IS NULL THEN 'trnRequest.created' ELSE 'person.created' END"),
         (UpsertEstablishment.operationID, "'establishment.upserted'"),
         (UpsertTpsEstablishment.operationID, "'establishment.upserted'"),
@@ -77,7 +79,7 @@ enum ChangeFeedQuery {
             CASE WHEN \(source) IS NULL THEN NULL
             WHEN k.kind IN \(personKinds) THEN (SELECT \(personDocument(previousNames: comparison))
               FROM json_populate_record(NULL::persons, \(source)) p)
-            WHEN k.kind IN ('alert.created', 'alert.updated') THEN (SELECT \(alertDocument)
+            WHEN k.kind IN ('alert.created', 'alert.updated', 'alert.ended') THEN (SELECT \(alertDocument)
               FROM json_populate_record(NULL::alerts, \(source)) r
               CROSS JOIN LATERAL json_populate_record(NULL::persons, \(personAtAlert)) w)
             WHEN k.kind = 'route.updated' THEN (SELECT \(routeDocument) FROM json_populate_record(NULL::routes, \(source)) r)
@@ -115,7 +117,8 @@ enum ChangeFeedQuery {
 
     static let alertDocument = """
         json_build_object('alertId', r.alert_id, 'trn', r.trn, 'alertTypeCode', r.alert_type_code, 'details', r.details,
-          'startDate', r.start_date, 'endDate', r.end_date, 'sender', r.sender, 'firstName', w.first_name,
+          'startDate', r.start_date, 'endDate', r.end_date, 'sender', r.sender, 'source', r.source, 'reference', r.reference,
+          'endReason', r.end_reason, 'firstName', w.first_name,
           'middleName', w.middle_name, 'lastName', w.last_name, 'dateOfBirth', w.date_of_birth)
         """
 

@@ -33,6 +33,7 @@ enum ChangeKind: String, CaseIterable, Sendable {
     case personUpdated = "person.updated"
     case alertCreated = "alert.created"
     case alertUpdated = "alert.updated"
+    case alertEnded = "alert.ended"
     case inductionUpdated = "induction.updated"
     case qtlsUpdated = "qtls.updated"
     case routeUpdated = "route.updated"

@@ -256,6 +256,17 @@ public enum Migrations {
                     PRIMARY KEY (la_code, establishment_code)
                 );
                 """),
+        // An alert's natural key is its source (the partner, or the API key that sent it) and the partner's own
+        // reference, so a resent or corrected notice finds the alert it made. Unique only where a reference is given:
+        // alerts made before, or without one, stay valid. An alert ended through the API keeps why and when.
+        Migration(
+            version: 9, name: "alerts' natural key and end",
+            sql: """
+                ALTER TABLE alerts ADD COLUMN source text COLLATE "C", ADD COLUMN reference text COLLATE "C",
+                    ADD COLUMN end_reason text, ADD COLUMN ended_at timestamptz, ADD COLUMN updated_at timestamptz,
+                    ADD CONSTRAINT alerts_reference_has_source CHECK (reference IS NULL OR source IS NOT NULL);
+                CREATE UNIQUE INDEX alerts_natural_key ON alerts (source, reference) WHERE reference IS NOT NULL;
+                """),
     ]
 
     /// Recorded in `schema_migrations`, under an advisory lock of the API's own.

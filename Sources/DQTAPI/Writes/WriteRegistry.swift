@@ -14,6 +14,8 @@ enum WriteRegistry {
         SetQtls.self,
         UpsertEmployment.self,
         CreateAlert.self,
+        UpdateAlert.self,
+        EndAlert.self,
         CreateTrnRequest.self,
         UpsertEstablishment.self,
         UpsertTpsEstablishment.self,

@@ -9,14 +9,14 @@ enum ChangeVocabulary {
         "emailAddress", "dateOfDeath",
     ]
     static let alertFields: Set<String> = [
-        "alertId", "trn", "alertTypeCode", "details", "startDate", "endDate", "sender", "firstName", "middleName", "lastName",
-        "dateOfBirth",
+        "alertId", "trn", "alertTypeCode", "details", "startDate", "endDate", "sender", "source", "reference", "endReason", "firstName",
+        "middleName", "lastName", "dateOfBirth",
     ]
 
     /// Every kind, with its documents' fields; nil where the contract names none (only item fields can be used).
     static let kinds: [String: Set<String>?] = [
         "person.created": personFields, "person.updated": personFields,
-        "alert.created": alertFields, "alert.updated": alertFields,
+        "alert.created": alertFields, "alert.updated": alertFields, "alert.ended": alertFields,
         "induction.updated": nil, "qtls.updated": nil, "route.updated": nil, "employment.upserted": nil, "trnRequest.created": nil,
         "establishment.upserted": nil,
     ]
