@@ -7,19 +7,25 @@ public struct EmailSettings: Sendable, Hashable {
     public let senders: [String]
     /// Globs for the attachment names that hold records.
     public let attachments: [String]
+    /// How the senders prove who they are; a From field alone proves nothing.
+    public let trust: SenderTrust
 
-    public init(senders: [String], attachments: [String]) {
+    public init(senders: [String], attachments: [String], trust: SenderTrust) {
         self.senders = senders
         self.attachments = attachments
+        self.trust = trust
     }
 
     /// Whether `sender` (an address, compared case-insensitively) is on the allow-list; no sender is never allowed.
     public func allows(sender: String?) -> Bool {
-        guard let sender = sender?.lowercased() else { return false }
-        return senders.contains { allowed in
-            let allowed = allowed.lowercased()
-            return allowed.hasPrefix("@") ? sender.hasSuffix(allowed) : sender == allowed
-        }
+        guard let sender else { return false }
+        return senders.contains { Self.entry($0, allows: sender) }
+    }
+
+    /// Whether one allow-list entry (an address, or `@domain`) covers `sender`, case-insensitively.
+    static func entry(_ entry: String, allows sender: String) -> Bool {
+        let (entry, sender) = (entry.lowercased(), sender.lowercased())
+        return entry.hasPrefix("@") ? sender.hasSuffix(entry) : sender == entry
     }
 
     /// Whether an attachment with this (sanitised) name holds records.
@@ -30,14 +36,18 @@ public struct EmailSettings: Sendable, Hashable {
 
 /// An email as the mail intake read it, once: the sender and every attachment, extracted to a file and hashed.
 public struct ReceivedEmail: Sendable, Hashable {
-    /// The sender's address from the From header; nil when there is none. Kept with the records, never logged.
+    /// The address of the From field's one mailbox; nil when there is not exactly one. Kept with the records,
+    /// never logged.
     public let sender: String?
     /// In the order they appear in the message.
     public let attachments: [Attachment]
+    /// The From, Sender and Authentication-Results fields, parsed: what proves (or does not) the sender.
+    public let evidence: SenderEvidence
 
-    public init(sender: String?, attachments: [Attachment]) {
+    public init(sender: String?, attachments: [Attachment], evidence: SenderEvidence) {
         self.sender = sender
         self.attachments = attachments
+        self.evidence = evidence
     }
 
     public struct Attachment: Sendable, Hashable {

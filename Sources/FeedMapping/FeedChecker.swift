@@ -44,8 +44,12 @@ public struct FeedChecker: Sendable {
         }
         result.sender = email.sender.map(printable)
         // A feed without email settings allows no sender.
-        guard let rules = feed.email, rules.allows(sender: email.sender) else {
-            result.refusal = Problem(line: nil, code: "sender-not-allowed", message: "the sender is not on this feed's allow-list")
+        guard let rules = feed.email else {
+            result.refusal = Problem(line: nil, code: "sender-not-allowed", message: "the feed takes no email")
+            return result
+        }
+        if let refusal = rules.authenticate(email) {
+            result.refusal = Problem(line: nil, code: refusal.code, message: refusal.message)
             return result
         }
         let attachments = email.attachments.filter { rules.takes(attachmentNamed: $0.name) }

@@ -30,11 +30,24 @@ extension NodeReader {
 
     func email(_ node: Node?) throws(MappingError) -> EmailSettings? {
         guard let node else { return nil }
-        let values = try entries(node, allowed: ["senders", "attachments"], what: "email")
+        let values = try entries(node, allowed: ["senders", "attachments", "authentication"], what: "email")
         let senders = try strings(required(values, "senders", in: "email", at: node), "email.senders")
         let attachments = try strings(required(values, "attachments", in: "email", at: node), "email.attachments")
         guard !senders.isEmpty, !attachments.isEmpty else { throw fail(node, "email needs senders and attachments") }
-        return EmailSettings(senders: senders, attachments: attachments)
+        let trust = try senderTrust(required(values, "authentication", in: "email", at: node))
+        return EmailSettings(senders: senders, attachments: attachments, trust: trust)
+    }
+
+    /// `authentication: {dkim: {authservID: mx.example}}`: how the senders are proved.
+    func senderTrust(_ node: Node) throws(MappingError) -> SenderTrust {
+        let values = try entries(node, allowed: ["dkim"], what: "email.authentication")
+        let dkim = try entries(
+            required(values, "dkim", in: "email.authentication", at: node), allowed: ["authservID"], what: "email.authentication.dkim")
+        let id = try string(required(dkim, "authservID", in: "email.authentication.dkim", at: node), "email.authentication.dkim.authservID")
+        guard !id.isEmpty, !id.contains(where: { $0 == " " || $0 == ";" }) else {
+            throw fail(node, "email.authentication.dkim.authservID must be our receiving MTA's authserv-id (one word)")
+        }
+        return SenderTrust(dkimAuthservID: id)
     }
 
     func lookupTables(_ node: Node?) throws(MappingError) -> [String: (table: LookupTable, line: Int)] {

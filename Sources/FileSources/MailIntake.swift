@@ -14,9 +14,11 @@ public enum MailIntake {
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let message = try MailReader.read(path: emlPath, extractingAttachmentsTo: directory)
+        let evidence = SenderEvidence(message: message)
         return ReceivedEmail(
-            sender: message.from,
-            attachments: message.attachments.map { ReceivedEmail.Attachment(name: $0.filename, path: $0.path, sha256: Hex.lowercase($0.sha256)) })
+            sender: evidence.fromFields == 1 && evidence.fromProblem == nil && evidence.fromMailboxes.count == 1 ? evidence.fromMailboxes[0] : nil,
+            attachments: message.attachments.map { ReceivedEmail.Attachment(name: $0.filename, path: $0.path, sha256: Hex.lowercase($0.sha256)) },
+            evidence: evidence)
     }
 
     /// ``read(emlPath:into:)`` on a dispatch thread (reading the email blocks), its failure kept as the result.

@@ -12,7 +12,7 @@ public struct MailRoute: Sendable {
 }
 
 /// Routes an email from a mail drop to the feed that takes it: the feed whose email rules allow the sender and take
-/// one of its attachments.
+/// one of its attachments, once the sender is proved by that feed's trust settings (``EmailSettings/authenticate(_:)``).
 public enum MailRouting {
     public enum Decision: Sendable, Equatable {
         /// The id of the feed that takes the email.
@@ -37,6 +37,9 @@ public enum MailRouting {
             return Routed(decision: .refused(code: "mail-error", message: "the email cannot be read: \(error)"), sender: nil, attachments: [])
         }
         let names = email.attachments.map(\.name)
+        if let refusal = email.headerRefusal {
+            return Routed(decision: .refused(code: refusal.code, message: refusal.message), sender: email.sender, attachments: names)
+        }
         let allowing = routes.filter { $0.rules.allows(sender: email.sender) }
         guard !allowing.isEmpty else {
             return Routed(
@@ -46,6 +49,9 @@ public enum MailRouting {
         let taking = allowing.filter { route in names.contains { route.rules.takes(attachmentNamed: $0) } }
         switch taking.count {
         case 1:
+            if let refusal = taking[0].rules.authenticate(email) {
+                return Routed(decision: .refused(code: refusal.code, message: refusal.message), sender: email.sender, attachments: names)
+            }
             return Routed(decision: .feed(taking[0].feed), sender: email.sender, attachments: names)
         case 0:
             let patterns = Set(allowing.flatMap(\.rules.attachments)).sorted().joined(separator: ", ")

@@ -13,6 +13,12 @@ public struct MailMessage: Sendable {
     /// The Message-ID header as written (angle brackets included).
     public var messageID: String?
     public var attachments: [MailAttachment]
+    /// Every From field's raw value (not decoded), in order: more than one is a forgery sign, never "the first".
+    public var fromFields: [String] = []
+    /// Every Sender field's raw value, in order.
+    public var senderFields: [String] = []
+    /// Every Authentication-Results field's raw value, topmost (added last, by our own MTA) first.
+    public var authenticationResultsFields: [String] = []
 
     public init(
         from: String? = nil, fromHeader: String? = nil, to: String? = nil, subject: String? = nil,

@@ -82,6 +82,10 @@ final class MIMEParser {
             message.fromHeader = decoded
             message.from = extractAddress(decoded)
         }
+        func raw(_ name: String) -> [String] { headers.filter { $0.name == name }.map { String(decoding: $0.value, as: UTF8.self) } }
+        message.fromFields = raw("from")
+        message.senderFields = raw("sender")
+        message.authenticationResultsFields = raw("authentication-results")
         message.to = value("to").map { decodeEncodedWords($0).trimmed }
         message.subject = value("subject").map { decodeEncodedWords($0).trimmed }
         message.date = value("date").map { String(decoding: $0, as: UTF8.self).trimmed }

@@ -300,14 +300,17 @@ enum Synthetic {
         return text
     }
 
-    /// An email with a prohibition-notices CSV attachment.
+    /// An email with a prohibition-notices CSV attachment, DKIM-signed for the sender's domain as our receiving MTA
+    /// records it.
     static func notices(from sender: String, rows: Int = 2) -> String {
         var csv = "TRN,Date of birth,Full name,Prohibition code,Details,Alert start date,Alert end date\r\n"
         for index in 0..<rows {
             csv += "100000\(index + 2),07/03/1974,Ffug Person,T\(index % 2 + 1),Synthetic notice,01/10/2026,\r\n"
         }
         let encoded = Data(csv.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+        let domain = sender.split(separator: "@").last.map(String.init) ?? ""
         return """
+            Authentication-Results: mx.tq.education.gov.example; dkim=pass header.d=\(domain)\r
             From: "Alerts" <\(sender)>\r
             To: tq-unit@education.gov.example\r
             Subject: Prohibition notices\r

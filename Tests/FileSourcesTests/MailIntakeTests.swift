@@ -30,6 +30,7 @@ struct MailIntakeTests {
     /// Two attachments with the same name (one base64, one quoted-printable), a PDF, and a text body that is not a table.
     static func severalAttachments(from sender: String) -> String {
         """
+        Authentication-Results: mx.tq.education.gov.example; dkim=pass header.d=gtcni.example\r
         From: GTCNI Alerts <\(sender)>\r
         To: tq-unit@education.gov.example\r
         Subject: notices\r
@@ -77,9 +78,11 @@ struct MailIntakeTests {
             #expect(attachment.sha256 == sha256Hex(Data(content.utf8)), "\(attachment.name)")
         }
         // Routed by the attachment that a feed takes; a second feed that also takes one of them makes it ambiguous.
-        let reports = MailRoute(feed: "pdf-reports", rules: EmailSettings(senders: ["@gtcni.example"], attachments: ["*.pdf"]))
+        let reports = MailRoute(
+            feed: "pdf-reports", rules: EmailSettings(senders: ["@gtcni.example"], attachments: ["*.pdf"], trust: noticeRules.trust))
         let notices = MailRoute(feed: "prohibition-notices", rules: noticeRules)
-        let other = MailRoute(feed: "other-sender", rules: EmailSettings(senders: ["@elsewhere.example"], attachments: ["*.pdf"]))
+        let other = MailRoute(
+            feed: "other-sender", rules: EmailSettings(senders: ["@elsewhere.example"], attachments: ["*.pdf"], trust: noticeRules.trust))
         #expect(MailRouting.route(.success(email), routes: [other, notices]).decision == .feed("prohibition-notices"))
         #expect(
             MailRouting.route(.success(email), routes: [notices, reports]).decision

@@ -38,7 +38,8 @@ struct MailRoutingTests {
 
         let scratch = try Scratch()
         let email = try MailIntake.read(emlPath: notices("malformed/notices-pdf-only.eml"), into: scratch.path("parts"))
-        let text = MailRoute(feed: "dbs-text", rules: EmailSettings(senders: ["notices@dbs.example"], attachments: ["*.txt", "*.csv"]))
+        let text = MailRoute(
+            feed: "dbs-text", rules: EmailSettings(senders: ["notices@dbs.example"], attachments: ["*.txt", "*.csv"], trust: noticeRules.trust))
         #expect(
             MailRouting.route(.success(email), routes: routes + [text]).decision
                 == .refused(code: "no-attachment", message: "the email has no attachment matching *.csv, *.txt"))

@@ -110,7 +110,8 @@ struct FileNameTests {
     /// An .eml from an allowed sender with one attachment per hostile name.
     static func email(names: [String]) -> String {
         var text =
-            "From: alerts@ewc.wales.example\r\nTo: tq@education.gov.example\r\nSubject: notices\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+            "Authentication-Results: mx.tq.education.gov.example; dkim=pass header.d=ewc.wales.example\r\n"
+            + "From: alerts@ewc.wales.example\r\nTo: tq@education.gov.example\r\nSubject: notices\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
         for name in names {
             let quoted = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             text += "--b1\r\nContent-Type: text/csv\r\nContent-Disposition: attachment; filename=\"\(quoted)\"\r\n\r\n\(notices)\r\n"

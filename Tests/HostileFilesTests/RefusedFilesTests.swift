@@ -83,6 +83,7 @@ struct RefusedFilesTests {
         }
         // An email whose CSV attachment is really a zip.
         let eml = """
+            Authentication-Results: mx.tq.education.gov.example; dkim=pass header.d=ewc.wales.example\r
             From: alerts@ewc.wales.example\r
             To: tq-unit@education.gov.example\r
             Subject: notices\r
