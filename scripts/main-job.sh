@@ -28,6 +28,8 @@ was_running=$(bash scripts/services.sh status 2>/dev/null || true)
 started=()
 grep -q '^postgresql: running' <<<"$was_running" || started+=(postgresql)
 grep -q '^sshd: running' <<<"$was_running" || started+=(sshd)
+grep -q '^dovecot: running' <<<"$was_running" || started+=(dovecot)
+grep -q '^postfix: running' <<<"$was_running" || started+=(postfix)
 API_PID=""
 cleanup() {
     [[ -n "$API_PID" ]] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true
