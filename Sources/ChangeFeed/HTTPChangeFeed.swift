@@ -26,9 +26,28 @@ public struct HTTPChangeFeed: ChangeFeed {
         self.httpClient = httpClient
     }
 
+    /// How many times a page is asked for when the connection fails under it.
+    static let readAttempts = 3
+
+    /// A page read is idempotent, so a connection that fails under it (a pooled keep-alive connection the server was
+    /// closing, a reset) is retried on a fresh one; the API's refusals are not.
     public func changes(after: String?, limit: Int, kinds: [String]) async throws -> ChangePage {
         for name in kinds where Components.Schemas.ChangeKind(rawValue: name) == nil { throw ChangeFeedError.unknownKind(name) }
-        var request = HTTPClientRequest(url: try url(after: after, limit: limit, kinds: kinds))
+        let pageURL = try url(after: after, limit: limit, kinds: kinds)
+        var attempt = 1
+        while true {
+            do {
+                return try await page(at: pageURL)
+            } catch {
+                if error is ChangeFeedError || attempt >= Self.readAttempts || Task.isCancelled { throw error }
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(250 * attempt))
+            }
+        }
+    }
+
+    func page(at pageURL: String) async throws -> ChangePage {
+        var request = HTTPClientRequest(url: pageURL)
         request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
         request.headers.add(name: "Accept", value: "application/json")
         let response = try await httpClient.execute(request, timeout: .minutes(1))
