@@ -33,6 +33,8 @@ bench_start() {
     was_running=$(bash scripts/services.sh status 2>/dev/null || true)
     grep -q '^postgresql: running' <<<"$was_running" || BENCH_STARTED+=(postgresql)
     grep -q '^sshd: running' <<<"$was_running" || BENCH_STARTED+=(sshd)
+    grep -q '^dovecot: running' <<<"$was_running" || BENCH_STARTED+=(dovecot)
+    grep -q '^postfix: running' <<<"$was_running" || BENCH_STARTED+=(postfix)
     trap bench_cleanup EXIT
     bash scripts/services.sh start >/dev/null
     set -a
