@@ -19,6 +19,8 @@ public final class ChildProcess: Sendable {
     /// The file that receives standard output (and standard error, unless it has its own).
     public let outputPath: String
     public let errorPath: String
+    /// The executable's file name, for messages.
+    public let program: String
     private let started = ContinuousClock.now
     /// Exit status, or minus the signal that ended it; nil until reaped.
     private let ended = Mutex<Int32?>(nil)
@@ -63,6 +65,7 @@ public final class ChildProcess: Sendable {
         self.pid = pid
         outputPath = output
         errorPath = errors ?? output
+        program = (executable as NSString).lastPathComponent
     }
 
     /// What it has written to its output file so far.
@@ -83,6 +86,20 @@ public final class ChildProcess: Sendable {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async { continuation.resume(returning: self.waitBlocking()) }
         }
+    }
+
+    /// Polls `isReady` every 50 ms until it says yes; throws when the process ends first or `limit` passes. A
+    /// readiness wait, not a timing assertion: the limit is generous because a debug build starting while every
+    /// suite runs at once on two cores has taken over a minute, and a ready service ends the wait at once.
+    public func waitUntilReady(limit: Duration = .seconds(300), _ isReady: () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + limit
+        while isRunning {
+            if await isReady() { return }
+            guard ContinuousClock.now < deadline else { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let why = isRunning ? "not ready within \(limit)" : "ended with status \(status ?? 0) before it was ready"
+        throw ChildProcessFailure(program: program, reason: "\(why): \(output.suffix(1000))")
     }
 
     /// Sends `signal` (SIGCONT to resume one stopped at a fail point, for example) unless it has ended.

@@ -37,17 +37,16 @@ struct APIProcess {
         environment["DQT_API_DATABASE_URL"] = databaseURL
         let service = try ChildProcess(binary, ["serve", "--port", "\(port)", "--key-cache-seconds", "0"], environment: environment, output: log)
         let api = APIProcess(service: service, baseURL: "http://127.0.0.1:\(port)")
-        let until = Date().addingTimeInterval(60)
-        while Date() < until, service.isRunning {
-            if let response = try? await httpClient.execute(HTTPClientRequest(url: api.baseURL + "/health/ready"), timeout: .seconds(2)),
-                response.status.code == 200
-            {
-                return api
+        do {
+            try await service.waitUntilReady {
+                let response = try? await httpClient.execute(HTTPClientRequest(url: api.baseURL + "/health/ready"), timeout: .seconds(2))
+                return response?.status.code == 200
             }
-            try await Task.sleep(for: .milliseconds(50))
+            return api
+        } catch {
+            await service.stop()
+            throw error
         }
-        await service.stop()
-        throw ServiceFailure(what: "dqt-api", detail: "not ready on port \(port): \(service.output.suffix(1000))")
     }
 }
 
@@ -102,12 +101,7 @@ final class PrivateSSHD: @unchecked Sendable {
         }
         let service = try ChildProcess("/usr/sbin/sshd", ["-D", "-e", "-f", config], output: joinPath(folder, "sshd.log"))
         self.service = service
-        let until = Date().addingTimeInterval(30)
-        while Date() < until, service.isRunning {
-            if acceptsConnections(onLoopbackPort: port) { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw ServiceFailure(what: "sshd", detail: "not listening on port \(port): \(service.output.suffix(1000))")
+        try await service.waitUntilReady { acceptsConnections(onLoopbackPort: port) }
     }
 
     /// SIGKILL to the listener and every session process below it (each session is its own process group).

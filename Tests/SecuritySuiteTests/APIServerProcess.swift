@@ -47,18 +47,12 @@ struct APIServerProcess: Sendable {
         }
     }
 
-    /// Until `/health/ready` answers 200 (at most 60 s).
+    /// Until `/health/ready` answers 200.
     private func waitUntilReady() async throws {
-        let until = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < until, process.isRunning {
-            if let reply = try? exchange("GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", limit: .seconds(2)),
-                reply.status == 200
-            {
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
+        try await process.waitUntilReady {
+            let reply = try? exchange("GET /health/ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", limit: .seconds(2))
+            return reply?.status == 200
         }
-        throw ChildProcessFailure(program: "dqt-api", reason: "not ready on port \(port): \(log.suffix(1000))")
     }
 
     /// Sends `request` as it is on a new connection and reads until the service closes it (or `limit` passes).
