@@ -65,7 +65,7 @@ public enum EmploymentType: String, Sendable, Hashable, Codable, CaseIterable {
     case partTime = "PT"
 }
 
-/// Prohibition codes carried by the alert emails.
+/// Alert types: T1-T5 the prohibition codes of the partners' notices, B1-B2 the barred lists of DBS's notices.
 public enum AlertTypeCode: String, Sendable, Hashable, Codable, CaseIterable {
     /// Prohibition by the Secretary of State (misconduct).
     case t1 = "T1"
@@ -77,6 +77,10 @@ public enum AlertTypeCode: String, Sendable, Hashable, Codable, CaseIterable {
     case t4 = "T4"
     /// Refer to GTC Northern Ireland.
     case t5 = "T5"
+    /// Included in the DBS children's barred list.
+    case b1 = "B1"
+    /// Included in the DBS adults' barred list.
+    case b2 = "B2"
 }
 
 public enum TrainingAgeSpecialismType: String, Sendable, Hashable, Codable, CaseIterable {

@@ -39,15 +39,16 @@ public struct Includes: OptionSet, Sendable {
 enum ReadStore {
     static let alertTypesSQL: String = {
         let rows = AlertTypes.all.map { type in
-            "('\(type.code)','\(type.id)','\(type.name.replacingOccurrences(of: "'", with: "''"))')"
-        }.joined(separator: ",")
-        return "(VALUES \(rows)) AS at(code, id, name)"
+            let values = [type.code, type.id, type.name, type.category.id, type.category.name]
+            return "(" + values.map { "'\($0.replacingOccurrences(of: "'", with: "''"))'" }.joined(separator: ",") + ")"
+        }
+        return "(VALUES \(rows.joined(separator: ","))) AS at(code, id, name, category_id, category_name)"
     }()
 
     static let alertJSON = """
         json_build_object('alertId', a.alert_id,
           'alertType', json_build_object('alertTypeId', at.id, 'name', at.name,
-            'alertCategory', json_build_object('alertCategoryId', '\(AlertTypes.categoryID)', 'name', '\(AlertTypes.categoryName)')),
+            'alertCategory', json_build_object('alertCategoryId', at.category_id, 'name', at.category_name)),
           'details', a.details, 'startDate', a.start_date, 'endDate', a.end_date)
         """
 
@@ -186,22 +187,35 @@ enum ReadStore {
     }
 }
 
-/// Alert types T1-T5 (prohibitions).
+/// Alert types: T1-T5, teaching prohibitions; B1-B2, barring by the Disclosure and Barring Service (its notices).
 public enum AlertTypes {
     public struct AlertType: Sendable {
         public let code: String
         public let id: String
         public let name: String
+        public let category: Category
     }
-    public static let categoryID = "790410c1-b884-4cdd-8db9-64a042ab54ae"
-    public static let categoryName = "Teaching prohibition"
+    public struct Category: Sendable {
+        public let id: String
+        public let name: String
+    }
+    public static let prohibition = Category(id: "790410c1-b884-4cdd-8db9-64a042ab54ae", name: "Teaching prohibition")
+    public static let barring = Category(id: "0c3a9a44-6b1e-4f5e-9d0a-3b9b8f0e2d61", name: "Barring by the Disclosure and Barring Service")
     public static let all: [AlertType] = [
-        AlertType(code: "T1", id: "ed0cd700-3fb2-4db0-9403-ba57126090ed", name: "Prohibition by the Secretary of State - misconduct"),
-        AlertType(code: "T2", id: "8ef92c14-4b1f-4530-9189-779ad9f3cefd", name: "Interim prohibition by the Secretary of State"),
         AlertType(
-            code: "T3", id: "50508749-7a6b-4175-8538-9a1e55692efd", name: "Prohibition by the General Teaching Council for Scotland (deregistered)"),
-        AlertType(code: "T4", id: "a6fc9f2e-8923-4163-978e-93bd901d146f", name: "Referral to the Education Workforce Council, Wales"),
-        AlertType(code: "T5", id: "fcff87d6-88f5-4fc5-ac81-5350b4fdd9e1", name: "Referral to the General Teaching Council for Northern Ireland"),
+            code: "T1", id: "ed0cd700-3fb2-4db0-9403-ba57126090ed", name: "Prohibition by the Secretary of State - misconduct", category: prohibition),
+        AlertType(
+            code: "T2", id: "8ef92c14-4b1f-4530-9189-779ad9f3cefd", name: "Interim prohibition by the Secretary of State", category: prohibition),
+        AlertType(
+            code: "T3", id: "50508749-7a6b-4175-8538-9a1e55692efd", name: "Prohibition by the General Teaching Council for Scotland (deregistered)",
+            category: prohibition),
+        AlertType(
+            code: "T4", id: "a6fc9f2e-8923-4163-978e-93bd901d146f", name: "Referral to the Education Workforce Council, Wales", category: prohibition),
+        AlertType(
+            code: "T5", id: "fcff87d6-88f5-4fc5-ac81-5350b4fdd9e1", name: "Referral to the General Teaching Council for Northern Ireland",
+            category: prohibition),
+        AlertType(code: "B1", id: "5d1e8f3a-2c47-4b9e-a6d0-7f3b2e9c1a84", name: "Included in the DBS children's barred list", category: barring),
+        AlertType(code: "B2", id: "9a7c4e21-d3b5-4f86-8e1a-6c2f0b4d7e93", name: "Included in the DBS adults' barred list", category: barring),
     ]
 }
 
