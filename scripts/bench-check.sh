@@ -28,54 +28,17 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -f "$SHARED/gen_tps.py" ] || { echo "bench-check: no $SHARED/gen_tps.py" >&2; exit 2; }
-[ -x /usr/bin/time ] || { echo "bench-check: /usr/bin/time is missing (Debian package 'time')" >&2; exit 2; }
-if ! python3 -c 'import pandas, polars' 2>/dev/null; then
-    echo "installing pandas and polars..." >&2
-    pip install -q pandas polars 2>/dev/null || pip install -q --break-system-packages pandas polars
-fi
+NAME=bench-check
+. "$ROOT/scripts/bench-check-lib.sh"
+bench_require pandas polars
 mkdir -p "$WORK"
 [ "$KEEP" = 1 ] || trap 'rm -rf "$WORK"' EXIT
-
-# SCRATCH: the build folder (default .build; several people building at once each use their own).
-if [ -n "${DQT_BRIDGE_BIN:-}" ]; then
-    BRIDGE=$DQT_BRIDGE_BIN
-else
-    SCRATCH=${SCRATCH:-$ROOT/.build}
-    echo "building dqt-bridge (release, $SCRATCH)..." >&2
-    (cd "$ROOT" && swift build -c release --product dqt-bridge --scratch-path "$SCRATCH" >&2)
-    BRIDGE="$(cd "$ROOT" && swift build -c release --product dqt-bridge --scratch-path "$SCRATCH" --show-bin-path)/dqt-bridge"
-fi
+bench_bridge_binary
 
 FILE="$WORK/Workforce-Dataset-1-20261025-1329.csv"
 echo "generating $ROWS rows..." >&2
 BROKEN=$(python3 "$SHARED/gen_tps.py" "$FILE" "$ROWS")
-SIZE_MB=$(python3 -c "import os,sys; print(f'{os.path.getsize(sys.argv[1])/1e6:.1f}')" "$FILE")
-
-# One measured run: prints "wall_s peak_kb" and leaves the tool's stdout in $WORK/out.txt.
-measure() {
-    /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt" || {
-        status=$?
-        # dqt-bridge exits 1 when rows are rejected: that is a result, not a failure.
-        if [ "$status" -ne 1 ]; then echo "bench-check: '$*' failed ($status):" >&2; cat "$WORK/err.txt" >&2; exit 1; fi
-    }
-    tail -n 1 "$WORK/time.txt"
-}
-
-# Runs a tool $RUNS times; sets WALLS, RSS (max KB) and COUNTS ("valid invalid" from its output).
-bench() {
-    local kind=$1; shift
-    WALLS=(); RSS=0; COUNTS=""
-    for _ in $(seq "$RUNS"); do
-        read -r wall kb < <(measure "$@")
-        WALLS+=("$wall")
-        [ "$kb" -gt "$RSS" ] && RSS=$kb
-    done
-    case "$kind" in
-        peer) COUNTS=$(sed -n 's/^read \([0-9]*\) valid \([0-9]*\) invalid \([0-9]*\)$/\1 \2 \3/p' "$WORK/out.txt") ;;
-        bridge) COUNTS=$(sed -n 's/.*: read \([0-9]*\), accepted \([0-9]*\), rejected \([0-9]*\),.*/\1 \2 \3/p' "$WORK/out.txt" | head -n 1) ;;
-    esac
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+SIZE_MB=$(file_megabytes "$FILE")
 
 declare -A WALL MEM READ VALID INVALID
 for tool in pandas polars bridge; do
@@ -86,7 +49,7 @@ for tool in pandas polars bridge; do
         bridge) bench bridge "$BRIDGE" check "$FILE" --feed tps-workforce --mappings "$ROOT/mappings" --today 2026-11-21 ;;
     esac
     WALL[$tool]=$(median "${WALLS[@]}")
-    MEM[$tool]=$(awk -v kb="$RSS" 'BEGIN {printf "%.1f", kb / 1024}')
+    MEM[$tool]=$(megabytes "$RSS")
     read -r READ[$tool] VALID[$tool] INVALID[$tool] <<<"${COUNTS:-? ? ?}"
 done
 
@@ -140,7 +103,7 @@ PY
     BIG_GB=$(python3 -c "import os,sys; print(f'{os.path.getsize(sys.argv[1])/1e9:.2f}')" "$BIGFILE")
     echo "running bridge on the ${BIG_GB} GB file..." >&2
     read -r wall kb < <(measure "$BRIDGE" check "$BIGFILE" --feed tps-workforce --mappings "$ROOT/mappings" --today 2026-11-21)
-    mb=$(awk -v kb="$kb" 'BEGIN {printf "%.1f", kb / 1024}')
+    mb=$(megabytes "$kb")
     echo
     echo "big file: ${BIG_GB} GB, bridge wall ${wall} s, peak RSS ${mb} MB ($(awk -v m="$mb" 'BEGIN {print (m < 64) ? "flat: under 64 MB" : "OVER 64 MB"}'))"
     sed -n '1p' "$WORK/out.txt"
