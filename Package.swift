@@ -250,7 +250,7 @@ let package = Package(
         .testTarget(
             name: "ChangeFeedTests",
             dependencies: [
-                "ChangeFeed", "DQTModel", "DQTAPI", "DQTAPIClient", "DQTAPITesting", "DQTTesting", "LibPQ",
+                "ChangeFeed", "DQTModel", "DQTAPI", "DQTAPIClient", "DQTAPITesting", "DQTTesting", "FaultProxy", "LibPQ",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
