@@ -117,17 +117,9 @@ struct CrashTests {
         try await BridgeHarness.with { h in
             let config = try configurationFile(h)
             for file in files { try h.place(file) }
-            let killed = try await run(h, config, environment: ["DQT_BRIDGE_FAILPOINT": point], log: "killed.log").wait()
-            #expect(killed == -9, "the run was not killed at \(point) (status \(killed))")
-            // At least one run after the kill (it marks the killed run interrupted), more until every file is done.
-            var runs = 1
-            repeat {
-                runs += 1
-                let process = try run(h, config, log: "run-\(runs).log")
-                let status = await process.wait()
-                #expect(status == 0 || status == 1, "run \(runs) after the kill at \(point) exited \(status): \(process.output.suffix(2000))")
-            } while try runs < 5 && !allFilesDone(h)
-            let done = try allFilesDone(h)
+            let recovery = try await KillAndRecover.run(
+                at: point, maxRuns: 5, start: { try run(h, config, environment: $0, log: $1) }, isDone: { try allFilesDone(h) })
+            let (killed, runs, done) = (recovery.killed, recovery.runs, recovery.done)
             #expect(done, "files not all done after \(runs) runs (kill at \(point))")
             let verdict = try await h.verdict(expected: reference.expected, reference: reference.state)
             #expect(verdict.exact, "kill at \(point): \(verdict)")

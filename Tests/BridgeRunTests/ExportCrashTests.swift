@@ -76,15 +76,11 @@ struct ExportCrashTests {
     static func crash(at point: String, reference: Reference) async throws {
         try await BridgeHarness.with { h in
             let config = try await setUp(h)
-            let killed = try await export(h, config, environment: ["DQT_BRIDGE_FAILPOINT": point], log: "killed.log").wait()
-            #expect(killed == -9, "the export was not killed at \(point) (status \(killed))")
-            var runs = 1
-            repeat {
-                runs += 1
-                let process = try export(h, config, log: "run-\(runs).log")
-                let status = await process.wait()
-                #expect(status == 0, "run \(runs) after the kill at \(point) exited \(status): \(process.output.suffix(1500))")
-            } while try runs < 4 && h.ledgerInt("SELECT count(*) FROM bridge.exports WHERE state = 'delivered'") < 1
+            let recovery = try await KillAndRecover.run(
+                at: point, maxRuns: 4, statuses: [0], start: { try export(h, config, environment: $0, log: $1) },
+                isDone: { try h.ledgerInt("SELECT count(*) FROM bridge.exports WHERE state = 'delivered'") >= 1 })
+            let killed = recovery.killed
+            var runs = recovery.runs
             try await secondExport(h, config)
             runs += 1
             let files = try destination(h)

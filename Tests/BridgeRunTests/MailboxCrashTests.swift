@@ -73,16 +73,9 @@ struct MailboxCrashTests {
             let mail = try TestMailboxes()
             defer { mail.remove() }
             let config = try prepare(h, mail)
-            let killed = try await run(h, config, environment: ["DQT_BRIDGE_FAILPOINT": point], log: "killed.log").wait()
-            #expect(killed == -9, "the run was not killed at \(point) (status \(killed))")
-            var runs = 1
-            repeat {
-                runs += 1
-                let process = try run(h, config, log: "run-\(runs).log")
-                let status = await process.wait()
-                #expect(status == 0 || status == 1, "run \(runs) after the kill at \(point) exited \(status): \(process.output.suffix(2000))")
-            } while try runs < 5 && !allDone(h)
-            let done = try allDone(h)
+            let recovery = try await KillAndRecover.run(
+                at: point, maxRuns: 5, start: { try run(h, config, environment: $0, log: $1) }, isDone: { try allDone(h) })
+            let (killed, runs, done) = (recovery.killed, recovery.runs, recovery.done)
             #expect(done, "emails not all done after \(runs) runs (kill at \(point))")
             let verdict = try await h.verdict(expected: reference.expected, reference: nil)
             #expect(verdict.exact, "kill at \(point): \(verdict)")
