@@ -19,23 +19,25 @@ import Foundation
 /// into the processed or quarantine mailbox, tagged first with a keyword made from its archive path, so a move that a
 /// crash left unrecorded is found there on resume.
 ///
-/// One connection, opened on first use and reopened once after a transport failure. Every libcurl call runs on this
-/// source's own serial dispatch queue, never on Swift's cooperative threads.
+/// One connection (``SerialConnection``), opened on first use and reopened once after a transport failure, every
+/// libcurl call on its own serial queue.
 public final class IMAPSource: FileSource, @unchecked Sendable {
-    // @unchecked: `connection` and `ensured` are only read and written on `queue`.
+    // @unchecked: `ensured` is only read and written inside the connection's calls, on its queue.
     public let endpoint: MailEndpoint
     public let processed: IMAPMailbox
     public let quarantine: IMAPMailbox
     public var kind: SourceKind { .imap }
     public var location: String { endpoint.redactedURL }
-    private let queue = DispatchQueue(label: "dqt.bridge.imap-source")
-    private var connection: IMAPConnection?
+    private let connection: SerialConnection<IMAPConnection>
     private var ensured: Set<IMAPMailbox> = []
 
     public init(endpoint: MailEndpoint, processed: IMAPMailbox, quarantine: IMAPMailbox) {
         self.endpoint = endpoint
         self.processed = processed
         self.quarantine = quarantine
+        connection = SerialConnection(label: "dqt.bridge.imap-source", open: { try IMAPConnection(endpoint: endpoint) }) { error in
+            (error as? MailTransportError).map(Self.map)
+        }
     }
 
     /// A message's file path: `<mailbox>/<uidvalidity>-<uid, 10 digits>.eml` (names sort as UIDs do).
@@ -66,7 +68,7 @@ public final class IMAPSource: FileSource, @unchecked Sendable {
 
     public func list(folder: String) async throws -> [RemoteFile] {
         let mailbox = try Self.mailbox(folder)
-        return try await withConnection(retry: true) { connection in
+        return try await connection.run(retry: true) { connection in
             let uidValidity: UInt32
             do {
                 uidValidity = try connection.uidValidity(of: mailbox)
@@ -83,7 +85,7 @@ public final class IMAPSource: FileSource, @unchecked Sendable {
 
     public func stat(_ path: String) async throws -> RemoteFile? {
         let name = String(path.split(separator: "/").last ?? "")
-        return try await withConnection(retry: true) { connection in
+        return try await connection.run(retry: true) { connection in
             guard let message = try Self.locate(path, on: connection) else { return nil }
             return try connection.message(uid: message.uid, in: message.mailbox, uidValidity: message.uidValidity).map { info in
                 RemoteFile(path: path, name: name, size: info.size, mtime: info.received)
@@ -102,7 +104,7 @@ public final class IMAPSource: FileSource, @unchecked Sendable {
 
     public func fetch(_ path: String, to localPath: String, progress: TransferProgress?) async throws -> FetchedFile {
         try FileManager.default.createDirectory(atPath: (localPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        return try await withConnection(retry: true) { connection in
+        return try await connection.run(retry: true) { connection in
             guard let message = try Self.locate(path, on: connection) else { throw FileSourceError.notFound(path) }
             let part = localPath + ".part"
             let descriptor = open(part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -139,7 +141,7 @@ public final class IMAPSource: FileSource, @unchecked Sendable {
 
     public func ensureFolder(_ folder: String) async throws {
         let mailbox = try Self.mailbox(folder)
-        try await withConnection(retry: true) { connection in
+        try await connection.run(retry: true) { connection in
             guard !self.ensured.contains(mailbox) else { return }
             try connection.ensureMailbox(mailbox)
             self.ensured.insert(mailbox)
@@ -152,50 +154,18 @@ public final class IMAPSource: FileSource, @unchecked Sendable {
         guard let message = Self.message(at: from) else { throw FileSourceError.notFound(from) }
         let target = try Self.mailbox(parentFolder(to))
         let keyword = Self.keyword(forArchivePath: to)
-        let moved = try await withConnection(retry: false) { connection in
+        let moved = try await connection.run(retry: false) { connection in
             try connection.move(uid: message.uid, from: message.mailbox, uidValidity: message.uidValidity, to: target, keyword: keyword)
         }
         if !moved { throw FileSourceError.notFound(from) }
     }
 
     public func close() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            queue.async { [self] in
-                connection = nil
-                continuation.resume()
-            }
-        }
+        await connection.close()
     }
 
     private static func mailbox(_ folder: String) throws -> IMAPMailbox {
         do { return try IMAPMailbox(folder) } catch { throw FileSourceError.fatal("\(error)") }
-    }
-
-    /// Runs `body` with an open connection on the queue. A transport failure drops the connection; `retry` runs the
-    /// body once more on a fresh one (for operations that are safe to repeat).
-    private func withConnection<T: Sendable>(retry: Bool, _ body: @escaping @Sendable (IMAPConnection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { [self] in
-                var attempts = 0
-                while true {
-                    attempts += 1
-                    do {
-                        let current = try connection ?? IMAPConnection(endpoint: endpoint)
-                        connection = current
-                        continuation.resume(returning: try body(current))
-                        return
-                    } catch let error as MailTransportError {
-                        if error.kind == .transient { connection = nil }
-                        if error.kind == .transient, retry, attempts < 2 { continue }
-                        continuation.resume(throwing: Self.map(error))
-                        return
-                    } catch {
-                        continuation.resume(throwing: error)
-                        return
-                    }
-                }
-            }
-        }
     }
 
     static func map(_ error: MailTransportError) -> FileSourceError {

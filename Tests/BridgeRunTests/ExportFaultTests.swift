@@ -111,7 +111,7 @@ struct ExportFaultTests {
     static func fillThenFree(_ h: BridgeHarness, mappings: String, sshd: PrivateSSHD, destination: String) async throws {
         // Fill the file system to the last byte, as a partner's full disk would be.
         let filler = joinPath(destination, "filler")
-        FileManager.default.createFile(atPath: filler, contents: nil)
+        #expect(FileManager.default.createFile(atPath: filler, contents: nil))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: filler))
         while (try? handle.write(contentsOf: Data(count: 4096))) != nil {}
         try? handle.close()
