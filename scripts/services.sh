@@ -591,7 +591,8 @@ postfix_stop() {
 # none...), and never refuses one: the bridge refuses with a reason it records. The signer's public key comes from a
 # data set (TestDNSData: DNS names to TXT record contents) instead of the internet's DNS: the record is parsed and the
 # signature verified exactly as for a key fetched from DNS; only where the TXT record comes from differs. A production
-# verifier has no TestDNSData and reads the partner's key from DNS (runbooks/mailbox.md).
+# verifier has no TestDNSData and reads the partner's key from DNS (runbooks/mailbox.md). One difference shows: a
+# selector the data set lacks is a failed DNS query to OpenDKIM, so such a message waits (4xx) instead of arriving.
 #
 # The test partner's key (RSA 2048) is made once and kept in DKIM_KEYS with a sign-mode configuration for the tests.
 
