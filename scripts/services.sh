@@ -23,7 +23,8 @@
 # Every message Postfix takes passes an OpenDKIM verifier (a milter on 127.0.0.1:10891, DQT_SERVICES_DKIM_PORT) that
 # records its result in an Authentication-Results field under DQT_TEST_DKIM_AUTHSERV_ID; DQT_TEST_DKIM_DOMAIN is a test
 # partner's domain whose key the verifier knows, and DQT_TEST_DKIM_SIGNER_CONFIG an OpenDKIM configuration that signs
-# for it (`opendkim -x <it> -t <message>` prints the DKIM-Signature field).
+# for it (`opendkim -x <it> -t <message>` prints the DKIM-Signature field). DQT_TEST_SMTP_NO_VERIFIER_URL (STARTTLS,
+# port 10589, DQT_SERVICES_SMTP_NO_VERIFIER_PORT) is the same Postfix with its verifier unreachable: it must answer 4xx.
 # Ports 55432 (PostgreSQL), 2222 (sshd), 10993 (IMAPS), 10143 (IMAP with STARTTLS) and the accounts dqtsftp and
 # dqtmail can be changed with DQT_SERVICES_PG_PORT, DQT_SERVICES_SSH_PORT, DQT_SERVICES_IMAPS_PORT,
 # DQT_SERVICES_IMAP_PORT, DQT_SERVICES_SFTP_USER and DQT_SERVICES_MAIL_USER (for a second checkout's services beside
@@ -74,6 +75,7 @@ MAIL_HOME="$STATE/mail-home"
 
 SMTP_PORT=${DQT_SERVICES_SMTP_PORT:-10587}
 SMTPS_PORT=${DQT_SERVICES_SMTPS_PORT:-10465}
+SMTP_NO_VERIFIER_PORT=${DQT_SERVICES_SMTP_NO_VERIFIER_PORT:-10589}
 MAIL_DOMAIN=dqt.test
 POSTFIX_DIR="$STATE/postfix"
 POSTFIX_CONFIG="$POSTFIX_DIR/etc"
@@ -536,11 +538,15 @@ CONF
     # stricter pattern would leave a way round it, and a foreign field is worth nothing to the bridge anyway.
     printf '/^Authentication-Results:.*%s/ IGNORE\n' "${DKIM_AUTHSERV_ID//./\\.}" >"$POSTFIX_CONFIG/header-checks"
     # Debian's master.cf with every service out of chroot (the queue is not a chroot jail) and the listeners on our ports.
-    awk -v smtp="127.0.0.1:$SMTP_PORT" -v smtps="127.0.0.1:$SMTPS_PORT" '
+    # A third listener differs only in naming a verifier socket that never exists: proof that with the verifier
+    # unreachable main.cf's milter_default_action holds mail back (4xx) instead of letting it through unverified.
+    awk -v smtp="127.0.0.1:$SMTP_PORT" -v smtps="127.0.0.1:$SMTPS_PORT" -v down="127.0.0.1:$SMTP_NO_VERIFIER_PORT" \
+        -v nowhere="unix:$POSTFIX_DIR/no-verifier.socket" '
         /^#/ || /^[ \t]/ || NF < 8 { next }
         $1 == "smtp" && $2 == "inet" {
             print smtp " inet n - n - - smtpd"
             print smtps " inet n - n - - smtpd -o smtpd_tls_wrappermode=yes"
+            print down " inet n - n - - smtpd -o smtpd_milters=" nowhere
             next
         }
         { $5 = "n"; print }' /usr/share/postfix/master.cf.dist >"$POSTFIX_CONFIG/master.cf"
@@ -779,6 +785,7 @@ DQT_TEST_SMTP_DEFERRED=deferred@$MAIL_DOMAIN
 DQT_TEST_DKIM_AUTHSERV_ID=$DKIM_AUTHSERV_ID
 DQT_TEST_DKIM_DOMAIN=$DKIM_PARTNER_DOMAIN
 DQT_TEST_DKIM_SIGNER_CONFIG=$DKIM_SIGNER_CONFIG
+DQT_TEST_SMTP_NO_VERIFIER_URL=smtp://127.0.0.1:$SMTP_NO_VERIFIER_PORT
 ENV
     mv "$tmp" "$ENV_FILE"
 }

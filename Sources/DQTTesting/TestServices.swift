@@ -38,6 +38,8 @@ public enum TestServices {
     public static let dkimAuthservID = "DQT_TEST_DKIM_AUTHSERV_ID"
     public static let dkimDomain = "DQT_TEST_DKIM_DOMAIN"
     public static let dkimSignerConfig = "DQT_TEST_DKIM_SIGNER_CONFIG"
+    /// A submission port of the same Postfix whose verifier is unreachable (STARTTLS): it must hold mail back (4xx).
+    public static let smtpNoVerifierURL = "DQT_TEST_SMTP_NO_VERIFIER_URL"
 
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 

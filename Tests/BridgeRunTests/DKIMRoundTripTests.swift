@@ -1,11 +1,13 @@
 import BridgeRun
+import CurlMail
 import DQTTesting
 import Foundation
 import Testing
 
 /// DKIM proved by a real verifier: notices signed with the test partner's key by OpenDKIM, submitted to the Postfix of
 /// `scripts/services.sh` over TLS, verified there by the OpenDKIM milter (which records its result under the test
-/// MTA's authserv-id), delivered into Dovecot and read by a run over IMAP on a feed that trusts that authserv-id.
+/// MTA's authserv-id), delivered into Dovecot and read by a run over IMAP on a feed that trusts that authserv-id; and,
+/// with the verifier unreachable, the same Postfix holding the mail back.
 @Suite(
     "DKIM through the receiving MTA", .serialized,
     .enabled(if: BridgeHarness.binaryAndServicesAvailable && PartnerMail.available))
@@ -102,5 +104,21 @@ struct DKIMRoundTripTests {
                     reasons: "signature-invalid: \(invalid); sender-unauthenticated: \(unauthenticated)",
                     ok: invalid == 1 && unauthenticated == 2 && applied == 0 && quarantined == 3))
         }
+    }
+
+    @Test("The verifier unreachable: Postfix answers with a temporary failure and nothing arrives unverified")
+    func verifierDownHoldsMailBack() async throws {
+        let mailboxes = try TestMailboxes()
+        defer { mailboxes.remove() }
+        let partner = try PartnerMail(mailboxes: mailboxes)
+        let id = "held-\(UUID().uuidString.lowercased())@\(partner.signer.domain)"
+        let signed = try partner.signer.sign(partner.notice(id: id))
+        let error = try #require(throws: MailTransportError.self) {
+            try partner.submit(signed, through: try TestServices.require(TestServices.smtpNoVerifierURL))
+        }
+        #expect(error.kind == .transient, "\(error)")
+        #expect((400..<500).contains(error.replyCode ?? 0), "\(error)")
+        try await Task.sleep(for: .seconds(1))
+        #expect(try partner.inboxUID(id: id) == nil)
     }
 }

@@ -17,7 +17,7 @@ struct PartnerMail {
         TestMailboxes.available
             && TestServices.shouldRun(
                 TestServices.smtpURL, TestServices.smtpMailbox, TestServices.dkimAuthservID, TestServices.dkimDomain,
-                TestServices.dkimSignerConfig)
+                TestServices.dkimSignerConfig, TestServices.smtpNoVerifierURL)
     }
 
     init(mailboxes: TestMailboxes) throws {
@@ -41,16 +41,10 @@ struct PartnerMail {
     /// Submits `message` through Postfix and waits for it in the INBOX; moves it into the drop and returns its header
     /// fields as delivered (unfolded).
     func sendIntoDrop(_ message: Data, id: String) async throws -> [String] {
-        let endpoint = try MailEndpoint(
-            url: submissionURL, schemes: ["smtp", "smtps"], user: "", password: .noLogin, caFile: mailboxes.server.caFile,
-            connectTimeout: 5, operationTimeout: 20)
-        _ = try SMTPSubmission(endpoint: endpoint).submit(from: sender, to: [recipient], message: MessageBytes(message))
+        try submit(message)
         let server = mailboxes.server
         for _ in 0..<150 {
-            let answer = try server.curl(["\(server.url)/INBOX", "-X", "UID SEARCH HEADER Message-ID \"<\(id)>\""])
-            let uids = answer.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("* SEARCH") }
-                .flatMap { $0.split(separator: " ").dropFirst(2).compactMap { UInt32($0) } }
-            if let uid = uids.first {
+            if let uid = try inboxUID(id: id) {
                 try server.curl(["\(server.url)/INBOX", "-X", "UID MOVE \(uid) \"\(mailboxes.inbox)\""])
                 let moved = try server.uids(in: mailboxes.inbox).max() ?? 0
                 return Self.headerFields(try server.message(uid: moved, in: mailboxes.inbox))
@@ -58,6 +52,22 @@ struct PartnerMail {
             try await Task.sleep(for: .milliseconds(200))
         }
         throw ChildProcessFailure(program: "postfix", reason: "message <\(id)> did not arrive in the INBOX within 30 s")
+    }
+
+    /// Submits `message` from the partner to the test mailbox through `url` (the verified submission port by default).
+    func submit(_ message: Data, through url: String? = nil) throws {
+        let endpoint = try MailEndpoint(
+            url: url ?? submissionURL, schemes: ["smtp", "smtps"], user: "", password: .noLogin, caFile: mailboxes.server.caFile,
+            connectTimeout: 5, operationTimeout: 20)
+        _ = try SMTPSubmission(endpoint: endpoint).submit(from: sender, to: [recipient], message: MessageBytes(message))
+    }
+
+    /// The INBOX UID of the message with Message-ID `<id>`, if it has arrived.
+    func inboxUID(id: String) throws -> UInt32? {
+        let server = mailboxes.server
+        let answer = try server.curl(["\(server.url)/INBOX", "-X", "UID SEARCH HEADER Message-ID \"<\(id)>\""])
+        return answer.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("* SEARCH") }
+            .flatMap { $0.split(separator: " ").dropFirst(2).compactMap { UInt32($0) } }.first
     }
 
     /// The header section's fields, each unfolded onto one line.
