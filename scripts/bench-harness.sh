@@ -35,6 +35,7 @@ bench_start() {
     grep -q '^sshd: running' <<<"$was_running" || BENCH_STARTED+=(sshd)
     grep -q '^dovecot: running' <<<"$was_running" || BENCH_STARTED+=(dovecot)
     grep -q '^postfix: running' <<<"$was_running" || BENCH_STARTED+=(postfix)
+    grep -q '^opendkim: running' <<<"$was_running" || BENCH_STARTED+=(opendkim)
     trap bench_cleanup EXIT
     bash scripts/services.sh start >/dev/null
     set -a

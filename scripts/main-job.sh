@@ -30,6 +30,7 @@ grep -q '^postgresql: running' <<<"$was_running" || started+=(postgresql)
 grep -q '^sshd: running' <<<"$was_running" || started+=(sshd)
 grep -q '^dovecot: running' <<<"$was_running" || started+=(dovecot)
 grep -q '^postfix: running' <<<"$was_running" || started+=(postfix)
+grep -q '^opendkim: running' <<<"$was_running" || started+=(opendkim)
 API_PID=""
 cleanup() {
     [[ -n "$API_PID" ]] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true

@@ -5,7 +5,7 @@
 #
 #   scripts/services.sh start    start them (idempotent: a running service is left alone), wait until each accepts
 #                                connections, write .run/services.env; fails with the service log's tail otherwise
-#   scripts/services.sh stop [postgresql] [sshd] [dovecot] [postfix]
+#   scripts/services.sh stop [postgresql] [sshd] [dovecot] [postfix] [opendkim]
 #                                stop all (or only the named ones) by their pids
 #   scripts/services.sh status   print what runs (exit 0 when all run, 3 otherwise)
 #
@@ -20,6 +20,11 @@
 # (submission with STARTTLS), DQT_TEST_SMTPS_URL (implicit TLS), DQT_TEST_SMTP_MAILBOX (the address delivered into the
 # Dovecot account), DQT_TEST_SMTP_REFUSED (an address the MTA refuses, 550), DQT_TEST_SMTP_DEFERRED (one it defers, 450).
 # Postfix listens on 10587 (STARTTLS) and 10465 (implicit TLS): DQT_SERVICES_SMTP_PORT, DQT_SERVICES_SMTPS_PORT.
+# Every message Postfix takes passes an OpenDKIM verifier (a milter on 127.0.0.1:10891, DQT_SERVICES_DKIM_PORT) that
+# records its result in an Authentication-Results field under DQT_TEST_DKIM_AUTHSERV_ID; DQT_TEST_DKIM_DOMAIN is a test
+# partner's domain whose key the verifier knows, and DQT_TEST_DKIM_SIGNER_CONFIG an OpenDKIM configuration that signs
+# for it (`opendkim -x <it> -t <message>` prints the DKIM-Signature field). DQT_TEST_SMTP_NO_VERIFIER_URL (STARTTLS,
+# port 10589, DQT_SERVICES_SMTP_NO_VERIFIER_PORT) is the same Postfix with its verifier unreachable: it must answer 4xx.
 # Ports 55432 (PostgreSQL), 2222 (sshd), 10993 (IMAPS), 10143 (IMAP with STARTTLS) and the accounts dqtsftp and
 # dqtmail can be changed with DQT_SERVICES_PG_PORT, DQT_SERVICES_SSH_PORT, DQT_SERVICES_IMAPS_PORT,
 # DQT_SERVICES_IMAP_PORT, DQT_SERVICES_SFTP_USER and DQT_SERVICES_MAIL_USER (for a second checkout's services beside
@@ -70,11 +75,24 @@ MAIL_HOME="$STATE/mail-home"
 
 SMTP_PORT=${DQT_SERVICES_SMTP_PORT:-10587}
 SMTPS_PORT=${DQT_SERVICES_SMTPS_PORT:-10465}
+SMTP_NO_VERIFIER_PORT=${DQT_SERVICES_SMTP_NO_VERIFIER_PORT:-10589}
 MAIL_DOMAIN=dqt.test
 POSTFIX_DIR="$STATE/postfix"
 POSTFIX_CONFIG="$POSTFIX_DIR/etc"
 POSTFIX_QUEUE="$POSTFIX_DIR/queue"
 POSTFIX_LOG="$POSTFIX_DIR/postfix.log"
+
+DKIM_PORT=${DQT_SERVICES_DKIM_PORT:-10891}
+DKIM_AUTHSERV_ID="mail.$MAIL_DOMAIN"
+DKIM_PARTNER_DOMAIN="partner.$MAIL_DOMAIN"
+DKIM_SELECTOR=test
+DKIM_DIR="$STATE/opendkim"
+DKIM_CONFIG="$DKIM_DIR/verifier.conf"
+DKIM_RECORDS="$DKIM_DIR/dns-records"
+DKIM_PID="$DKIM_DIR/run/opendkim.pid"
+DKIM_KEYS="$RUN/mail/dkim"
+DKIM_PARTNER_KEY="$DKIM_KEYS/$DKIM_PARTNER_DOMAIN.private"
+DKIM_SIGNER_CONFIG="$DKIM_KEYS/signer.conf"
 
 die() {
     echo "services.sh: $*" >&2
@@ -507,13 +525,28 @@ smtpd_tls_protocols = >=TLSv1.2
 message_size_limit = 52428800
 virtual_mailbox_limit = 0
 biff = no
+# Every message passes the DKIM verifier; when it cannot answer the message waits (4xx) rather than arriving
+# unverified. An Authentication-Results field naming our authserv-id can only be the verifier's own: any such field
+# that came from outside is dropped before the milter sees the message (milters receive it after header_checks, and
+# the field the milter adds is not subject to them).
+smtpd_milters = inet:127.0.0.1:$DKIM_PORT
+non_smtpd_milters = inet:127.0.0.1:$DKIM_PORT
+milter_default_action = tempfail
+header_checks = regexp:$POSTFIX_CONFIG/header-checks
 CONF
+    # Any Authentication-Results field naming our id anywhere (before or after comments, folded or not) goes: a
+    # stricter pattern would leave a way round it, and a foreign field is worth nothing to the bridge anyway.
+    printf '/^Authentication-Results:.*%s/ IGNORE\n' "${DKIM_AUTHSERV_ID//./\\.}" >"$POSTFIX_CONFIG/header-checks"
     # Debian's master.cf with every service out of chroot (the queue is not a chroot jail) and the listeners on our ports.
-    awk -v smtp="127.0.0.1:$SMTP_PORT" -v smtps="127.0.0.1:$SMTPS_PORT" '
+    # A third listener differs only in naming a verifier socket that never exists: proof that with the verifier
+    # unreachable main.cf's milter_default_action holds mail back (4xx) instead of letting it through unverified.
+    awk -v smtp="127.0.0.1:$SMTP_PORT" -v smtps="127.0.0.1:$SMTPS_PORT" -v down="127.0.0.1:$SMTP_NO_VERIFIER_PORT" \
+        -v nowhere="unix:$POSTFIX_DIR/no-verifier.socket" '
         /^#/ || /^[ \t]/ || NF < 8 { next }
         $1 == "smtp" && $2 == "inet" {
             print smtp " inet n - n - - smtpd"
             print smtps " inet n - n - - smtpd -o smtpd_tls_wrappermode=yes"
+            print down " inet n - n - - smtpd -o smtpd_milters=" nowhere
             next
         }
         { $5 = "n"; print }' /usr/share/postfix/master.cf.dist >"$POSTFIX_CONFIG/master.cf"
@@ -555,6 +588,122 @@ postfix_stop() {
     if postfix_pid >/dev/null; then
         /usr/sbin/postfix -c "$POSTFIX_CONFIG" stop >/dev/null 2>&1 || true
         echo "postfix: stopped"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# OpenDKIM, the receiving MTA's DKIM verifier (Mode v, a milter of the private Postfix), running as the opendkim user.
+# It adds an Authentication-Results field under DKIM_AUTHSERV_ID to every message, signed or not (dkim=pass, fail,
+# none...), and never refuses one: the bridge refuses with a reason it records. The signer's public key comes from a
+# data set (TestDNSData: DNS names to TXT record contents) instead of the internet's DNS: the record is parsed and the
+# signature verified exactly as for a key fetched from DNS; only where the TXT record comes from differs. A production
+# verifier has no TestDNSData and reads the partner's key from DNS (runbooks/mailbox.md). One difference shows: a
+# selector the data set lacks is a failed DNS query to OpenDKIM, so such a message waits (4xx) instead of arriving.
+#
+# The test partner's key (RSA 2048) is made once and kept in DKIM_KEYS with a sign-mode configuration for the tests.
+
+dkim_pid() {
+    [[ -f "$DKIM_PID" ]] || return 1
+    local pid
+    pid=$(tr -d ' \n' <"$DKIM_PID")
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+dkim_prepare() {
+    mkdir -p "$DKIM_DIR/run" "$DKIM_KEYS"
+    chmod 0755 "$STATE" "$DKIM_DIR"
+    chmod 0700 "$DKIM_KEYS"
+    chown opendkim:opendkim "$DKIM_DIR/run"
+    if [[ ! -s "$DKIM_PARTNER_KEY" ]]; then
+        (umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$DKIM_PARTNER_KEY" 2>/dev/null) \
+            || die "openssl could not make the test partner's DKIM key"
+    fi
+    chmod 0600 "$DKIM_PARTNER_KEY"
+    local public
+    public=$(openssl pkey -in "$DKIM_PARTNER_KEY" -pubout -outform DER | base64 -w0) || die "cannot read $DKIM_PARTNER_KEY"
+    printf '%s._domainkey.%s v=DKIM1;k=rsa;p=%s\n' "$DKIM_SELECTOR" "$DKIM_PARTNER_DOMAIN" "$public" >"$DKIM_RECORDS.new"
+    chmod 0644 "$DKIM_RECORDS.new"
+    cat >"$DKIM_SIGNER_CONFIG" <<CONF
+# scripts/services.sh: the test partner's signer, used by the tests in OpenDKIM's test mode (opendkim -x this -t file).
+Mode s
+Domain $DKIM_PARTNER_DOMAIN
+Selector $DKIM_SELECTOR
+KeyFile $DKIM_PARTNER_KEY
+SignatureAlgorithm rsa-sha256
+Canonicalization relaxed/relaxed
+SoftwareHeader no
+Syslog no
+# A throwaway key; the checkout may sit below a folder others can write to, which OpenDKIM otherwise refuses.
+RequireSafeKeys false
+CONF
+    cat >"$DKIM_CONFIG.new" <<CONF
+# scripts/services.sh: the private Postfix's DKIM verifier on loopback.
+Mode v
+Socket inet:$DKIM_PORT@127.0.0.1
+PidFile $DKIM_PID
+UserID opendkim:opendkim
+Background yes
+AuthservID $DKIM_AUTHSERV_ID
+AlwaysAddARHeader yes
+SoftwareHeader no
+Syslog no
+# Loopback clients are partners' relays here, not our own outgoing mail: without this, mail from 127.0.0.1 (the
+# default InternalHosts) would be taken for ours and not verified. 192.0.2.1 is a documentation address.
+InternalHosts 192.0.2.1
+TestDNSData file:$DKIM_RECORDS
+On-DNSError tempfail
+On-InternalError tempfail
+CONF
+    DKIM_CONFIG_CHANGED=0
+    if ! cmp -s "$DKIM_CONFIG.new" "$DKIM_CONFIG" || ! cmp -s "$DKIM_RECORDS.new" "$DKIM_RECORDS"; then
+        DKIM_CONFIG_CHANGED=1
+    fi
+    mv "$DKIM_CONFIG.new" "$DKIM_CONFIG"
+    mv "$DKIM_RECORDS.new" "$DKIM_RECORDS"
+}
+
+dkim_start() {
+    [[ -x /usr/sbin/opendkim ]] || die "opendkim is not installed: run scripts/setup.sh"
+    dkim_prepare
+    local pid
+    if pid=$(dkim_pid); then
+        # A changed configuration or key record restarts it: the records are a data set read once at start. Postfix
+        # holds (4xx) what arrives in between, so nothing passes unverified.
+        ((DKIM_CONFIG_CHANGED)) || return 0
+        dkim_stop >/dev/null
+    fi
+    if ! /usr/sbin/opendkim -n -x "$DKIM_CONFIG" >"$DKIM_DIR/check.log" 2>&1; then
+        cat "$DKIM_DIR/check.log" >&2
+        die "opendkim refuses its configuration $DKIM_CONFIG"
+    fi
+    rm -f "$DKIM_PID"
+    /usr/sbin/opendkim -x "$DKIM_CONFIG" </dev/null >"$DKIM_DIR/opendkim.log" 2>&1 || {
+        cat "$DKIM_DIR/opendkim.log" >&2
+        die "opendkim did not start"
+    }
+}
+
+dkim_wait() {
+    for _ in $(seq 1 100); do
+        if dkim_pid >/dev/null && (exec 3<>"/dev/tcp/127.0.0.1/$DKIM_PORT") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    cat "$DKIM_DIR/opendkim.log" >&2 2>/dev/null || true
+    die "opendkim does not listen on 127.0.0.1:$DKIM_PORT"
+}
+
+dkim_stop() {
+    local pid
+    if pid=$(dkim_pid); then
+        kill "$pid"
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        rm -f "$DKIM_PID"
+        echo "opendkim: stopped"
     fi
 }
 
@@ -633,6 +782,10 @@ DQT_TEST_SMTPS_URL=smtps://127.0.0.1:$SMTPS_PORT
 DQT_TEST_SMTP_MAILBOX=$MAIL_USER@$MAIL_DOMAIN
 DQT_TEST_SMTP_REFUSED=refused@$MAIL_DOMAIN
 DQT_TEST_SMTP_DEFERRED=deferred@$MAIL_DOMAIN
+DQT_TEST_DKIM_AUTHSERV_ID=$DKIM_AUTHSERV_ID
+DQT_TEST_DKIM_DOMAIN=$DKIM_PARTNER_DOMAIN
+DQT_TEST_DKIM_SIGNER_CONFIG=$DKIM_SIGNER_CONFIG
+DQT_TEST_SMTP_NO_VERIFIER_URL=smtp://127.0.0.1:$SMTP_NO_VERIFIER_PORT
 ENV
     mv "$tmp" "$ENV_FILE"
 }
@@ -663,6 +816,12 @@ status() {
         echo "postfix: stopped"
         rc=3
     fi
+    if pid=$(dkim_pid); then
+        echo "opendkim: running on 127.0.0.1:$DKIM_PORT (pid $pid, verifies for Postfix as $DKIM_AUTHSERV_ID, knows $DKIM_PARTNER_DOMAIN's key)"
+    else
+        echo "opendkim: stopped"
+        rc=3
+    fi
     [[ -f "$ENV_FILE" ]] && echo "env: $ENV_FILE"
     return $rc
 }
@@ -677,6 +836,8 @@ start)
     pg_start
     sshd_start
     dovecot_start
+    dkim_start
+    dkim_wait
     postfix_start
     pg_wait
     sshd_wait
@@ -687,14 +848,15 @@ start)
     ;;
 stop)
     shift
-    targets=("${@:-postgresql sshd dovecot postfix}")
+    targets=("${@:-postgresql sshd dovecot postfix opendkim}")
     for target in ${targets[*]}; do
         case "$target" in
         postgresql | postgres) pg_stop ;;
         sshd | sftp) sshd_stop ;;
         dovecot | imap) dovecot_stop ;;
         postfix | smtp) postfix_stop ;;
-        *) die "stop: unknown service '$target' (postgresql, sshd, dovecot, postfix)" ;;
+        opendkim | dkim) dkim_stop ;;
+        *) die "stop: unknown service '$target' (postgresql, sshd, dovecot, postfix, opendkim)" ;;
         esac
     done
     ;;
@@ -702,7 +864,7 @@ status)
     status
     ;;
 *)
-    echo "usage: $0 start | stop [postgresql] [sshd] [dovecot] [postfix] | status" >&2
+    echo "usage: $0 start | stop [postgresql] [sshd] [dovecot] [postfix] [opendkim] | status" >&2
     exit 2
     ;;
 esac

@@ -18,6 +18,8 @@ PACKAGES=(
     libcurl4-openssl-dev # CLibCurl: the mailbox's IMAP over TLS
     dovecot-imapd      # a private IMAP server on loopback for the mailbox tests (scripts/services.sh)
     postfix            # a private MTA on loopback: notices submitted over TLS, delivered into the test mailbox
+    opendkim           # the receiving MTA's DKIM verifier (a milter in front of the private Postfix) and the tests' signer
+    opendkim-tools     # opendkim-genkey: the test partner's DKIM key
     openssl            # test CAs and server certificates: the mail services' and the HTTPS source's (DQTTesting.TestCA)
     ca-certificates
     git

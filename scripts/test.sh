@@ -26,6 +26,7 @@ grep -q '^postgresql: running' <<<"$was_running" || started+=(postgresql)
 grep -q '^sshd: running' <<<"$was_running" || started+=(sshd)
 grep -q '^dovecot: running' <<<"$was_running" || started+=(dovecot)
 grep -q '^postfix: running' <<<"$was_running" || started+=(postfix)
+grep -q '^opendkim: running' <<<"$was_running" || started+=(opendkim)
 cleanup() {
     if ((${#started[@]} > 0)); then
         bash scripts/services.sh stop "${started[@]}" >/dev/null 2>&1 || true

@@ -38,7 +38,8 @@ extension EmailSettings {
     /// the allowed domain, with the From address aligned (its domain the signing domain or below it).
     func verifyDKIM(sender: String, evidence: SenderEvidence) -> SenderRefusal? {
         let ours = evidence.authenticationResults.prefix { $0?.authservID == trust.dkimAuthservID }.compactMap { $0 }
-        let results = ours.flatMap(\.dkim)
+        // dkim=none says the message carried no signature (RFC 8601 2.7.1): no proof, not a bad one.
+        let results = ours.flatMap(\.dkim).filter { $0.result != "none" }
         guard !results.isEmpty else {
             return SenderRefusal(code: "sender-unauthenticated", message: "no DKIM result from our receiving MTA (\(trust.dkimAuthservID))")
         }

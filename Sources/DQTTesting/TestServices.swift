@@ -32,6 +32,14 @@ public enum TestServices {
     public static let smtpMailbox = "DQT_TEST_SMTP_MAILBOX"
     public static let smtpRefused = "DQT_TEST_SMTP_REFUSED"
     public static let smtpDeferred = "DQT_TEST_SMTP_DEFERRED"
+    /// The DKIM verifier (OpenDKIM) in front of that Postfix: the authserv-id of the Authentication-Results field it
+    /// adds to every message, a test partner's domain whose public key it knows, and an OpenDKIM configuration that
+    /// signs for that domain with the partner's private key (``TestDKIMSigner``).
+    public static let dkimAuthservID = "DQT_TEST_DKIM_AUTHSERV_ID"
+    public static let dkimDomain = "DQT_TEST_DKIM_DOMAIN"
+    public static let dkimSignerConfig = "DQT_TEST_DKIM_SIGNER_CONFIG"
+    /// A submission port of the same Postfix whose verifier is unreachable (STARTTLS): it must hold mail back (4xx).
+    public static let smtpNoVerifierURL = "DQT_TEST_SMTP_NO_VERIFIER_URL"
 
     public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
