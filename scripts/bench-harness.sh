@@ -29,13 +29,7 @@ bench_cleanup() {
 bench_start() {
     bash scripts/setup.sh
     command -v curl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
-    local was_running
-    was_running=$(bash scripts/services.sh status 2>/dev/null || true)
-    grep -q '^postgresql: running' <<<"$was_running" || BENCH_STARTED+=(postgresql)
-    grep -q '^sshd: running' <<<"$was_running" || BENCH_STARTED+=(sshd)
-    grep -q '^dovecot: running' <<<"$was_running" || BENCH_STARTED+=(dovecot)
-    grep -q '^postfix: running' <<<"$was_running" || BENCH_STARTED+=(postfix)
-    grep -q '^opendkim: running' <<<"$was_running" || BENCH_STARTED+=(opendkim)
+    mapfile -t BENCH_STARTED < <(bash scripts/services.sh stopped)
     trap bench_cleanup EXIT
     bash scripts/services.sh start >/dev/null
     set -a

@@ -24,13 +24,7 @@ say() { printf '\n== %s\n' "$*"; }
 bash scripts/setup.sh
 command -v curl >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
 
-was_running=$(bash scripts/services.sh status 2>/dev/null || true)
-started=()
-grep -q '^postgresql: running' <<<"$was_running" || started+=(postgresql)
-grep -q '^sshd: running' <<<"$was_running" || started+=(sshd)
-grep -q '^dovecot: running' <<<"$was_running" || started+=(dovecot)
-grep -q '^postfix: running' <<<"$was_running" || started+=(postfix)
-grep -q '^opendkim: running' <<<"$was_running" || started+=(opendkim)
+mapfile -t started < <(bash scripts/services.sh stopped)
 API_PID=""
 cleanup() {
     [[ -n "$API_PID" ]] && kill "$API_PID" 2>/dev/null && wait "$API_PID" 2>/dev/null || true

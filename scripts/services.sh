@@ -8,6 +8,8 @@
 #   scripts/services.sh stop [postgresql] [sshd] [dovecot] [postfix] [opendkim]
 #                                stop all (or only the named ones) by their pids
 #   scripts/services.sh status   print what runs (exit 0 when all run, 3 otherwise)
+#   scripts/services.sh stopped  the names of those not running, one a line: a script that is about to `start` keeps
+#                                them, to stop what it started and leave a colleague's running services alone
 #
 # Runs as root. Everything lives under <repo>/.run/, except what another account must reach (the postgres user's
 # data and socket folder, the SFTP user's home and authorized_keys): that lives in /var/tmp/dqt-<hash of the repo
@@ -863,8 +865,12 @@ stop)
 status)
     status
     ;;
+stopped)
+    # The services not running now, one name a line: what a script about to `start` will have started (and so stops).
+    status 2>/dev/null | sed -n 's/^\([a-z]*\): stopped$/\1/p'
+    ;;
 *)
-    echo "usage: $0 start | stop [postgresql] [sshd] [dovecot] [postfix] [opendkim] | status" >&2
+    echo "usage: $0 start | stop [postgresql] [sshd] [dovecot] [postfix] [opendkim] | status | stopped" >&2
     exit 2
     ;;
 esac

@@ -20,13 +20,7 @@ SWIFT_FLAGS=()
 bash scripts/setup.sh
 
 # Remember which services ran before, so a colleague's running services survive this run.
-was_running=$(bash scripts/services.sh status 2>/dev/null || true)
-started=()
-grep -q '^postgresql: running' <<<"$was_running" || started+=(postgresql)
-grep -q '^sshd: running' <<<"$was_running" || started+=(sshd)
-grep -q '^dovecot: running' <<<"$was_running" || started+=(dovecot)
-grep -q '^postfix: running' <<<"$was_running" || started+=(postfix)
-grep -q '^opendkim: running' <<<"$was_running" || started+=(opendkim)
+mapfile -t started < <(bash scripts/services.sh stopped)
 cleanup() {
     if ((${#started[@]} > 0)); then
         bash scripts/services.sh stop "${started[@]}" >/dev/null 2>&1 || true
