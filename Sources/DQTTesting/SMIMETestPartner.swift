@@ -25,8 +25,11 @@ public struct SMIMETestPartner: Sendable {
         let signed = output + ".openssl"
         defer { try? FileManager.default.removeItem(atPath: signed) }
         try Self.openssl(
-            ["cms", "-sign", "-in", content, "-signer", certificate, "-inkey", key, "-out", signed, "-from", from, "-to", "tq-unit@education.gov.example",
-             "-subject", "Prohibition notices"] + (detached ? [] : ["-nodetach"]))
+            [
+                "cms", "-sign", "-in", content, "-signer", certificate, "-inkey", key, "-out", signed, "-from", from, "-to",
+                "tq-unit@education.gov.example",
+                "-subject", "Prohibition notices",
+            ] + (detached ? [] : ["-nodetach"]))
         let text = try String(contentsOfFile: signed, encoding: .utf8)
         try (headers.map { $0 + "\n" }.joined() + text).write(toFile: output, atomically: true, encoding: .utf8)
     }
@@ -66,6 +69,8 @@ public struct SMIMETestPartner: Sendable {
 
     static func openssl(_ arguments: [String]) throws {
         let result = try ChildProcess.run("/usr/bin/openssl", arguments)
-        guard result.status == 0 else { throw ChildProcessFailure(program: "openssl", reason: "status \(result.status): \(result.stderr.suffix(600))") }
+        guard result.status == 0 else {
+            throw ChildProcessFailure(program: "openssl", reason: "status \(result.status): \(result.stderr.suffix(600))")
+        }
     }
 }

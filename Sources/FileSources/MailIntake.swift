@@ -45,7 +45,9 @@ public enum MailIntake {
     }
 
     /// ``read(emlPath:into:pinned:now:)`` on a dispatch thread (reading the email blocks), its failure kept as the result.
-    public static func readOffPool(emlPath: String, into directory: String, pinned: [PinnedCertificate] = []) async -> Result<ReceivedEmail, any Error> {
+    public static func readOffPool(emlPath: String, into directory: String, pinned: [PinnedCertificate] = []) async -> Result<
+        ReceivedEmail, any Error
+    > {
         await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 continuation.resume(returning: Result { try read(emlPath: emlPath, into: directory, pinned: pinned) })

@@ -54,6 +54,10 @@ public enum MailRouting {
             }
             return Routed(decision: .feed(taking[0].feed), sender: email.sender, attachments: names)
         case 0:
+            // An S/MIME structure that could not be read yields no attachment: its refusal says why.
+            if let refusal = email.evidence.smime?.refusal, email.attachments.isEmpty {
+                return Routed(decision: .refused(code: refusal.code, message: refusal.message), sender: email.sender, attachments: names)
+            }
             let patterns = Set(allowing.flatMap(\.rules.attachments)).sorted().joined(separator: ", ")
             return Routed(
                 decision: .refused(code: "no-attachment", message: "the email has no attachment matching \(patterns)"),

@@ -51,31 +51,53 @@ struct SMIMESenderTests {
             var environment = ProcessInfo.processInfo.environment
             environment["NO_COLOR"] = "1"
             environment["DQT_BRIDGE_MAPPINGS"] = mappings
-            return try ChildProcess.run(try bridgeBinary(), ["check", path, "--feed", "prohibition-notices", "--today", checkDay], environment: environment)
+            return try ChildProcess.run(
+                try bridgeBinary(), ["check", path, "--feed", "prohibition-notices", "--today", checkDay], environment: environment)
         }
     }
 
     /// Attack name, how the email is made, the refusal code, and how far from now the run verifies (the check
     /// command verifies at the present, so a row that needs another time is routed only).
     static let attacks: [(String, @Sendable (Setup) throws -> String, String, TimeInterval)] = [
-        ("unsigned", { _ in repositoryRoot.appendingPathComponent("fixtures/prohibition-notices/good/ewc-notices-20261120-base64.eml").path },
-         "sender-unauthenticated", 0),
-        ("a detached signature over changed content", { s in
-            let path = try s.notice("tampered")
-            try SMIMETestPartner.tamper(path, replacing: "VFJOLERhdGUgb2Yg", with: "VFJOLERhdGUgb2Zg")
-            return path
-        }, "signature-invalid", 0),
-        ("an opaque signed-data with changed content", { s in
-            let path = try s.notice("tampered-opaque", detached: false)
-            try SMIMETestPartner.tamperOpaque(path)
-            return path
-        }, "signature-invalid", 0),
-        ("signed by a stranger whose certificate names the partner's address", { s in try s.notice("stranger", signer: s.stranger) },
-         "certificate-unknown", 0),
+        (
+            "unsigned", { _ in repositoryRoot.appendingPathComponent("fixtures/prohibition-notices/good/ewc-notices-20261120-base64.eml").path },
+            "sender-unauthenticated", 0
+        ),
+        (
+            "a detached signature over changed content",
+            { s in
+                let path = try s.notice("tampered")
+                try SMIMETestPartner.tamper(path, replacing: "VFJOLERhdGUgb2Yg", with: "VFJOLERhdGUgb2Zg")
+                return path
+            }, "signature-invalid", 0
+        ),
+        (
+            "an opaque signed-data with changed content",
+            { s in
+                let path = try s.notice("tampered-opaque", detached: false)
+                try SMIMETestPartner.tamperOpaque(path)
+                return path
+            }, "signature-invalid", 0
+        ),
+        (
+            "a signature part that is not CMS",
+            { s in
+                let path = try s.notice("not-cms")
+                try SMIMETestPartner.tamper(path, replacing: "filename=\"smime.p7s\"\n\nMII", with: "filename=\"smime.p7s\"\n\nAAA")
+                return path
+            }, "signature-invalid", 0
+        ),
+        (
+            "signed by a stranger whose certificate names the partner's address", { s in try s.notice("stranger", signer: s.stranger) },
+            "certificate-unknown", 0
+        ),
         ("signed with the partner's certificate after it expired", { s in try s.notice("expired") }, "certificate-expired", 31 * 86400),
         ("a From the certificate does not name", { s in try s.notice("other-from", from: "someone.else@ewc.wales.example") }, "sender-forged", 0),
-        ("a From inside the signed content naming another mailbox", { s in try s.notice("inner-from", innerHeaders: ["From: attacker@mail.example"]) },
-         "sender-mismatch", 0),
+        (
+            "a From inside the signed content naming another mailbox",
+            { s in try s.notice("inner-from", innerHeaders: ["From: attacker@mail.example"]) },
+            "sender-mismatch", 0
+        ),
     ]
 
     @Test("Every forged or badly signed S/MIME notice is refused with its code by the routing and by dqt-bridge check")
@@ -87,7 +109,8 @@ struct SMIMESenderTests {
         for (index, (attack, make, code, offset)) in Self.attacks.enumerated() {
             let path = try make(setup)
             let email = try MailIntake.read(
-                emlPath: path, into: setup.folder.path("parts-\(index)"), pinned: setup.rules.trust.smimeCertificates, now: Date().addingTimeInterval(offset))
+                emlPath: path, into: setup.folder.path("parts-\(index)"), pinned: setup.rules.trust.smimeCertificates,
+                now: Date().addingTimeInterval(offset))
             let routed = MailRouting.route(.success(email), routes: [MailRoute(feed: "prohibition-notices", rules: setup.rules)])
             runs += 1
             guard case .refused(let routedCode, _) = routed.decision, routedCode == code else {

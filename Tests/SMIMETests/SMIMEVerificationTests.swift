@@ -8,7 +8,9 @@ import Testing
 /// and judged by the feed's trust settings.
 @Suite("S/MIME: signed notices verified against the feed's pinned certificates", .timeLimit(.minutes(5)))
 struct SMIMEVerificationTests {
-    @Test("A notice signed by the pinned partner is accepted, detached or opaque, and its CSV is read from the signed content", arguments: [true, false])
+    @Test(
+        "A notice signed by the pinned partner is accepted, detached or opaque, and its CSV is read from the signed content",
+        arguments: [true, false])
     func goodNoticeIsAccepted(detached: Bool) throws {
         let notices = try SignedNotices()
         let email = try notices.read(try notices.notice("good", detached: detached))
@@ -91,7 +93,8 @@ struct SMIMEVerificationTests {
     @Test("With DKIM and S/MIME both configured, either proof is enough; with neither, the S/MIME refusal of a signed email is given")
     func eitherProofIsEnough() throws {
         let notices = try SignedNotices()
-        let unsigned = try notices.read(repositoryRoot.appendingPathComponent("fixtures/prohibition-notices/good/ewc-notices-20261120-base64.eml").path)
+        let unsigned = try notices.read(
+            repositoryRoot.appendingPathComponent("fixtures/prohibition-notices/good/ewc-notices-20261120-base64.eml").path)
         #expect(notices.rules(dkim: true).authenticate(unsigned) == nil)
         let signed = try notices.read(try notices.notice("signed"))
         #expect(notices.rules(dkim: true).authenticate(signed) == nil)

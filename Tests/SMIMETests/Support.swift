@@ -41,9 +41,10 @@ struct SignedNotices {
         return path
     }
 
-    /// Reads an email as the intake does, verifying against `pinned` (the partner's certificate unless said).
+    /// Reads an email as the intake does, verifying against `pinned` (the partner's certificate unless said); its
+    /// attachments go to a new folder in the test's folder.
     func read(_ path: String, pinned pins: [PinnedCertificate]? = nil, now: Date = Date()) throws -> ReceivedEmail {
-        try MailIntake.read(emlPath: path, into: path + ".parts", pinned: pins ?? [pinned], now: now)
+        try MailIntake.read(emlPath: path, into: folder.path("parts-\(UUID().uuidString)"), pinned: pins ?? [pinned], now: now)
     }
 
     /// The SHA-256 of the unsigned good notice's CSV, as the intake extracts it.
