@@ -28,10 +28,11 @@ public enum MailIntake {
             let contentPath = directory + ".signed"
             defer { try? FileManager.default.removeItem(atPath: contentPath) }
             let verification = SMIMEVerifier(pinned: pinned).verify(messagePath: emlPath, contentPath: contentPath, now: now)
-            try fresh(directory)
-            attachments = []
             var smime = verification.evidence
+            // Without a readable S/MIME structure there is no signed content: the attachments stay as the MIME
+            // parser found them, for a feed that DKIM proves; an S/MIME feed refuses the email.
             if verification.wroteContent {
+                try fresh(directory)
                 let signed = try MailReader.read(path: contentPath, extractingAttachmentsTo: directory)
                 attachments = signed.attachments
                 smime = smime.signedFrom(SenderEvidence(message: signed).fromMailboxes)

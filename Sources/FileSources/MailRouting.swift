@@ -54,8 +54,9 @@ public enum MailRouting {
             }
             return Routed(decision: .feed(taking[0].feed), sender: email.sender, attachments: names)
         case 0:
-            // An S/MIME structure that could not be read yields no attachment: its refusal says why.
-            if let refusal = email.evidence.smime?.refusal, email.attachments.isEmpty {
+            // An S/MIME structure that could not be read leaves only its own parts (an opaque smime.p7m): the
+            // signature's refusal says why better than the missing attachment.
+            if let refusal = email.evidence.smime?.refusal {
                 return Routed(decision: .refused(code: refusal.code, message: refusal.message), sender: email.sender, attachments: names)
             }
             let patterns = Set(allowing.flatMap(\.rules.attachments)).sorted().joined(separator: ", ")

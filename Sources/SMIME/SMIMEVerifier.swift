@@ -26,11 +26,13 @@ public struct SMIMEVerifier: Sendable {
         public let wroteContent: Bool
     }
 
-    /// Whether a top-level Content-Type field's value names an S/MIME signed or opaque message.
+    /// Whether a top-level Content-Type field's value names an S/MIME signed or opaque message (a `multipart/signed`
+    /// of another protocol, such as OpenPGP's, is not one).
     public static func isSMIME(contentType: String?) -> Bool {
-        guard let contentType else { return false }
-        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
-        return ["multipart/signed", "application/pkcs7-mime", "application/x-pkcs7-mime"].contains(mediaType ?? "")
+        guard let contentType = contentType?.lowercased() else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
+        if mediaType == "multipart/signed" { return contentType.contains("pkcs7-signature") }
+        return mediaType == "application/pkcs7-mime" || mediaType == "application/x-pkcs7-mime"
     }
 
     /// Verifies the S/MIME email at `messagePath` at the time `now`, writing its signed content to `contentPath`.

@@ -2,6 +2,7 @@ import DQTModel
 import DQTTesting
 import FileSources
 import Foundation
+import SMIME
 import Testing
 
 /// S/MIME verified for real: notices signed by `openssl cms -sign` with keys made in the test, read by the intake
@@ -102,8 +103,11 @@ struct SMIMEVerificationTests {
         #expect(notices.rules(dkim: true).authenticate(stranger)?.code == "certificate-unknown")
     }
 
-    @Test("An attachment outside the signed part is ignored")
-    func outsideTheSignatureIsIgnored() throws {
+    /// After a pass the attachments come from the signed content only (the good notice yields its CSV and not the
+    /// signature's smime.p7s); a part added beside the signed one breaks the S/MIME structure, so it is never read as
+    /// signed.
+    @Test("A part added beside the signed content is refused with the signature")
+    func partOutsideTheSignatureIsRefused() throws {
         let notices = try SignedNotices()
         let path = try notices.notice("extra")
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -111,11 +115,17 @@ struct SMIMEVerificationTests {
         let extra = "Content-Type: text/csv\nContent-Disposition: attachment; filename=\"extra.csv\"\n\nTRN\n9999999\n\n"
         try SMIMETestPartner.tamper(path, replacing: "--\(boundary)--", with: "--\(boundary)\n\(extra)--\(boundary)--")
         let email = try notices.read(path)
-        #expect(!email.attachments.map(\.name).contains("extra.csv"))
-        if email.evidence.smime?.refusal == nil {
-            #expect(email.attachments.map(\.name) == ["prohibitions.csv"])
-        } else {
-            #expect(notices.rules().authenticate(email)?.code == "signature-invalid")
-        }
+        #expect(email.evidence.smime?.refusal?.code == "signature-invalid")
+        #expect(notices.rules().authenticate(email)?.code == "signature-invalid")
+        let routed = MailRouting.route(.success(email), routes: [MailRoute(feed: "prohibition-notices", rules: notices.rules())])
+        #expect(routed.decision == .refused(code: "signature-invalid", message: email.evidence.smime?.refusal?.message ?? ""))
+    }
+
+    @Test("A multipart/signed of another protocol is not S/MIME: its attachments are read as the MIME parser finds them")
+    func otherProtocolIsNotSMIME() throws {
+        #expect(SMIMEVerifier.isSMIME(contentType: "multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256"))
+        #expect(SMIMEVerifier.isSMIME(contentType: "Application/PKCS7-MIME; smime-type=signed-data"))
+        #expect(!SMIMEVerifier.isSMIME(contentType: "multipart/signed; protocol=\"application/pgp-signature\""))
+        #expect(!SMIMEVerifier.isSMIME(contentType: "multipart/mixed; boundary=b"))
     }
 }
