@@ -43,6 +43,10 @@ let package = Package(
         .systemLibrary(name: "CLibCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // Mail servers over TLS through libcurl: IMAP (the mailbox source).
         .target(name: "CurlMail", dependencies: ["CLibCurl"], swiftSettings: swiftSettings),
+        // OpenSSL's libcrypto from Debian (libssl-dev): CMS for S/MIME.
+        .systemLibrary(name: "CLibCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // S/MIME signatures verified against a feed's pinned certificates (OpenSSL CMS).
+        .target(name: "SMIME", dependencies: ["CLibCrypto", "DQTModel"], swiftSettings: swiftSettings),
 
         // Value types shared by the bridge and the API: TRN, NI number, legacy dates, enumerations.
         .target(name: "DQTModel", swiftSettings: swiftSettings),
@@ -56,7 +60,7 @@ let package = Package(
         .target(
             name: "FeedMapping",
             dependencies: [
-                "DQTModel", "FlatFile",
+                "DQTModel", "FlatFile", "SMIME",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -109,7 +113,7 @@ let package = Package(
         .target(
             name: "FileSources",
             dependencies: [
-                "SFTP", "MIMEMail", "DQTModel", "CurlMail",
+                "SFTP", "MIMEMail", "DQTModel", "CurlMail", "SMIME",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 // The HTTPS source (GIAS's daily download).
@@ -305,6 +309,11 @@ let package = Package(
         .testTarget(
             name: "CurlMailTests",
             dependencies: ["CurlMail", "FileSources", "DQTTesting", "MIMEMail", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SMIMETests",
+            dependencies: ["SMIME", "FileSources", "FeedMapping", "DQTModel", "DQTTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

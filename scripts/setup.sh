@@ -16,6 +16,7 @@ PACKAGES=(
     python3-venv       # the contract test's schemathesis venv (scripts/contract-test.sh)
     time               # GNU time: the tests' peak-memory measure of a child process (DQTTesting.ChildProcess)
     libcurl4-openssl-dev # CLibCurl: the mailbox's IMAP over TLS
+    libssl-dev         # CLibCrypto: S/MIME verification (OpenSSL CMS)
     dovecot-imapd      # a private IMAP server on loopback for the mailbox tests (scripts/services.sh)
     postfix            # a private MTA on loopback: notices submitted over TLS, delivered into the test mailbox
     opendkim           # the receiving MTA's DKIM verifier (a milter in front of the private Postfix) and the tests' signer

@@ -175,7 +175,9 @@ extension BridgeRunner {
         var sink = KeyCollector()
         let parts = path + ".parts"
         defer { try? FileManager.default.removeItem(atPath: parts) }
-        let input: CheckInput = feed.email == nil ? .file(path: path) : .email(await MailIntake.readOffPool(emlPath: path, into: parts))
+        let input: CheckInput =
+            feed.email == nil
+            ? .file(path: path) : .email(await MailIntake.readOffPool(emlPath: path, into: parts, pinned: feed.email?.trust.smimeCertificates ?? []))
         let result = FeedChecker(feed: feed, context: context.checkContext).check(input, name: name, sha256: sha256, sink: &sink)
         let known = (try? await context.ledger.outcomes(feed: feed.id, sha256: sha256)) ?? [:]
         let acknowledged = sink.keys.filter { key in known[key] == .published || known[key] == .failed }.count

@@ -75,7 +75,9 @@ struct CheckCommand: ParsableCommand {
 
         var outputs = try CheckOutputs(recordsPath: records, rejectsPath: rejects, unmasked: unmask)
         let input: CheckInput =
-            attachmentFolder.map { folder in .email(Result { try MailIntake.read(emlPath: file, into: folder) }) }
+            attachmentFolder.map { folder in
+                .email(Result { try MailIntake.read(emlPath: file, into: folder, pinned: definition.email?.trust.smimeCertificates ?? []) })
+            }
             ?? .file(path: file)
         var result = FeedChecker(feed: definition, context: CheckContext(today: day, countsValues: !report.isEmpty))
             .check(input, name: (file as NSString).lastPathComponent, sha256: sha256, sink: &outputs)

@@ -30,18 +30,35 @@ extension EmailSettings {
         for other in email.evidence.senders where other?.lowercased() != sender {
             return SenderRefusal(code: "sender-mismatch", message: "the Sender field names another mailbox than From")
         }
-        return verifyDKIM(sender: sender, evidence: email.evidence)
+        return proofRefusal(sender: sender, evidence: email.evidence)
+    }
+
+    /// The feed's proofs: either one configured mechanism passing is enough. When none passes, the S/MIME refusal
+    /// is reported for a signed email, the DKIM one otherwise.
+    func proofRefusal(sender: String, evidence: SenderEvidence) -> SenderRefusal? {
+        var dkimRefusal: SenderRefusal?
+        if let authservID = trust.dkimAuthservID {
+            guard let refusal = verifyDKIM(sender: sender, authservID: authservID, evidence: evidence) else { return nil }
+            dkimRefusal = refusal
+        }
+        var smimeRefusal: SenderRefusal?
+        if !trust.smimeCertificates.isEmpty {
+            guard let refusal = verifySMIME(sender: sender, evidence: evidence) else { return nil }
+            smimeRefusal = refusal
+        }
+        if let smimeRefusal, evidence.smime != nil || dkimRefusal == nil { return smimeRefusal }
+        return dkimRefusal ?? SenderRefusal(code: "sender-unauthenticated", message: "the feed names no way to prove its senders")
     }
 
     /// DKIM under our authserv-id: only the topmost Authentication-Results fields that our MTA added count (it adds
     /// its own on top and strips any bearing its id from elsewhere), and one of their DKIM passes must be signed by
     /// the allowed domain, with the From address aligned (its domain the signing domain or below it).
-    func verifyDKIM(sender: String, evidence: SenderEvidence) -> SenderRefusal? {
-        let ours = evidence.authenticationResults.prefix { $0?.authservID == trust.dkimAuthservID }.compactMap { $0 }
+    func verifyDKIM(sender: String, authservID: String, evidence: SenderEvidence) -> SenderRefusal? {
+        let ours = evidence.authenticationResults.prefix { $0?.authservID == authservID }.compactMap { $0 }
         // dkim=none says the message carried no signature (RFC 8601 2.7.1): no proof, not a bad one.
         let results = ours.flatMap(\.dkim).filter { $0.result != "none" }
         guard !results.isEmpty else {
-            return SenderRefusal(code: "sender-unauthenticated", message: "no DKIM result from our receiving MTA (\(trust.dkimAuthservID))")
+            return SenderRefusal(code: "sender-unauthenticated", message: "no DKIM result from our receiving MTA (\(authservID))")
         }
         let fromDomain = Self.domain(of: sender)
         let allowed = senders.filter { Self.entry($0, allows: sender) }.map(Self.domain(of:))

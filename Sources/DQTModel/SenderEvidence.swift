@@ -1,5 +1,5 @@
 /// What an email says about who sent it, as the mail intake parsed it: the From and Sender fields' mailboxes and
-/// the DKIM results of every Authentication-Results field. ``EmailSettings/authenticate(_:)`` judges it.
+/// the DKIM results of every Authentication-Results field, and the S/MIME signature's verification. ``EmailSettings/authenticate(_:)`` judges it.
 public struct SenderEvidence: Sendable, Hashable {
     /// How many From fields the email has.
     public var fromFields: Int
@@ -13,10 +13,12 @@ public struct SenderEvidence: Sendable, Hashable {
     public var senders: [String?]
     /// Authentication-Results fields, topmost first; nil for a field that does not parse.
     public var authenticationResults: [AuthenticationRecord?]
+    /// The S/MIME signature as the intake verified it; nil when the email is not S/MIME signed.
+    public var smime: SMIMEEvidence?
 
     public init(
         fromFields: Int = 0, fromMailboxes: [String] = [], fromHasGroup: Bool = false, fromProblem: String? = nil, senders: [String?] = [],
-        authenticationResults: [AuthenticationRecord?] = []
+        authenticationResults: [AuthenticationRecord?] = [], smime: SMIMEEvidence? = nil
     ) {
         self.fromFields = fromFields
         self.fromMailboxes = fromMailboxes
@@ -24,6 +26,7 @@ public struct SenderEvidence: Sendable, Hashable {
         self.fromProblem = fromProblem
         self.senders = senders
         self.authenticationResults = authenticationResults
+        self.smime = smime
     }
 }
 
@@ -56,12 +59,18 @@ public struct DKIMResult: Sendable, Hashable {
 }
 
 /// How a feed's senders prove who they are. At least one mechanism is required: an email feed never trusts From.
+/// When both are set, either proof is enough.
 public struct SenderTrust: Sendable, Hashable {
-    /// DKIM as verified by our own receiving MTA, which records it under this authserv-id (lowercased).
-    public let dkimAuthservID: String
+    /// DKIM as verified by our own receiving MTA, which records it under this authserv-id (lowercased); nil when
+    /// the feed does not take DKIM as proof.
+    public let dkimAuthservID: String?
+    /// The partner's pinned S/MIME certificates: the only signers trusted (several while a rotation overlaps); empty
+    /// when the feed does not take S/MIME as proof.
+    public let smimeCertificates: [PinnedCertificate]
 
-    public init(dkimAuthservID: String) {
-        self.dkimAuthservID = dkimAuthservID.lowercased()
+    public init(dkimAuthservID: String? = nil, smimeCertificates: [PinnedCertificate] = []) {
+        self.dkimAuthservID = dkimAuthservID?.lowercased()
+        self.smimeCertificates = smimeCertificates
     }
 }
 

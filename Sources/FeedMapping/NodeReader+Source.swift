@@ -1,6 +1,7 @@
 import DQTModel
 import FlatFile
 import Foundation
+import SMIME
 import Yams
 
 extension NodeReader {
@@ -38,16 +39,48 @@ extension NodeReader {
         return EmailSettings(senders: senders, attachments: attachments, trust: trust)
     }
 
-    /// `authentication: {dkim: {authservID: mx.example}}`: how the senders are proved.
+    /// `authentication: {dkim: {authservID: mx.example}, smime: {certificates: [path, ...]}}`: how the senders are
+    /// proved. At least one mechanism; with both, either proof is enough.
     func senderTrust(_ node: Node) throws(MappingError) -> SenderTrust {
-        let values = try entries(node, allowed: ["dkim"], what: "email.authentication")
-        let dkim = try entries(
-            required(values, "dkim", in: "email.authentication", at: node), allowed: ["authservID"], what: "email.authentication.dkim")
+        let values = try entries(node, allowed: ["dkim", "smime"], what: "email.authentication")
+        guard values["dkim"] != nil || values["smime"] != nil else {
+            throw fail(node, "email.authentication needs dkim or smime (or both): an email feed never trusts the From field alone")
+        }
+        let id = try values["dkim"].map { node throws(MappingError) in try dkimAuthservID(node) }
+        let certificates = try values["smime"].map { node throws(MappingError) in try smimeCertificates(node) } ?? []
+        return SenderTrust(dkimAuthservID: id, smimeCertificates: certificates)
+    }
+
+    func dkimAuthservID(_ node: Node) throws(MappingError) -> String {
+        let dkim = try entries(node, allowed: ["authservID"], what: "email.authentication.dkim")
         let id = try string(required(dkim, "authservID", in: "email.authentication.dkim", at: node), "email.authentication.dkim.authservID")
         guard !id.isEmpty, !id.contains(where: { $0 == " " || $0 == ";" }) else {
             throw fail(node, "email.authentication.dkim.authservID must be our receiving MTA's authserv-id (one word)")
         }
-        return SenderTrust(dkimAuthservID: id)
+        return id
+    }
+
+    /// `smime: {certificates: [path, ...]}`: the partner's PEM certificates, read now so that a missing, unreadable
+    /// or non-certificate file is an error at its line. A relative path is taken from the folder that holds the
+    /// mappings folder (the repository or the configuration), as `mappings/../certificates/partner.pem`.
+    func smimeCertificates(_ node: Node) throws(MappingError) -> [PinnedCertificate] {
+        let smime = try entries(node, allowed: ["certificates"], what: "email.authentication.smime")
+        let list = try required(smime, "certificates", in: "email.authentication.smime", at: node)
+        guard let items = list.sequence, !items.isEmpty else {
+            throw fail(list, "email.authentication.smime.certificates must list one or more PEM certificate files")
+        }
+        let base = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
+        var pinned: [PinnedCertificate] = []
+        for item in items {
+            let named = try string(item, "email.authentication.smime.certificates")
+            let path = named.hasPrefix("/") ? named : base.appendingPathComponent(named).path
+            do throws(SMIMEError) {
+                pinned.append(try PinnedCertificate.load(path: path, named: named))
+            } catch {
+                throw fail(item, "email.authentication.smime.certificates: \(named) \(error.description)")
+            }
+        }
+        return pinned
     }
 
     func lookupTables(_ node: Node?) throws(MappingError) -> [String: (table: LookupTable, line: Int)] {

@@ -54,6 +54,11 @@ public enum MailRouting {
             }
             return Routed(decision: .feed(taking[0].feed), sender: email.sender, attachments: names)
         case 0:
+            // An S/MIME structure that could not be read leaves only its own parts (an opaque smime.p7m): the
+            // signature's refusal says why better than the missing attachment.
+            if let refusal = email.evidence.smime?.refusal {
+                return Routed(decision: .refused(code: refusal.code, message: refusal.message), sender: email.sender, attachments: names)
+            }
             let patterns = Set(allowing.flatMap(\.rules.attachments)).sorted().joined(separator: ", ")
             return Routed(
                 decision: .refused(code: "no-attachment", message: "the email has no attachment matching \(patterns)"),

@@ -19,6 +19,9 @@ public struct MailMessage: Sendable {
     public var senderFields: [String] = []
     /// Every Authentication-Results field's raw value, topmost (added last, by our own MTA) first.
     public var authenticationResultsFields: [String] = []
+    /// The top-level Content-Type field's raw value: an S/MIME signed message is `multipart/signed` or
+    /// `application/pkcs7-mime`.
+    public var contentTypeField: String?
 
     public init(
         from: String? = nil, fromHeader: String? = nil, to: String? = nil, subject: String? = nil,

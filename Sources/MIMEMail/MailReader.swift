@@ -86,6 +86,7 @@ final class MIMEParser {
         message.fromFields = raw("from")
         message.senderFields = raw("sender")
         message.authenticationResultsFields = raw("authentication-results")
+        message.contentTypeField = raw("content-type").first
         message.to = value("to").map { decodeEncodedWords($0).trimmed }
         message.subject = value("subject").map { decodeEncodedWords($0).trimmed }
         message.date = value("date").map { String(decoding: $0, as: UTF8.self).trimmed }

@@ -1,3 +1,4 @@
+import DQTModel
 import DQTTesting
 import FeedMapping
 import FileSources
@@ -37,7 +38,8 @@ func fixtures(of feed: String) -> [URL] {
 /// What `dqt-bridge check` gives the checker: for an email feed, the email as the mail intake read it (its
 /// attachments extracted into `folder`), else the file itself.
 func checkInput(_ path: String, for feed: FeedDefinition, attachments folder: String) -> CheckInput {
-    feed.email == nil ? .file(path: path) : .email(Result { try MailIntake.read(emlPath: path, into: folder) })
+    feed.email == nil
+        ? .file(path: path) : .email(Result { try MailIntake.read(emlPath: path, into: folder, pinned: feed.email?.trust.smimeCertificates ?? []) })
 }
 
 /// A sink that counts, checks keys are unique, and keeps the rejected rows' reasons.

@@ -24,7 +24,7 @@ extension FileStateMachine {
         let parts = context.partsFolder(fileID: file.id)
         var email: Result<ReceivedEmail, any Error>?
         if MailDropRoute(ledgerFeedName: file.feed) != nil {
-            let read = await MailIntake.readOffPool(emlPath: local, into: parts)
+            let read = await MailIntake.readOffPool(emlPath: local, into: parts, pinned: context.emailFeeds.compactMap(\.email).pinnedCertificates)
             email = read
             guard try await route(&file, email: read, logger: logger) else { return file }
         }
@@ -50,7 +50,7 @@ extension FileStateMachine {
             input = .email(email)
         } else {
             // Routed by an earlier run that stopped before staging.
-            input = .email(await MailIntake.readOffPool(emlPath: local, into: parts))
+            input = .email(await MailIntake.readOffPool(emlPath: local, into: parts, pinned: feed.email?.trust.smimeCertificates ?? []))
         }
         let name = file.name
         let decision = try await context.metrics.time("check") {
