@@ -81,7 +81,7 @@ struct SMTPSubmissionTests {
         let inbox = try IMAPMailbox("INBOX")
         let uidValidity = try imap.uidValidity(of: inbox)
         let eml = scratch.path("received.eml")
-        FileManager.default.createFile(atPath: eml, contents: nil)
+        #expect(FileManager.default.createFile(atPath: eml, contents: nil))
         let out = try FileHandle(forWritingTo: URL(fileURLWithPath: eml))
         try imap.fetch(uid: uid, in: inbox, uidValidity: uidValidity) { chunk in out.write(Data(chunk)) }
         try out.close()

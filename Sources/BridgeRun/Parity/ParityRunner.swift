@@ -3,7 +3,7 @@ import DQTModel
 import FeedMapping
 import FileSources
 public import Foundation
-public import Ledger
+import Ledger
 import Logging
 
 /// What `dqt-bridge parity` compares.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Yams
 
 /// What `dqt-api retention` anonymises, and after how long (a YAML file, `config/retention-policy.yaml`). Each rule
