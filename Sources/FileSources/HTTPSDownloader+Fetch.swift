@@ -59,7 +59,9 @@ extension HTTPSDownloader {
                 "\(url.absoluteString): the file is \(announced) bytes, more than maxBytes (\(settings.maxBytes)); nothing was downloaded")
         }
         let part = joinPath(folder, ".\(name).part")
-        guard FileManager.default.createFile(atPath: part, contents: nil), let handle = FileHandle(forWritingAtPath: part) else { throw FileSourceError.failed("\(part) cannot be written") }
+        guard FileManager.default.createFile(atPath: part, contents: nil), let handle = FileHandle(forWritingAtPath: part) else {
+            throw FileSourceError.failed("\(part) cannot be written")
+        }
         var hasher = SHA256()
         var bytes: Int64 = 0
         do {
