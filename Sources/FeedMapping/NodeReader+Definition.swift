@@ -72,6 +72,12 @@ extension NodeReader {
         let body = try declaredBody(
             operationEntries, operation: operation, at: operationNode, record: record, fields: fields, lookups: lookups)
 
+        let emailSettings = try email(top["email"])
+        if emailSettings == nil, let field = fields.first(where: { if case .email = $0.source { true } else { false } }) {
+            throw MappingError(
+                file: file, line: field.line, message: "field \(field.name): only an email feed (with email:) can read \(field.source)")
+        }
+
         let filesNode = try required(top, "files", in: "the mapping", at: root)
         let filePatterns = try strings(filesNode, "files")
         guard !filePatterns.isEmpty else { throw fail(filesNode, "files needs at least one file name pattern") }
@@ -87,7 +93,7 @@ extension NodeReader {
             slotNames: schema.fieldNames,
             filePatterns: filePatterns,
             source: try source(top["source"]),
-            email: try email(top["email"]),
+            email: emailSettings,
             format: format,
             fields: fields,
             rules: rules,
