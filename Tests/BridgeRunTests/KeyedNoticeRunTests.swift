@@ -82,6 +82,15 @@ struct KeyedNoticeRunTests {
             #expect(try await h.alerts(of: dbs.trn).count == before.dbs + 1)
             #expect(try mail.server.uids(in: mail.inbox).isEmpty)
             #expect(try mail.server.uids(in: mail.processed).count == 2 * steps.count + 1)
+
+            let keyed = try await h.apiInt(
+                "SELECT count(*) FROM alerts WHERE (source, reference) IN (('dbs', 'DBS0000412345'), ('gtcni', 'GTCNI/DC/2026/017'))")
+            let made = try await h.alerts(of: dbs.trn).count - before.dbs + h.alerts(of: gtcni.trn).count - before.gtcni
+            SuiteTable.append(
+                SuiteRow(
+                    suite: "faults", scenario: "mailbox: a DBS and a GTC NI notice resent, re-exported, corrected and ended (keyed alerts)",
+                    runs: steps.count + 1, expected: 2, applied: min(keyed, 2), lost: max(0, 2 - keyed), duplicated: max(0, made - 2),
+                    refused: 0, reasons: "", ok: keyed == 2 && made == 2))
         }
     }
 }
