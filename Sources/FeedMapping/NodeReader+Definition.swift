@@ -77,6 +77,7 @@ extension NodeReader {
             throw MappingError(
                 file: file, line: field.line, message: "field \(field.name): only an email feed (with email:) can read \(field.source)")
         }
+        try checkPartnerLookups(fields, senders: emailSettings?.senders ?? [])
 
         let filesNode = try required(top, "files", in: "the mapping", at: root)
         let filePatterns = try strings(filesNode, "files")
@@ -103,5 +104,20 @@ extension NodeReader {
             lifecycle: try lifecycle(promotion: top["promotion"], retirement: top["retirement"]),
             mappingFile: file
         )
+    }
+
+    /// A partner worked out from the sender's domain through a lookup: every domain the feed allows must give one, or
+    /// every row of that partner's notices would be rejected.
+    private func checkPartnerLookups(_ fields: [FieldSpec], senders: [String]) throws(MappingError) {
+        for field in fields {
+            guard case .email(.senderDomain) = field.source, case .lookup(let table) = field.type else { continue }
+            for entry in senders {
+                let domain = String(entry.split(separator: "@", omittingEmptySubsequences: false).last ?? "").lowercased()
+                guard table.resolve(domain) == nil else { continue }
+                throw MappingError(
+                    file: file, line: field.line,
+                    message: "field \(field.name): email.senders allows \(domain), which lookup \(table.name) does not map")
+            }
+        }
     }
 }
