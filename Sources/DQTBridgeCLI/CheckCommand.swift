@@ -12,8 +12,8 @@ struct CheckCommand: ParsableCommand {
         abstract: "Check a legacy file against its feed's mapping: records, rejected rows and a report.",
         discussion: """
             Exit status: 0 every record accepted, 1 some rows rejected, 2 the file refused or the call wrong.
-            Without --feed the feed is found from the file's name; with it only that feed's mapping (FEED.yaml, when
-            the folder has one) is read.
+            Without --feed the feed is found from the file's name (an email's, among the email feeds, from its sender
+            as a run routes it); with it only that feed's mapping (FEED.yaml, when the folder has one) is read.
             """
     )
 
@@ -137,6 +137,7 @@ struct CheckCommand: ParsableCommand {
                         "no feed's file pattern matches \(printable((file as NSString).lastPathComponent)); name one with --feed (\(catalog.feeds.map(\.id).joined(separator: ", ")))",
                     status: 2))
         default:
+            if candidates.allSatisfy({ $0.email != nil }) { return routedEmailFeed(among: candidates) }
             Self.fail(
                 CommandFailure(
                     message:

@@ -107,12 +107,33 @@ public enum FieldSource: Sendable, Hashable, CustomStringConvertible {
     case position(Int)
     /// Character columns of a fixed-width record type; `index` is the field's place in the reader's record.
     case columns(ColumnRange, index: Int)
+    /// `from: email.sender` or `from: email.senderDomain` (email feeds): a value of the email, the same for every row.
+    case email(EmailValue)
 
     public var description: String {
         switch self {
+        case .email(let value): value.rawValue
         case .column(let name): name
         case .position(let position): "#\(position + 1)"
         case .columns(let range, _): range.first == range.last ? "\(range.first)" : "\(range.first)-\(range.last)"
+        }
+    }
+}
+
+/// What an email feed's field can read from the email rather than its attachment. The email's sender is read only
+/// once it has been authenticated (the feed's `email.authentication`), so these values are proved, never claimed.
+public enum EmailValue: String, Sendable, Hashable, CaseIterable {
+    /// The authenticated From address, lower case.
+    case sender = "email.sender"
+    /// Its domain, lower case: what a lookup turns into the partner, e.g. `ewc.wales.example` -> `ewc`.
+    case senderDomain = "email.senderDomain"
+
+    /// The value for an email from `sender` (nil when the row is not from an email).
+    public func value(sender: String?) -> String? {
+        guard let sender = sender?.lowercased() else { return nil }
+        switch self {
+        case .sender: return sender
+        case .senderDomain: return sender.split(separator: "@", omittingEmptySubsequences: false).last.map(String.init)
         }
     }
 }

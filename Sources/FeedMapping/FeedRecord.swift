@@ -82,14 +82,11 @@ public struct MappedRow<Field: RecordField>: Sendable {
     public let recordType: String?
     /// The gender code carried as a pensions TRN's eighth digit, when the TRN field allowed one.
     public let trnGenderDigit: UInt8?
-    /// For emailed exchanges: the sender's address.
-    public let sender: String?
 
-    init(values: [FieldValue], recordType: String?, trnGenderDigit: UInt8?, sender: String?) {
+    init(values: [FieldValue], recordType: String?, trnGenderDigit: UInt8?) {
         self.values = values
         self.recordType = recordType
         self.trnGenderDigit = trnGenderDigit
-        self.sender = sender
     }
 
     @inlinable public subscript(field: Field) -> FieldValue { values[field.rawValue] }

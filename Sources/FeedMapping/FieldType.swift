@@ -1,4 +1,5 @@
 public import DQTModel
+public import Foundation
 
 /// How a mapping field turns a legacy value into a typed one. Each case is one `type:` in a mapping file.
 public enum FieldType: Sendable {
@@ -56,7 +57,31 @@ public struct TextConstraints: Sendable, Hashable {
     /// `multiline: true`: free text that may hold tab, line feed and carriage return. Any other control character,
     /// and every bidirectional override or isolate, refuses the value (``PlausibleText``) whatever this says.
     public var multiline = false
+    /// `pattern: REGEX`: the whole value must match (e.g. a partner's reference, `DBS[0-9]{10}`).
+    public var pattern: TextPattern?
     public init() {}
+}
+
+/// A regular expression a whole text value must match, compiled once per use.
+///
+/// `NSRegularExpression` is immutable and documented thread safe; each check's tables still compile their own.
+public struct TextPattern: @unchecked Sendable, Hashable {
+    public let source: String
+    let regex: NSRegularExpression
+
+    public init?(_ source: String) {
+        guard let regex = try? NSRegularExpression(pattern: "^(?:\(source))$") else { return nil }
+        self.source = source
+        self.regex = regex
+    }
+
+    /// Whether the whole of `text` matches.
+    func matches(_ text: String) -> Bool {
+        regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    public static func == (lhs: TextPattern, rhs: TextPattern) -> Bool { lhs.source == rhs.source }
+    public func hash(into hasher: inout Hasher) { hasher.combine(source) }
 }
 
 /// A table of legacy codes and what they mean to the API, e.g. `Pass` -> `Passed`. An empty meaning is a known
@@ -92,7 +117,7 @@ public struct BooleanWords: Sendable, Hashable {
 
 /// The outcome of converting one field.
 @usableFromInline
-enum Conversion {
+enum Conversion: Sendable {
     case value(FieldValue, genderDigit: UInt8?)
     case failure(code: String, message: String)
     /// A lookup miss: a constraint error that the report also counts by code.
@@ -118,7 +143,7 @@ struct FieldCheck: Sendable {
         case nationalInsuranceNumber
         case date(DateBounds)
         case timestamp
-        case text(minimumLength: Int?, maximumLength: Int?, charset: TextConstraints.Charset?, multiline: Bool)
+        case text(minimumLength: Int?, maximumLength: Int?, charset: TextConstraints.Charset?, multiline: Bool, pattern: Int)
         case lookup
         case boolean
         case integer(minimum: Int?, maximum: Int?)
@@ -169,7 +194,7 @@ struct FieldCheck: Sendable {
                 return .failure(code: "type-error", message: "not a real date and time in the layout \(tables.patterns[table])")
             }
             return .value(.timestamp(instant), genderDigit: nil)
-        case .text(let minimumLength, let maximumLength, let charset, let multiline):
+        case .text(let minimumLength, let maximumLength, let charset, let multiline, let pattern):
             if let charset {
                 let ok: Bool
                 switch charset {
@@ -198,6 +223,9 @@ struct FieldCheck: Sendable {
                 if let maximumLength, length > maximumLength {
                     return .failure(code: "constraint-error", message: "must be at most \(maximumLength) characters long")
                 }
+            }
+            if pattern >= 0, !tables.textPatterns[pattern].matches(text) {
+                return .failure(code: "constraint-error", message: "must match the pattern \(tables.textPatterns[pattern].source)")
             }
             if table >= 0, !tables.allowed[table].contains(text) {
                 return .failure(code: "constraint-error", message: "must be one of \(tables.allowed[table].sorted().joined(separator: ", "))")
@@ -240,6 +268,7 @@ struct FieldTables: Sendable {
     /// `lookups` again as bytes, at the same indexes.
     var codes: [CodeTable] = []
     var words: [BooleanWords] = []
+    var textPatterns: [TextPattern] = []
 
     mutating func compile(_ type: FieldType) -> FieldCheck {
         func fresh(_ text: String) -> String { String(decoding: Array(text.utf8), as: UTF8.self) }
@@ -261,7 +290,8 @@ struct FieldTables: Sendable {
             return FieldCheck(
                 kind: .text(
                     minimumLength: constraints.minimumLength, maximumLength: constraints.maximumLength, charset: constraints.charset,
-                    multiline: constraints.multiline),
+                    multiline: constraints.multiline,
+                    pattern: constraints.pattern.flatMap { TextPattern($0.source) }.map { add($0, to: &textPatterns) } ?? -1),
                 table: constraints.allowed.map { add(fresh($0), to: &allowed) } ?? -1
             )
         case .lookup(let table):

@@ -72,6 +72,13 @@ extension NodeReader {
         let body = try declaredBody(
             operationEntries, operation: operation, at: operationNode, record: record, fields: fields, lookups: lookups)
 
+        let emailSettings = try email(top["email"])
+        if emailSettings == nil, let field = fields.first(where: { if case .email = $0.source { true } else { false } }) {
+            throw MappingError(
+                file: file, line: field.line, message: "field \(field.name): only an email feed (with email:) can read \(field.source)")
+        }
+        try checkPartnerLookups(fields, senders: emailSettings?.senders ?? [])
+
         let filesNode = try required(top, "files", in: "the mapping", at: root)
         let filePatterns = try strings(filesNode, "files")
         guard !filePatterns.isEmpty else { throw fail(filesNode, "files needs at least one file name pattern") }
@@ -87,7 +94,7 @@ extension NodeReader {
             slotNames: schema.fieldNames,
             filePatterns: filePatterns,
             source: try source(top["source"]),
-            email: try email(top["email"]),
+            email: emailSettings,
             format: format,
             fields: fields,
             rules: rules,
@@ -97,5 +104,20 @@ extension NodeReader {
             lifecycle: try lifecycle(promotion: top["promotion"], retirement: top["retirement"]),
             mappingFile: file
         )
+    }
+
+    /// A partner worked out from the sender's domain through a lookup: every domain the feed allows must give one, or
+    /// every row of that partner's notices would be rejected.
+    private func checkPartnerLookups(_ fields: [FieldSpec], senders: [String]) throws(MappingError) {
+        for field in fields {
+            guard case .email(.senderDomain) = field.source, case .lookup(let table) = field.type else { continue }
+            for entry in senders {
+                let domain = String(entry.split(separator: "@", omittingEmptySubsequences: false).last ?? "").lowercased()
+                guard table.resolve(domain) == nil else { continue }
+                throw MappingError(
+                    file: file, line: field.line,
+                    message: "field \(field.name): email.senders allows \(domain), which lookup \(table.name) does not map")
+            }
+        }
     }
 }

@@ -29,31 +29,21 @@ extension NodeReader {
                 allowed: [
                     "column", "position", "columns", "type", "format", "required", "pii", "onInvalid", "lookup", "genderDigit",
                     "padZeros", "past", "notFuture", "min", "max", "minLength", "maxLength", "length", "charset", "values",
-                    "true", "false", "impliedDecimals", "multiline",
+                    "true", "false", "impliedDecimals", "multiline", "from", "pattern",
                 ], what: "field \(name)")
 
             let source: FieldSource
-            switch sourceKind {
-            case .columns:
-                guard options["column"] == nil, options["position"] == nil else {
-                    throw fail(value, "field \(name): fixed-width fields use 'columns'")
+            if let from = options["from"] {
+                for other in ["column", "position", "columns"] where options[other] != nil {
+                    throw fail(options[other], "field \(name): give 'from' or '\(other)', not both")
                 }
-                source = .columns(
-                    try columns(required(options, "columns", in: "field \(name)", at: value), "field \(name) columns"),
-                    index: firstIndex + specs.count)
-            case .headerOrPosition, .position:
-                guard options["columns"] == nil else { throw fail(value, "field \(name): delimited fields use 'column' or 'position'") }
-                if let column = options["column"] {
-                    guard sourceKind == .headerOrPosition else { throw fail(column, "field \(name): a file without a header is read by 'position'") }
-                    guard options["position"] == nil else { throw fail(column, "field \(name): give 'column' or 'position', not both") }
-                    source = .column(try string(column, "column"))
-                } else if let position = options["position"] {
-                    let index = try int(position, "position")
-                    guard index >= 0 else { throw fail(position, "position counts from 0") }
-                    source = .position(index)
-                } else {
-                    throw fail(value, "field \(name) needs 'column' or 'position'")
+                let text = try string(from, "from")
+                guard let value = EmailValue(rawValue: text) else {
+                    throw fail(from, "field \(name): from must be one of \(EmailValue.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
+                source = .email(value)
+            } else {
+                source = try fileSource(name, options: options, at: value, sourceKind: sourceKind, index: firstIndex + specs.count)
             }
 
             let typeNode = try required(options, "type", in: "field \(name)", at: value)
@@ -90,6 +80,32 @@ extension NodeReader {
                 ))
         }
         return specs
+    }
+
+    /// Where a field's value is in the file: `columns` (fixed width), else `column` (by header) or `position`.
+    private func fileSource(_ name: String, options: [String: Node], at value: Node, sourceKind: SourceKind, index: Int) throws(MappingError)
+        -> FieldSource
+    {
+        switch sourceKind {
+        case .columns:
+            guard options["column"] == nil, options["position"] == nil else {
+                throw fail(value, "field \(name): fixed-width fields use 'columns'")
+            }
+            return .columns(try columns(required(options, "columns", in: "field \(name)", at: value), "field \(name) columns"), index: index)
+        case .headerOrPosition, .position:
+            guard options["columns"] == nil else { throw fail(value, "field \(name): delimited fields use 'column' or 'position'") }
+            if let column = options["column"] {
+                guard sourceKind == .headerOrPosition else { throw fail(column, "field \(name): a file without a header is read by 'position'") }
+                guard options["position"] == nil else { throw fail(column, "field \(name): give 'column' or 'position', not both") }
+                return .column(try string(column, "column"))
+            }
+            if let position = options["position"] {
+                let index = try int(position, "position")
+                guard index >= 0 else { throw fail(position, "position counts from 0") }
+                return .position(index)
+            }
+            throw fail(value, "field \(name) needs 'column', 'position' or 'from'")
+        }
     }
 
     func fieldType(
@@ -133,6 +149,13 @@ extension NodeReader {
             }
             if let values = options["values"] { constraints.allowed = Set(try strings(values, "values")) }
             if let multiline = options["multiline"] { constraints.multiline = try bool(multiline, "multiline") }
+            if let patternNode = options["pattern"] {
+                let source = try string(patternNode, "pattern")
+                guard let pattern = TextPattern(source) else {
+                    throw fail(patternNode, "field \(field): pattern is not a valid regular expression")
+                }
+                constraints.pattern = pattern
+            }
             return .text(constraints)
         case "enum":
             let lookupNode = try required(options, "lookup", in: "field \(field)", at: node)

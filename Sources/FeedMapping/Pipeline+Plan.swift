@@ -10,9 +10,19 @@ extension Pipeline {
     ) throws -> Plan<Builder> {
         let slotByName = Dictionary(uniqueKeysWithValues: feed.slotNames.enumerated().map { ($1, $0) })
         var bound: [String: [BoundField]] = [:]
+        var tables = FieldTables()
+        let checks = feed.fields.map { tables.compile($0.type) }
+        var emailFields: [EmailField] = []
         for (profile, spec) in feed.fields.enumerated() {
             let index: Int
             switch spec.source {
+            case .email(let value):
+                guard let slot = slotByName[spec.name] else { preconditionFailure("the loader checked field names") }
+                let conversion = value.value(sender: sender).map { text in
+                    Array(text.utf8).withUnsafeBufferPointer { checks[profile].convert($0, context: context, tables: tables) }
+                }
+                emailFields.append(EmailField(slot: slot, profile: profile, conversion: conversion))
+                continue
             case .position(let position): index = position
             case .columns(_, let position): index = position
             case .column(let name):
@@ -39,8 +49,6 @@ extension Pipeline {
         let uniqueIndexes = feed.uniqueKey.map { names in
             bound.mapValues { fields in names.compactMap { name in fields.first { feed.fields[$0.profile].name == name }?.index } }
         }
-        var tables = FieldTables()
-        let checks = feed.fields.map { tables.compile($0.type) }
         let positions = feed.fields.compactMap { spec -> Int? in if case .position(let p) = spec.source { p } else { nil } }
         return Plan(
             pipeline: self,
@@ -50,6 +58,7 @@ extension Pipeline {
             tables: tables,
             bound: bound,
             rowFields: bound[""] ?? [],
+            emailFields: emailFields,
             expectedCounts: expectedCounts,
             minimumCount: expectedCounts?.min() ?? ((positions.max() ?? -1) + 1),
             header: header,

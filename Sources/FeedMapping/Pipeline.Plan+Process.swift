@@ -72,6 +72,24 @@ extension Pipeline.Plan {
             }
         }
 
+        for field in emailFields {
+            let spec = specs[field.profile]
+            switch field.conversion {
+            case .value(let value, _)?:
+                counters.row[field.slot] = value
+            case nil:
+                if spec.required {
+                    outcome.problems.append(problem(record.line, spec, code: "constraint-error", message: "only an email has this value"))
+                }
+            case .failure(let code, let message)?:
+                outcome.problems.append(problem(record.line, spec, code: code, message: message))
+            case .unmapped?:
+                let table = tables.lookups[checks[field.profile].table]
+                outcome.problems.append(
+                    problem(record.line, spec, code: "constraint-error", message: "the email's value has no entry in lookup \(table.name)"))
+            }
+        }
+
         if !outcome.problems.contains(where: { $0.severity == .error }) {
             // Through a pointer: a rule is read where it is, not copied out of the array for every row.
             rules.withUnsafeBufferPointer { rules in
@@ -89,7 +107,7 @@ extension Pipeline.Plan {
 
         do {
             let built = try builder.build(
-                counters.row, recordType: typeCode, genderDigit: genderDigit, sender: pipeline.sender, wantsCall: wantsCalls)
+                counters.row, recordType: typeCode, genderDigit: genderDigit, wantsCall: wantsCalls)
             for warning in built.warnings {
                 outcome.problems.append(
                     Problem(line: record.line, field: warning.field, code: warning.code, message: warning.message, severity: .warning))

@@ -17,6 +17,7 @@ struct Pipeline: Sendable {
     /// For an email's attachment: the SHA-256 of its decoded bytes, which keys its records instead of the email's,
     /// so the same attachment in another email (a resent notice) makes the same records, applied once.
     let attachmentSHA256: String?
+    /// The authenticated sender of the email the file came in; nil for a file. Read by `from: email...` fields.
     let sender: String?
 
     /// Rows per batch, and the bytes a batch may hold: three batches in flight bound the memory whatever the file.
@@ -38,6 +39,14 @@ struct Pipeline: Sendable {
         let countsValues: Bool
         /// From a continuation line: absent, not missing, when no continuation was joined to the row.
         let fromContinuation: Bool
+    }
+
+    /// A field read from the email (`from: email.senderDomain`): converted once per file, the same for every row.
+    struct EmailField: Sendable {
+        let slot: Int
+        let profile: Int
+        /// Nil when the file did not come by email.
+        let conversion: Conversion?
     }
 
     /// What the parallel stage found in one row.
@@ -111,6 +120,7 @@ struct Pipeline: Sendable {
         let tables: FieldTables
         let bound: [String: [BoundField]]
         let rowFields: [BoundField]
+        let emailFields: [EmailField]
         let expectedCounts: [Int]?
         let minimumCount: Int
         let header: [String]?

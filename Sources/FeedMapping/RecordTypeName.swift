@@ -7,7 +7,6 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
     case welshQTS = "WelshQTSAward"
     case workforce = "WorkforceEmployment"
     case claimExtract = "ClaimExtractRow"
-    case prohibition = "ProhibitionNotice"
     case giasEstablishment = "GiasEstablishment"
     case tpsEstablishment = "TpsEstablishment"
 
@@ -19,7 +18,6 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
         case .welshQTS: RecordSchema(WelshQTSAward.self, name: rawValue)
         case .workforce: RecordSchema(WorkforceEmployment.self, name: rawValue)
         case .claimExtract: RecordSchema(ClaimExtractRow.self, name: rawValue)
-        case .prohibition: RecordSchema(ProhibitionNotice.self, name: rawValue)
         case .giasEstablishment: RecordSchema(GiasEstablishment.self, name: rawValue)
         case .tpsEstablishment: RecordSchema(TpsEstablishment.self, name: rawValue)
         }
@@ -34,7 +32,6 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
         case .welshQTS: visitor.visit(WelshQTSAward.self)
         case .workforce: visitor.visit(WorkforceEmployment.self)
         case .claimExtract: visitor.visit(ClaimExtractRow.self)
-        case .prohibition: visitor.visit(ProhibitionNotice.self)
         case .giasEstablishment: visitor.visit(GiasEstablishment.self)
         case .tpsEstablishment: visitor.visit(TpsEstablishment.self)
         }

@@ -303,9 +303,9 @@ enum Synthetic {
     /// An email with a prohibition-notices CSV attachment, DKIM-signed for the sender's domain as our receiving MTA
     /// records it.
     static func notices(from sender: String, rows: Int = 2) -> String {
-        var csv = "TRN,Date of birth,Full name,Prohibition code,Details,Alert start date,Alert end date\r\n"
+        var csv = "TRN,Date of birth,Full name,Prohibition code,Details,Alert start date,Alert end date,Reference\r\n"
         for index in 0..<rows {
-            csv += "100000\(index + 2),07/03/1974,Ffug Person,T\(index % 2 + 1),Synthetic notice,01/10/2026,\r\n"
+            csv += "100000\(index + 2),07/03/1974,Ffug Person,T\(index % 2 + 1),Synthetic notice,01/10/2026,,NOTICE-\(index + 1)\r\n"
         }
         let encoded = Data(csv.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
         let domain = sender.split(separator: "@").last.map(String.init) ?? ""

@@ -48,11 +48,6 @@ struct RecordContractTests {
             ]
         case .claimExtract:
             return ["trn": trn, "qtsDate": date("2020-07-01"), "activeAlert": .boolean(false)]
-        case .prohibition:
-            return [
-                "trn": trn, "dateOfBirth": date("1980-02-03"), "fullName": .text("Ann Synthetic"), "alertType": .code("T1"),
-                "details": .text("line one\nline two"), "startDate": date("2026-01-02"), "endDate": date("2026-12-31"),
-            ]
         case .giasEstablishment:
             return [
                 "urn": .integer(100001), "laCode": .text("201"), "laName": .text("Synthetic LA"), "establishmentNumber": .text("1234"),
@@ -78,7 +73,7 @@ struct RecordContractTests {
                 let row = Record.Field.allCases.map { values[$0.name] ?? .absent }
                 return Result { () throws(RecordRejection) -> String? in
                     try TypedRowBuilder<Record>(operation: OperationTemplate(method: "PUT", path: "/")!)
-                        .build(row, recordType: nil, genderDigit: nil, sender: "EWC", wantsCall: true).body
+                        .build(row, recordType: nil, genderDigit: nil, wantsCall: true).body
                 }
             }
         }

@@ -14,7 +14,7 @@ struct MailIntakeTests {
         let attachment = try #require(email.attachments.first)
         #expect(attachment.path == scratch.path("parts/prohibitions.csv"))
         // The decoded attachment's SHA-256: every record's idempotency key is built from it.
-        #expect(attachment.sha256 == "b1d9d419da4df8e88578edac731483fe22fce55fccae0e202c717c80e143c293")
+        #expect(attachment.sha256 == "20fc75a3bec348ba6b68d14a7f53c457feb94d8a4a900ddc5858bf10cf376f96")
         #expect(try attachment.sha256 == sha256Hex(ofFile: attachment.path))
         let routes = [MailRoute(feed: "prohibition-notices", rules: noticeRules)]
         let routed = MailRouting.route(.success(email), routes: routes)

@@ -33,13 +33,13 @@ struct MailRoutingTests {
     func noAttachment() throws {
         let pdfOnly = try route("malformed/notices-pdf-only.eml")
         #expect(pdfOnly.decision == .refused(code: "no-attachment", message: "the email has no attachment matching *.csv"))
-        #expect(pdfOnly.sender == "notices@dbs.example" && pdfOnly.attachments == ["notices.pdf"])
+        #expect(pdfOnly.sender == "regulation@gtcni.example" && pdfOnly.attachments == ["notices.pdf"])
         #expect(try route("malformed/notices-no-csv-attachment.eml").attachments.isEmpty)
 
         let scratch = try Scratch()
         let email = try MailIntake.read(emlPath: notices("malformed/notices-pdf-only.eml"), into: scratch.path("parts"))
         let text = MailRoute(
-            feed: "dbs-text", rules: EmailSettings(senders: ["notices@dbs.example"], attachments: ["*.txt", "*.csv"], trust: noticeRules.trust))
+            feed: "gtcni-text", rules: EmailSettings(senders: ["@gtcni.example"], attachments: ["*.txt", "*.csv"], trust: noticeRules.trust))
         #expect(
             MailRouting.route(.success(email), routes: routes + [text]).decision
                 == .refused(code: "no-attachment", message: "the email has no attachment matching *.csv, *.txt"))

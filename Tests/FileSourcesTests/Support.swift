@@ -13,7 +13,7 @@ func notices(_ fixture: String) -> String {
 
 /// The email rules of `mappings/prohibition-notices.yaml`.
 let noticeRules = EmailSettings(
-    senders: ["@ewc.wales.example", "@gtcs.scot.example", "@gtcni.example", "notices@dbs.example"], attachments: ["*.csv"],
+    senders: ["@ewc.wales.example", "@gtcs.scot.example", "@gtcni.example"], attachments: ["*.csv"],
     trust: SenderTrust(dkimAuthservID: "mx.tq.education.gov.example"))
 
 /// A folder of its own under the temporary directory, removed with the value.

@@ -105,7 +105,7 @@ struct FileNameTests {
     }
 
     static let notices =
-        "TRN,Date of birth,Full name,Prohibition code,Details,Alert start date,Alert end date\r\n1000036,25/01/1967,Mocka Fakeington,T1,Prohibition order,01/11/2026,\r\n"
+        "TRN,Date of birth,Full name,Prohibition code,Details,Alert start date,Alert end date,Reference\r\n1000036,25/01/1967,Mocka Fakeington,T1,Prohibition order,01/11/2026,,EWC/PO/2026/0001\r\n"
 
     /// An .eml from an allowed sender with one attachment per hostile name.
     static func email(names: [String]) -> String {

@@ -12,7 +12,7 @@ struct BuiltRow {
 /// Turns a row's converted values (by slot) into its API call: through a hand-written record type, or through the
 /// body and path the mapping declares. The pipeline is generic over it, so each is compiled specialised.
 protocol RowBuilder: Sendable {
-    func build(_ values: [FieldValue], recordType: String?, genderDigit: UInt8?, sender: String?, wantsCall: Bool) throws(RecordRejection)
+    func build(_ values: [FieldValue], recordType: String?, genderDigit: UInt8?, wantsCall: Bool) throws(RecordRejection)
         -> BuiltRow
 }
 
@@ -20,10 +20,10 @@ protocol RowBuilder: Sendable {
 struct TypedRowBuilder<Record: FeedRecord>: RowBuilder {
     let operation: OperationTemplate
 
-    func build(_ values: [FieldValue], recordType: String?, genderDigit: UInt8?, sender: String?, wantsCall: Bool) throws(RecordRejection)
+    func build(_ values: [FieldValue], recordType: String?, genderDigit: UInt8?, wantsCall: Bool) throws(RecordRejection)
         -> BuiltRow
     {
-        let record = try Record(MappedRow(values: values, recordType: recordType, trnGenderDigit: genderDigit, sender: sender))
+        let record = try Record(MappedRow(values: values, recordType: recordType, trnGenderDigit: genderDigit))
         guard wantsCall else { return BuiltRow(warnings: record.warnings) }
         return BuiltRow(
             warnings: record.warnings, path: operation.path(for: record), body: record.body?.serialized, expectation: record.expectation)
@@ -37,7 +37,7 @@ struct DeclaredRowBuilder: RowBuilder {
     /// The slot that fills each placeholder of the path, in order, and its field's name.
     let pathSlots: [(slot: Int, name: String)]
 
-    func build(_ values: [FieldValue], recordType: String?, genderDigit: UInt8?, sender: String?, wantsCall: Bool) throws(RecordRejection)
+    func build(_ values: [FieldValue], recordType: String?, genderDigit: UInt8?, wantsCall: Bool) throws(RecordRejection)
         -> BuiltRow
     {
         var parameters: [String] = []
