@@ -1,5 +1,5 @@
 public import DQTModel
-public import Foundation
+import Foundation
 
 /// How a mapping field turns a legacy value into a typed one. Each case is one `type:` in a mapping file.
 public enum FieldType: Sendable {

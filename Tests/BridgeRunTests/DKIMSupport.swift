@@ -102,7 +102,10 @@ extension BridgeHarness {
             text
             .replacingOccurrences(of: "authservID: mx.tq.education.gov.example", with: "authservID: \(signer.authservID)")
             .replacingOccurrences(of: "senders: [", with: "senders: [\"@\(signer.domain)\", ")
-        guard changed.contains("authservID: \(signer.authservID)"), changed.contains("\"@\(signer.domain)\"") else {
+            .replacingOccurrences(of: "partnerByDomain:\n    entries: {", with: "partnerByDomain:\n    entries: {\(signer.domain): partner, ")
+        guard changed.contains("authservID: \(signer.authservID)"), changed.contains("\"@\(signer.domain)\""),
+            changed.contains("\(signer.domain): partner")
+        else {
             throw ChildProcessFailure(program: "test", reason: "prohibition-notices.yaml no longer has the expected email section")
         }
         try changed.write(toFile: path, atomically: true, encoding: .utf8)
