@@ -44,7 +44,12 @@ indirect enum ConfigurationKeys: Sendable {
                     "operationTimeoutSeconds", "ambiguousGraceSeconds",
                 ].map { ($0, ConfigurationKeys.value) }
                     + [
-                        ("retry", .keys(Dictionary(uniqueKeysWithValues: ["attempts", "attemptsPerRun", "backoffSeconds", "maxBackoffSeconds"].map { ($0, .value) }))),
+                        (
+                            "retry",
+                            .keys(
+                                Dictionary(
+                                    uniqueKeysWithValues: ["attempts", "attemptsPerRun", "backoffSeconds", "maxBackoffSeconds"].map { ($0, .value) }))
+                        ),
                         (
                             "sentCopy",
                             .keys([

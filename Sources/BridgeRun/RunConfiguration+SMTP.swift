@@ -75,7 +75,8 @@ extension RunConfiguration {
                 throw fail("\(error)")
             }
             if Self.domain(of: from) == nil { throw fail("from '\(from)' is not an address") }
-            if let domain = messageIDDomain, domain.isEmpty || !domain.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.".contains($0)) }) {
+            if let domain = messageIDDomain, domain.isEmpty || !domain.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.".contains($0)) })
+            {
                 throw fail("messageIDDomain '\(domain)' is not a domain")
             }
             let logsIn = !(user ?? "").isEmpty

@@ -52,7 +52,8 @@ struct NoticesListCommand: AsyncParsableCommand {
     static func line(_ row: NoticeRow) -> String {
         let reply = row.reply.map { ", last reply: \($0.prefix(160))" } ?? ""
         let queue = row.queueID.map { ", queue id \($0)" } ?? ""
-        return "\(row.entry): \(row.state.rawValue), \(row.attempts) attempt(s), to \(row.recipients.joined(separator: ", ")), Message-ID <\(row.messageID)>"
+        return
+            "\(row.entry): \(row.state.rawValue), \(row.attempts) attempt(s), to \(row.recipients.joined(separator: ", ")), Message-ID <\(row.messageID)>"
             + queue + reply
     }
 

@@ -91,7 +91,9 @@ public struct MailOutbox: Sendable {
         guard present.size == manifest.size, present.sha256 == manifest.sha256 else {
             throw EntryProblem(
                 entry: entry,
-                message: "the attachment is \(present.size) bytes, SHA-256 \(present.sha256), not \(manifest.size) bytes, \(manifest.sha256) as its manifest says")
+                message:
+                    "the attachment is \(present.size) bytes, SHA-256 \(present.sha256), not \(manifest.size) bytes, \(manifest.sha256) as its manifest says"
+            )
         }
     }
 

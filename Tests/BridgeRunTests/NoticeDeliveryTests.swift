@@ -80,7 +80,8 @@ struct NoticeDeliveryTests {
         try await withLedger { ledger in
             let box = try NoticeOutbox("notice-round-trip")
             let (entry, file) = try box.add(to: [mailbox], size: 200_000)
-            let outcomes = try await noticePass(ledger: ledger, outbox: box.outbox, submitter: try submission(url), sentCopy: try sentCopy(), policy: policy())
+            let outcomes = try await noticePass(
+                ledger: ledger, outbox: box.outbox, submitter: try submission(url), sentCopy: try sentCopy(), policy: policy())
             #expect(outcomes.map(\.state) == [.sent])
             let row = try #require(try await ledger.notice(entry: entry))
             #expect(row.state == .sent && row.queueID != nil && row.reply?.hasPrefix("250") == true)
@@ -111,9 +112,11 @@ struct NoticeDeliveryTests {
         try await withLedger { ledger in
             let box = try NoticeOutbox("notice-refused")
             let (entry, _) = try box.add(to: [try TestServices.require(TestServices.smtpRefused)])
-            let first = try await noticePass(ledger: ledger, outbox: box.outbox, submitter: try submission(), sentCopy: try sentCopy(), policy: policy())
+            let first = try await noticePass(
+                ledger: ledger, outbox: box.outbox, submitter: try submission(), sentCopy: try sentCopy(), policy: policy())
             #expect(first.map(\.state) == [.refused] && first[0].needsAttention)
-            let again = try await noticePass(ledger: ledger, outbox: box.outbox, submitter: try submission(), sentCopy: try sentCopy(), policy: policy())
+            let again = try await noticePass(
+                ledger: ledger, outbox: box.outbox, submitter: try submission(), sentCopy: try sentCopy(), policy: policy())
             #expect(again.isEmpty)
             let row = try #require(try await ledger.notice(entry: entry))
             #expect(row.state == .refused && row.attempts == 1 && row.reply?.contains("550") == true)
@@ -126,10 +129,12 @@ struct NoticeDeliveryTests {
         try await withLedger { ledger in
             let box = try NoticeOutbox("notice-deferred")
             let (entry, _) = try box.add(to: [try TestServices.require(TestServices.smtpDeferred)])
-            let first = try await noticePass(ledger: ledger, outbox: box.outbox, submitter: try submission(), sentCopy: try sentCopy(), policy: policy())
+            let first = try await noticePass(
+                ledger: ledger, outbox: box.outbox, submitter: try submission(), sentCopy: try sentCopy(), policy: policy())
             #expect(first.map(\.state) == [.pending])
             #expect(try await ledger.notice(entry: entry)?.attempts == 2)
-            let second = try await noticePass(ledger: ledger, outbox: box.outbox, submitter: try submission(), sentCopy: try sentCopy(), policy: policy())
+            let second = try await noticePass(
+                ledger: ledger, outbox: box.outbox, submitter: try submission(), sentCopy: try sentCopy(), policy: policy())
             #expect(second.map(\.state) == [.givenUp] && second[0].needsAttention)
             let row = try #require(try await ledger.notice(entry: entry))
             #expect(row.state == .givenUp && row.attempts == 4 && row.reply?.contains("450") == true)
@@ -164,13 +169,16 @@ struct NoticeDeliveryTests {
             let box = try NoticeOutbox("notice-resent")
             let (entry, _) = try box.add(to: [mailbox])
             let dropping = ReplyLosingSubmitter(try submission(), losesReplies: 0, dropsFirst: true)
-            let first = try await noticePass(ledger: ledger, outbox: box.outbox, submitter: dropping, sentCopy: try sentCopy(), policy: policy(grace: 2))
+            let first = try await noticePass(
+                ledger: ledger, outbox: box.outbox, submitter: dropping, sentCopy: try sentCopy(), policy: policy(grace: 2))
             #expect(first.map(\.state) == [.submitting])
             let row = try #require(try await ledger.notice(entry: entry))
-            let early = try await noticePass(ledger: ledger, outbox: box.outbox, submitter: dropping, sentCopy: try sentCopy(), policy: policy(grace: 2))
+            let early = try await noticePass(
+                ledger: ledger, outbox: box.outbox, submitter: dropping, sentCopy: try sentCopy(), policy: policy(grace: 2))
             #expect(early.map(\.state) == [.submitting], "within the grace period nothing is sent")
             try await Task.sleep(for: .seconds(2.5))
-            let late = try await noticePass(ledger: ledger, outbox: box.outbox, submitter: dropping, sentCopy: try sentCopy(), policy: policy(grace: 2))
+            let late = try await noticePass(
+                ledger: ledger, outbox: box.outbox, submitter: dropping, sentCopy: try sentCopy(), policy: policy(grace: 2))
             #expect(late.map(\.state) == [.sent])
             defer { try? removeFromInbox(row.messageID) }
             #expect(dropping.submissions == 1)

@@ -108,12 +108,14 @@ struct NoticeSenderUnitTests {
         let submitter = ScriptedSubmitter([.fails(MailTransportError(.transient, "timeout"), afterMessage: true)])
         _ = try await noticePass(ledger: ledger, outbox: box.outbox, submitter: submitter, sentCopy: ScriptedSentCopy(), policy: .test(), clock: now)
         clock.advance(30)
-        let waiting = try await noticePass(ledger: ledger, outbox: box.outbox, submitter: submitter, sentCopy: ScriptedSentCopy(), policy: .test(), clock: now)
+        let waiting = try await noticePass(
+            ledger: ledger, outbox: box.outbox, submitter: submitter, sentCopy: ScriptedSentCopy(), policy: .test(), clock: now)
         #expect(waiting.map(\.state) == [.submitting])
         #expect(waiting.first?.needsAttention == false)
         #expect(submitter.messages.count == 1)
         clock.advance(31)
-        let resent = try await noticePass(ledger: ledger, outbox: box.outbox, submitter: submitter, sentCopy: ScriptedSentCopy(), policy: .test(), clock: now)
+        let resent = try await noticePass(
+            ledger: ledger, outbox: box.outbox, submitter: submitter, sentCopy: ScriptedSentCopy(), policy: .test(), clock: now)
         #expect(resent.map(\.state) == [.sent])
         #expect(submitter.messages.count == 2)
         #expect(submitter.messages[0] == submitter.messages[1], "every attempt sends the same bytes")
@@ -149,8 +151,10 @@ struct NoticeSenderUnitTests {
             let row = try await ledger.registerNotice(
                 entry: entry, messageID: "\(entry)@t", sha256: manifest.sha256, size: manifest.size, recipients: manifest.to,
                 subject: manifest.subject, runID: runID, at: Date())
-            try await ledger.transitionNotice(id: row.id, from: [.pending], NoticeChange(to: .submitting, detail: "t", startsAttempt: true), runID: runID, at: Date())
-            try await ledger.transitionNotice(id: row.id, from: [.submitting], NoticeChange(to: .submitted, detail: "t", reply: "250 ok"), runID: runID, at: Date())
+            try await ledger.transitionNotice(
+                id: row.id, from: [.pending], NoticeChange(to: .submitting, detail: "t", startsAttempt: true), runID: runID, at: Date())
+            try await ledger.transitionNotice(
+                id: row.id, from: [.submitting], NoticeChange(to: .submitted, detail: "t", reply: "250 ok"), runID: runID, at: Date())
         }
         try box.outbox.moveToSent(moved)
         let submitter = ScriptedSubmitter()

@@ -1,5 +1,5 @@
-import CurlMail
 import Crypto
+import CurlMail
 import DQTTesting
 import Delivery
 import Foundation
@@ -23,7 +23,9 @@ struct NoticeOutbox {
 
     /// Puts a prohibitions CSV of about `size` bytes into the outbox for `to`; returns the entry's name and the file.
     @discardableResult
-    func add(to: [String], size: Int = 2_000, subject: String = "Teaching alerts and prohibitions from the DQT") throws -> (entry: String, file: String) {
+    func add(to: [String], size: Int = 2_000, subject: String = "Teaching alerts and prohibitions from the DQT") throws -> (
+        entry: String, file: String
+    ) {
         let name = "Prohibitions_\(UUID().uuidString.prefix(8)).csv"
         var csv = "trn,alert_type,start_date\n"
         var row = 0

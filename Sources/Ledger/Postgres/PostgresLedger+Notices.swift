@@ -64,7 +64,8 @@ extension PostgresLedger: NoticeLedger {
                         sent_at = $8, updated_at = $9 WHERE id = $1
                     """,
                     [
-                        .int64(id), .text(row.state.rawValue), .int(row.attempts), row.lastAttemptAt.map(PGValue.timestamp), row.reply.map(PGValue.text),
+                        .int64(id), .text(row.state.rawValue), .int(row.attempts), row.lastAttemptAt.map(PGValue.timestamp),
+                        row.reply.map(PGValue.text),
                         row.queueID.map(PGValue.text), row.submittedAt.map(PGValue.timestamp), row.sentAt.map(PGValue.timestamp), .timestamp(at),
                     ])
                 try Self.audit(connection, id: id, at: at, from: before, to: change.to, runID: runID, detail: change.detail)
@@ -117,6 +118,7 @@ extension NoticeRow {
             subject: try result.requireString(index, "subject"),
             state: NoticeState(rawValue: try result.requireString(index, "state")) ?? .held, attempts: row.int("attempts") ?? 0,
             lastAttemptAt: row.date("last_attempt_at"), reply: row["reply"], queueID: row["queue_id"], submittedAt: row.date("submitted_at"),
-            sentAt: row.date("sent_at"), createdAt: try result.requireDate(index, "created_at"), updatedAt: try result.requireDate(index, "updated_at"))
+            sentAt: row.date("sent_at"), createdAt: try result.requireDate(index, "created_at"),
+            updatedAt: try result.requireDate(index, "updated_at"))
     }
 }

@@ -53,7 +53,8 @@ final class NoticeMailer: @unchecked Sendable {
     var hasSentCopy: Bool { sentCopy != nil }
 
     /// Submits the message `build` makes (on the mail queue, so it is streamed from there).
-    func submit(from sender: String, to recipients: [String], build: @escaping @Sendable () throws -> any SMTPMessageSource) async -> SubmissionResult {
+    func submit(from sender: String, to recipients: [String], build: @escaping @Sendable () throws -> any SMTPMessageSource) async -> SubmissionResult
+    {
         await withCheckedContinuation { continuation in
             queue.async {
                 let counted: CountingSource

@@ -27,9 +27,11 @@ struct NoticePolicy: Sendable {
     /// `<first 16 hex of the attachment's SHA-256>.<entry>@<domain>`: the same for every attempt at one entry, and
     /// another for a resend's entry or other bytes. Characters outside letters, digits, `-` and `_` become `_`.
     func messageID(entry: String, sha256: String) -> String {
-        let local = String(entry.unicodeScalars.map { scalar -> Character in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_") ? Character(scalar) : "_"
-        })
+        let local = String(
+            entry.unicodeScalars.map { scalar -> Character in
+                scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_")
+                    ? Character(scalar) : "_"
+            })
         return "\(sha256.prefix(16)).\(local)@\(messageIDDomain)"
     }
 }

@@ -104,7 +104,8 @@ final class NoticeSender {
         guard age >= policy.graceSeconds else {
             return NoticeOutcome(
                 entry: row.entry, state: .submitting,
-                detail: "waiting for proof: no sent copy yet \(Int(age)) s after the attempt (grace \(Int(policy.graceSeconds)) s)", needsAttention: false)
+                detail: "waiting for proof: no sent copy yet \(Int(age)) s after the attempt (grace \(Int(policy.graceSeconds)) s)",
+                needsAttention: false)
         }
         let pending = try await move(row, [.submitting], .pending, "no sent copy \(Int(age)) s after the attempt: it was not queued")
         return try await send(pending)
@@ -137,7 +138,8 @@ final class NoticeSender {
                 at: clock())
             triesThisRun += 1
             NoticeFailPoint.beforeSubmit.hit()
-            let result = await mailer.submit(from: policy.from, to: current.recipients + [policy.sentCopyAddress].compactMap { $0 }, build: message(current, manifest))
+            let result = await mailer.submit(
+                from: policy.from, to: current.recipients + [policy.sentCopyAddress].compactMap { $0 }, build: message(current, manifest))
             if let receipt = result.receipt {
                 NoticeFailPoint.submitted.hit()
                 let submitted = try await ledger.transitionNotice(
@@ -175,7 +177,8 @@ final class NoticeSender {
             if current.attempts >= policy.attempts { continue }
             if triesThisRun >= policy.attemptsPerRun {
                 if !answered4xx { serverDown = "the mail server could not be reached: \(error)" }
-                return attention(current.entry, .pending, "not queued after \(current.attempts) of \(policy.attempts) attempts, retried next run: \(error)")
+                return attention(
+                    current.entry, .pending, "not queued after \(current.attempts) of \(policy.attempts) attempts, retried next run: \(error)")
             }
             try await sleep(policy.backoff(afterRetry: triesThisRun))
         }
