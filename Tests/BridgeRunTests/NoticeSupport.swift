@@ -2,6 +2,7 @@ import Crypto
 import CurlMail
 import DQTTesting
 import Delivery
+import FileSources
 import Foundation
 import Ledger
 import Logging
@@ -26,6 +27,15 @@ struct NoticeOutbox {
     func add(to: [String], size: Int = 2_000, subject: String = "Teaching alerts and prohibitions from the DQT") throws -> (
         entry: String, file: String
     ) {
+        try Self.add(to: to, outbox: outbox.folder, scratch: scratch.path(""), size: size, subject: subject)
+    }
+
+    /// Puts a prohibitions CSV into `outbox` through the real ``MailOutboxDelivery``, the file kept in `scratch`.
+    static func add(
+        to: [String], outbox: String, scratch: String, size: Int = 2_000, subject: String = "Teaching alerts and prohibitions from the DQT"
+    )
+        throws -> (entry: String, file: String)
+    {
         let name = "Prohibitions_\(UUID().uuidString.prefix(8)).csv"
         var csv = "trn,alert_type,start_date\n"
         var row = 0
@@ -33,10 +43,10 @@ struct NoticeOutbox {
             csv += "\(1_000_000 + row),T1,2026-01-01\n"
             row += 1
         }
-        let file = scratch.path(name)
+        let file = joinPath(scratch, name)
         try Data(csv.utf8).write(to: URL(fileURLWithPath: file))
         let digest = SHA256.hash(data: Data(csv.utf8)).map { String(format: "%02x", $0) }.joined()
-        _ = try MailOutboxDelivery(outbox: outbox.folder, to: to, subject: subject).deliver(
+        _ = try MailOutboxDelivery(outbox: outbox, to: to, subject: subject).deliver(
             localFile: file, name: name, expectedSize: Int64(csv.utf8.count), expectedSHA256: digest
         ) { _ in }
         return (name, file)
