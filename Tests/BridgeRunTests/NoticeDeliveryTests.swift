@@ -169,16 +169,20 @@ struct NoticeDeliveryTests {
             let box = try NoticeOutbox("notice-resent")
             let (entry, _) = try box.add(to: [mailbox])
             let dropping = ReplyLosingSubmitter(try submission(), losesReplies: 0, dropsFirst: true)
+            // The grace period is judged on a clock the test moves: a loaded machine's slow pass cannot end it early.
+            let clock = NoticeClock()
+            let now: @Sendable () -> Date = { clock.date }
             let first = try await noticePass(
-                ledger: ledger, outbox: box.outbox, submitter: dropping, sentCopy: try sentCopy(), policy: policy(grace: 2))
+                ledger: ledger, outbox: box.outbox, submitter: dropping, sentCopy: try sentCopy(), policy: policy(grace: 60), clock: now)
             #expect(first.map(\.state) == [.submitting])
             let row = try #require(try await ledger.notice(entry: entry))
+            clock.advance(30)
             let early = try await noticePass(
-                ledger: ledger, outbox: box.outbox, submitter: dropping, sentCopy: try sentCopy(), policy: policy(grace: 2))
+                ledger: ledger, outbox: box.outbox, submitter: dropping, sentCopy: try sentCopy(), policy: policy(grace: 60), clock: now)
             #expect(early.map(\.state) == [.submitting], "within the grace period nothing is sent")
-            try await Task.sleep(for: .seconds(2.5))
+            clock.advance(31)
             let late = try await noticePass(
-                ledger: ledger, outbox: box.outbox, submitter: dropping, sentCopy: try sentCopy(), policy: policy(grace: 2))
+                ledger: ledger, outbox: box.outbox, submitter: dropping, sentCopy: try sentCopy(), policy: policy(grace: 60), clock: now)
             #expect(late.map(\.state) == [.sent])
             defer { try? removeFromInbox(row.messageID) }
             #expect(dropping.submissions == 1)
