@@ -265,7 +265,7 @@ let package = Package(
             name: "BridgeRunTests",
             dependencies: [
                 "BridgeRun", "Ledger", "FileSources", "Publisher", "FeedMapping", "DQTModel", "DQTAPI", "DQTTesting", "DQTAPITesting",
-                "LibPQ", "SFTP", "FaultProxy", "JSONLogging", "Delivery", "ChangeFeed", "CurlMail",
+                "LibPQ", "SFTP", "FaultProxy", "JSONLogging", "Delivery", "ChangeFeed", "CurlMail", "MIMEMail",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

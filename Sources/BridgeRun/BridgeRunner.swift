@@ -22,7 +22,7 @@ public final class BridgeRunner {
 
     public init(environment: RunEnvironment) {
         self.environment = environment
-        self.stages = [InboundStage(), ExportStage(), RetentionStage()]
+        self.stages = [InboundStage(), ExportStage(), NoticeStage(), RetentionStage()]
     }
 
     public func run(options: RunOptions = RunOptions(), command: String = "run") async -> RunOutcome {

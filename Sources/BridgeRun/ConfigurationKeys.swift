@@ -37,6 +37,27 @@ indirect enum ConfigurationKeys: Sendable {
                     "url", "user", "passwordFile", "passwordEnv", "caFile", "processedFolder", "quarantineFolder", "connectTimeoutSeconds",
                     "operationTimeoutSeconds",
                 ].map { ($0, ConfigurationKeys.value) })),
+        "smtp": .keys(
+            Dictionary(
+                uniqueKeysWithValues: [
+                    "url", "user", "passwordFile", "passwordEnv", "caFile", "from", "messageIDDomain", "connectTimeoutSeconds",
+                    "operationTimeoutSeconds", "ambiguousGraceSeconds",
+                ].map { ($0, ConfigurationKeys.value) }
+                    + [
+                        (
+                            "retry",
+                            .keys(
+                                Dictionary(
+                                    uniqueKeysWithValues: ["attempts", "attemptsPerRun", "backoffSeconds", "maxBackoffSeconds"].map { ($0, .value) }))
+                        ),
+                        (
+                            "sentCopy",
+                            .keys([
+                                "address": .value, "folder": .value,
+                                "imap": .keys(Dictionary(uniqueKeysWithValues: RunConfiguration.SMTPSettings.sentCopyIMAPKeys.map { ($0, .value) })),
+                            ])
+                        ),
+                    ])),
         "feeds": .named(
             .keys(
                 Dictionary(

@@ -39,6 +39,10 @@ import Yams
 ///   caFile: /etc/ssl/mail-ca.pem        # omit for the system's CAs
 ///   processedFolder: processed          # handled messages are moved here, refused ones to quarantineFolder
 ///   quarantineFolder: quarantine
+/// smtp:                                 # sends the mail outbox's notices (see RunConfiguration.SMTPSettings)
+///   url: smtp://mail.example:587        # smtp: STARTTLS, required; smtps: implicit TLS
+///   from: tq-unit@education.gov.example
+///   sentCopy: {address: tq-unit@education.gov.example, folder: INBOX}   # IMAP account: the imap section's
 /// defaultSource: sftp                   # sftp or folder (default: sftp when configured)
 /// stabilityWaitSeconds: 0               # wait within a run for a second listing of growing files (0: next run)
 /// feeds:                                # per-feed overrides of the mapping's source settings
@@ -63,6 +67,8 @@ public struct RunConfiguration: Sendable {
     public var sftp: SFTPSettings?
     public var folder: FolderSettings?
     public var imap: IMAPSettings?
+    /// How the mail outbox's notices are sent (nil: another mail system sends them).
+    public var smtp: SMTPSettings?
     public var defaultSource: SourceKind?
     public var stabilityWaitSeconds: Double = 0
     /// Shadow feeds leave their files where they are (the legacy job owns them) unless this is true.
@@ -173,6 +179,7 @@ public struct RunConfiguration: Sendable {
         var sftp: SFTPSettings?
         var folder: FolderSettings?
         var imap: IMAPSettings?
+        var smtp: SMTPSettings?
         var defaultSource: SourceKind?
         var stabilityWaitSeconds: Double?
         var shadowMovesFiles: Bool?
@@ -214,6 +221,7 @@ public struct RunConfiguration: Sendable {
         configuration.sftp = file.sftp
         configuration.folder = file.folder
         configuration.imap = file.imap
+        configuration.smtp = file.smtp
         configuration.defaultSource = file.defaultSource
         configuration.stabilityWaitSeconds = file.stabilityWaitSeconds ?? 0
         configuration.shadowMovesFiles = file.shadowMovesFiles ?? false
@@ -240,6 +248,7 @@ public struct RunConfiguration: Sendable {
         }
         if sftp == nil && folder == nil && imap == nil { throw ConfigurationError(message: "\(path): configure an sftp, a folder or an imap source") }
         if let imap { try imap.check(path: path) }
+        if let smtp { try smtp.check(path: path, imap: imap) }
         if let batch = api.batchSize, !(1...1000).contains(batch) { throw ConfigurationError(message: "\(path): api.batchSize must be 1...1000") }
         if let concurrency = api.concurrency, !(1...64).contains(concurrency) {
             throw ConfigurationError(message: "\(path): api.concurrency must be 1...64")

@@ -25,6 +25,10 @@ public final class RunMetrics: Sendable, PublisherObserver {
         "dqt_bridge_api_retries_total": ("counter", "Batches retried, by reason (timeout, connection, HTTP status)."),
         "dqt_bridge_api_batches_total": ("counter", "Batches acknowledged by the API."),
         "dqt_bridge_bytes_fetched_total": ("counter", "Bytes fetched from the sources, by feed."),
+        "dqt_bridge_notices_total": ("counter", "Notices from the mail outbox, by outcome (sent, refused, given-up, held, retried, unknown)."),
+        "dqt_bridge_notices_waiting": (
+            "gauge", "Notices in each state other than sent after the run (refused, given-up and held wait for an operator)."
+        ),
         "dqt_bridge_stage_seconds_total": ("counter", "Seconds spent in each stage (list, fetch, check, publish, archive)."),
         "dqt_bridge_run_duration_seconds": ("gauge", "Wall time of the run."),
         "dqt_bridge_run_exit_status": ("gauge", "The run's exit status: 0 all good, 1 refusals, 2 failed."),

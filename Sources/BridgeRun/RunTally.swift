@@ -44,6 +44,8 @@ public struct RunTally: Sendable {
 
     public var feeds: [String: FeedCounts] = [:]
     public var exports: [ExportNote] = []
+    /// The mail outbox's notices the run worked on.
+    public var notices: [NoticeOutcome] = []
     /// What the retention stage removed, per class (empty when it did not run).
     public var retention: [RetentionCount] = []
     /// Files left (path -> feed and reason); a file taken later in the same run is removed.
@@ -113,6 +115,13 @@ public struct RunTally: Sendable {
                     })
             ),
             (
+                "notices",
+                .array(
+                    notices.map { note in
+                        .object([("entry", .string(note.entry)), ("state", .string(note.state.rawValue)), ("detail", .string(note.detail))])
+                    })
+            ),
+            (
                 "retention",
                 .array(
                     retention.map { count in
@@ -161,7 +170,7 @@ public struct RunTally: Sendable {
                         + pad("\(c.recordsRejected)", 9) + pad("\(c.recordsPublished)", 10) + pad("\(c.recordsFailed)", 7)
                         + "\(c.shadowed > 0 ? "\(c.shadowed) file(s)" : "-")")
             }
-        } else if exports.isEmpty {
+        } else if exports.isEmpty && notices.isEmpty {
             lines.append("  nothing new")
         }
         for count in retention where command == "retention" || count.deleted > 0 || count.failed > 0 {
@@ -171,6 +180,8 @@ public struct RunTally: Sendable {
             let what = note.id.map { "export \($0) \(note.name ?? "")" } ?? "no export"
             lines.append("  \(Self.display(note.feed)) \(what): \(note.state), \(note.records) records - \(note.note)")
         }
+        for note in notices.prefix(8) { lines.append("  notice \(note.entry): \(note.state.rawValue) - \(note.detail)") }
+        if notices.count > 8 { lines.append("  ... and \(notices.count - 8) more notices (see the report)") }
         let notable = files.filter { $0.state != .published && $0.state != .shadowed }
         for file in notable.prefix(8) {
             lines.append("  file \(file.id) \(Self.display(file.feed)) \(file.name): \(file.state.rawValue) - \(file.note)")

@@ -77,6 +77,24 @@ public final class IMAPConnection {
         return found
     }
 
+    /// The UIDs in `mailbox` whose header field `field` contains `value` (`UID SEARCH HEADER`, a substring match as IMAP
+    /// defines it): a sender finds its own copy of a message by its Message-ID this way.
+    public func uids(withHeader field: String, containing value: String, in mailbox: IMAPMailbox) throws -> [UInt32] {
+        guard !field.isEmpty, field.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else {
+            throw MailTransportError(.fatal, "'\(field.prefix(100))' is not a header field name")
+        }
+        // A quoted string needs no escapes without quotes and backslashes; line ends would end the command.
+        guard !value.isEmpty, value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) else {
+            throw MailTransportError(.fatal, "a header value to search for must be printable ASCII without quotes or backslashes")
+        }
+        var found: [UInt32] = []
+        try command("UID SEARCH HEADER \(field) \"\(value)\"", at: endpoint.address(mailbox.urlPath)) { line in
+            guard line.hasPrefix("* SEARCH") else { return }
+            found += line.dropFirst("* SEARCH".count).split(separator: " ").compactMap { UInt32($0) }
+        }
+        return found
+    }
+
     /// Creates the mailbox unless it exists.
     public func ensureMailbox(_ mailbox: IMAPMailbox) throws {
         var exists = false

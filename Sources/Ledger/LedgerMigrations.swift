@@ -225,6 +225,42 @@ public enum LedgerMigrations {
                     PRIMARY KEY (run_id, class)
                 );
                 """),
+        Migration(
+            version: 8, name: "notices sent from the mail outbox and their transitions",
+            sql: """
+                -- One row per outbox entry sent as an email (see NoticeLedger); every transition is audited in notice_events
+                -- in the same transaction.
+                CREATE TABLE bridge.notices (
+                    id bigserial PRIMARY KEY,
+                    entry text NOT NULL UNIQUE,
+                    message_id text NOT NULL UNIQUE,
+                    sha256 text NOT NULL,
+                    size bigint NOT NULL,
+                    recipients text[] NOT NULL,
+                    subject text NOT NULL,
+                    state text NOT NULL
+                        CHECK (state IN ('pending', 'submitting', 'submitted', 'sent', 'refused', 'given-up', 'held')),
+                    attempts int NOT NULL DEFAULT 0,
+                    last_attempt_at timestamptz,
+                    reply text,
+                    queue_id text,
+                    submitted_at timestamptz,
+                    sent_at timestamptz,
+                    created_at timestamptz NOT NULL,
+                    updated_at timestamptz NOT NULL
+                );
+                CREATE INDEX notices_open ON bridge.notices (id) WHERE state IN ('pending', 'submitting', 'submitted');
+                CREATE TABLE bridge.notice_events (
+                    id bigserial PRIMARY KEY,
+                    notice_id bigint NOT NULL REFERENCES bridge.notices(id),
+                    at timestamptz NOT NULL,
+                    from_state text,
+                    to_state text NOT NULL,
+                    run_id bigint REFERENCES bridge.runs(id),
+                    detail text NOT NULL
+                );
+                CREATE INDEX notice_events_by_notice ON bridge.notice_events (notice_id, id);
+                """),
     ]
 
     /// Recorded in `bridge.schema_migrations`, under an advisory lock of the ledger's own.

@@ -7,7 +7,7 @@ public import Foundation
 /// Each concern is a protocol of its own, so a component asks only for what it uses (the publisher takes a
 /// ``RecordLedger``, outbound exports an ``ExportLedger``); the run takes the whole store.
 public protocol LedgerStore: RunLedger, ListingLedger, FileLedger, RecordLedger, ExportLedger, RetentionLedger, ParityLedger, RunLockLedger,
-    ArrivalLedger
+    ArrivalLedger, NoticeLedger
 {
     /// Brings the store's schema up to date; returns the migrations applied (none for a store without a schema).
     @discardableResult

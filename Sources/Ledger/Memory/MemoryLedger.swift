@@ -43,6 +43,7 @@ public final class MemoryLedger: LedgerStore, Sendable {
         var retention = MemoryRetention()
         var parity: [Int64: ParityResult] = [:]
         var promotions: [Promotion] = []
+        var notices = MemoryNotices()
 
         func fileIndex(_ id: Int64) -> Int? {
             id >= 1 && id <= Int64(files.count) ? Int(id - 1) : nil

@@ -50,7 +50,8 @@ extension BridgeRunner {
         } else {
             selection = request.feeds.isEmpty ? .due : .feeds(request.feeds)
         }
-        return await pass(context, command: "export", feedNames: request.feeds, stages: [ExportStage(selection: selection)], started: started)
+        return await pass(
+            context, command: "export", feedNames: request.feeds, stages: [ExportStage(selection: selection), NoticeStage()], started: started)
     }
 
     /// Writes what each feed's next export would hold (from its watermark to what is there now) into the out folder,
