@@ -1,5 +1,5 @@
 public import CurlMail
-public import Foundation
+import Foundation
 
 extension RunConfiguration {
     /// The `smtp:` section: how the mail outbox's notices are sent (``NoticeStage``). Without it the outbox's entries

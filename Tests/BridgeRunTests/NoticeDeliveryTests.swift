@@ -93,7 +93,7 @@ struct NoticeDeliveryTests {
             let inbox = try IMAPMailbox("INBOX")
             let uid = try #require(try uids(row.messageID).first)
             let eml = box.scratch.path("received.eml")
-            FileManager.default.createFile(atPath: eml, contents: nil)
+            #expect(FileManager.default.createFile(atPath: eml, contents: nil))
             let out = try FileHandle(forWritingTo: URL(fileURLWithPath: eml))
             try connection.fetch(uid: uid, in: inbox, uidValidity: try connection.uidValidity(of: inbox)) { out.write(Data($0)) }
             try out.close()
