@@ -10,6 +10,7 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
     case prohibition = "ProhibitionNotice"
     case giasEstablishment = "GiasEstablishment"
     case tpsEstablishment = "TpsEstablishment"
+    case dbsReconciliation = "DBSReconciliationCase"
 
     public var schema: RecordSchema {
         switch self {
@@ -22,6 +23,7 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
         case .prohibition: RecordSchema(ProhibitionNotice.self, name: rawValue)
         case .giasEstablishment: RecordSchema(GiasEstablishment.self, name: rawValue)
         case .tpsEstablishment: RecordSchema(TpsEstablishment.self, name: rawValue)
+        case .dbsReconciliation: RecordSchema(DBSReconciliationCase.self, name: rawValue)
         }
     }
 
@@ -37,6 +39,7 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
         case .prohibition: visitor.visit(ProhibitionNotice.self)
         case .giasEstablishment: visitor.visit(GiasEstablishment.self)
         case .tpsEstablishment: visitor.visit(TpsEstablishment.self)
+        case .dbsReconciliation: visitor.visit(DBSReconciliationCase.self)
         }
     }
 }
