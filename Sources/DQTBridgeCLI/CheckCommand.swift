@@ -118,6 +118,20 @@ struct CheckCommand: ParsableCommand {
         }
     }
 
+    /// Email feeds all take `.eml` files by name: the one feed whose senders allow this email's sender (and, when
+    /// several do, whose attachment patterns take one of its attachments), as a mail drop tells them apart; nil when
+    /// that is not exactly one. The sender is only looked up here, not proved: the check proves it.
+    static func emailFeed(_ path: String, among candidates: [FeedDefinition]) -> FeedDefinition? {
+        guard path.lowercased().hasSuffix(".eml"), candidates.allSatisfy({ $0.email != nil }) else { return nil }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("dqt-bridge-route-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        guard let email = try? MailIntake.read(emlPath: path, into: folder) else { return nil }
+        let allowing = candidates.filter { $0.email!.allows(sender: email.sender) }
+        if allowing.count == 1 { return allowing[0] }
+        let taking = allowing.filter { feed in email.attachments.contains { feed.email!.takes(attachmentNamed: $0.name) } }
+        return taking.count == 1 ? taking[0] : nil
+    }
+
     private func resolveFeed(in catalog: FeedCatalog) -> FeedDefinition {
         if let feed {
             guard let definition = catalog.feed(id: feed) else {
@@ -135,6 +149,7 @@ struct CheckCommand: ParsableCommand {
                         "no feed's file pattern matches \(printable((file as NSString).lastPathComponent)); name one with --feed (\(catalog.feeds.map(\.id).joined(separator: ", ")))",
                     status: 2))
         default:
+            if let feed = Self.emailFeed(file, among: candidates) { return feed }
             Self.fail(
                 CommandFailure(
                     message:
