@@ -69,4 +69,3 @@ extension ReconciliationReport {
         page.raw("</section>")
     }
 }
-

@@ -133,7 +133,9 @@ public struct ReconciliationReport: Sendable {
                 (
                     "fields",
                     .array(
-                        d.fields.map(shown).map { .object([("field", .string($0.field)), ("theirs", JSONValue($0.theirs)), ("ours", JSONValue($0.ours))]) })
+                        d.fields.map(shown).map {
+                            .object([("field", .string($0.field)), ("theirs", JSONValue($0.theirs)), ("ours", JSONValue($0.ours))])
+                        })
                 ),
             ])
         }

@@ -57,10 +57,14 @@ struct ReconcileCommand: AsyncParsableCommand {
             } catch {
                 throw CommandFailure(message: "the mapping does not load:\n\(error)", status: 2)
             }
-            if let problem = FileProblem.reading(file: file) { throw CommandFailure(message: "cannot read \(printable(file)): \(problem)", status: 2) }
+            if let problem = FileProblem.reading(file: file) {
+                throw CommandFailure(message: "cannot read \(printable(file)): \(problem)", status: 2)
+            }
             let alerts: HTTPSourceAlerts
             do {
-                guard let baseURL = URL(string: configuration.api.baseURL) else { throw CommandFailure(message: "api.baseURL is not a URL", status: 2) }
+                guard let baseURL = URL(string: configuration.api.baseURL) else {
+                    throw CommandFailure(message: "api.baseURL is not a URL", status: 2)
+                }
                 alerts = HTTPSourceAlerts(baseURL: baseURL, apiKey: try configuration.apiKey())
             } catch let failure as CommandFailure {
                 throw failure
@@ -76,7 +80,8 @@ struct ReconcileCommand: AsyncParsableCommand {
                 file.lowercased().hasSuffix(".eml") ? .email(Result { try MailIntake.read(emlPath: file, into: attachments) }) : .file(path: file)
             let sha256 = try FileDigest.sha256(path: file)
             let day = today.flatMap { LocalDate(iso: $0) } ?? LocalDate.today()
-            let outcome = try await reconciliation.run(input, name: (file as NSString).lastPathComponent, sha256: sha256, today: day, unmasked: unmask)
+            let outcome = try await reconciliation.run(
+                input, name: (file as NSString).lastPathComponent, sha256: sha256, today: day, unmasked: unmask)
             switch outcome {
             case .refused(let result):
                 throw CommandFailure(message: Self.refusalText(result), status: 2)

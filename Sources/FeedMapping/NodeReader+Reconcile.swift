@@ -18,7 +18,9 @@ extension NodeReader {
         let against = try entries(againstNode, allowed: ["source"], what: "reconcile.against")
         let source = try string(required(against, "source", in: "reconcile.against", at: againstNode), "reconcile.against.source")
         guard (1...40).contains(source.utf8.count),
-            source.utf8.allSatisfy({ ASCII.isLower($0) || ASCII.isDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") })
+            source.utf8.allSatisfy({
+                ASCII.isLower($0) || ASCII.isDigit($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            })
         else { throw fail(against["source"], "reconcile.against.source must be an alert source: 1 to 40 of a-z, 0-9, '.', '_', '-'") }
         let key = try string(required(values, "key", in: "reconcile", at: node), "reconcile.key")
         guard key == "reference" else { throw fail(values["key"], "reconcile.key must be reference (alerts are keyed by source and reference)") }

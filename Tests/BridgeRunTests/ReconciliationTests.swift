@@ -4,8 +4,8 @@ import DQTModel
 import FeedMapping
 import FileSources
 import Foundation
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 import Testing
 
 @testable import BridgeRun
@@ -102,7 +102,8 @@ struct ReconciliationTests {
                 var bytes: [UInt8] = []
                 report.json.write(to: &bytes)
                 let json = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
-                #expect((json["counts"] as? [String: Int]) == ["theirs": 6, "ours": 6, "matched": 2, "onlyInTheirs": 1, "onlyInOurs": 1, "different": 3])
+                #expect(
+                    (json["counts"] as? [String: Int]) == ["theirs": 6, "ours": 6, "matched": 2, "onlyInTheirs": 1, "onlyInOurs": 1, "different": 3])
                 #expect((json["onlyInOurs"] as? [[String: Any]])?.first?["trn"] as? String == "*****06")
                 let trnDifference = ((json["different"] as? [[String: Any]])?.first?["fields"] as? [[String: Any]])?.first
                 #expect(trnDifference?["theirs"] as? String == "*****03" && trnDifference?["ours"] as? String == "*****02")
@@ -152,9 +153,12 @@ struct ReconciliationTests {
             #expect(located.contains("5 statusDate type-error"), "\(located)")
             #expect(result.errors.contains { $0.line == 6 && $0.code == "duplicate-row" }, "\(located)")
 
-            for (name, code) in [("dbs-reconciliation-no-dkim.eml", "sender-unauthenticated"), ("dbs-reconciliation-other-attachment.eml", "no-attachment")] {
+            for (name, code) in [
+                ("dbs-reconciliation-no-dkim.eml", "sender-unauthenticated"), ("dbs-reconciliation-other-attachment.eml", "no-attachment"),
+            ] {
                 let refused = try await reconciliation.run(
-                    Self.email("malformed/\(name)", into: joinPath(harness.scratch, name)), name: name, sha256: "00", today: Self.today, unmasked: false)
+                    Self.email("malformed/\(name)", into: joinPath(harness.scratch, name)), name: name, sha256: "00", today: Self.today,
+                    unmasked: false)
                 guard case .refused(let result) = refused else {
                     Issue.record("\(name) reconciled")
                     continue
@@ -216,7 +220,9 @@ struct ReconcilerUnitTests {
         var sorter = CaseSorter(runLimit: 1)
         defer { sorter.removeFiles() }
         for (line, reference) in ["DBSb", "DBSZ", "DBSA"].enumerated() {
-            try sorter.add(PartnerCase(reference: reference, trn: "100000\(line + 1)", alertTypeCode: "B1", status: .barred, statusDate: "2025-01-01", line: line + 2))
+            try sorter.add(
+                PartnerCase(
+                    reference: reference, trn: "100000\(line + 1)", alertTypeCode: "B1", status: .barred, statusDate: "2025-01-01", line: line + 2))
         }
         var sorted = try sorter.sorted()
         var report = ReconciliationReport(

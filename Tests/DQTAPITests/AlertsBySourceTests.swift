@@ -8,7 +8,9 @@ import Testing
 /// PostgreSQL.
 @Suite(.enabled(if: TestServices.shouldRun(TestServices.databaseURL)))
 struct AlertsBySourceTests {
-    static func notice(trn: String, code: String = "B1", start: String = "2025-03-10", end: String? = nil, source: String?, reference: String?) -> String {
+    static func notice(trn: String, code: String = "B1", start: String = "2025-03-10", end: String? = nil, source: String?, reference: String?)
+        -> String
+    {
         func json(_ value: String?) -> String { value.map { "\"\($0)\"" } ?? "null" }
         return """
             {"trn":"\(trn)","alertTypeCode":"\(code)","startDate":"\(start)","endDate":\(json(end)),"sender":"DBS","source":\(json(source)),"reference":\(json(reference))}
@@ -18,11 +20,15 @@ struct AlertsBySourceTests {
     /// Five dbs alerts (created out of reference order), one of another source and one without a reference.
     static func seed(_ h: Harness) async throws {
         let key = h.key(.updateRole)
-        for (trn, reference) in [("1000003", "DBS0000000003"), ("1000001", "DBS0000000001"), ("1000005", "DBS0000000005"), ("1000002", "DBS0000000002"), ("1000004", "DBS0000000004")] {
+        for (trn, reference) in [
+            ("1000003", "DBS0000000003"), ("1000001", "DBS0000000001"), ("1000005", "DBS0000000005"), ("1000002", "DBS0000000002"),
+            ("1000004", "DBS0000000004"),
+        ] {
             let reply = try await h.call(.POST, "/v3/alerts", json: notice(trn: trn, source: "dbs", reference: reference), key: key)
             #expect(reply.status == 201, "\(reply.text)")
         }
-        #expect(try await h.call(.POST, "/v3/alerts", json: notice(trn: "1000006", source: "gtcs", reference: "DBS0000000001"), key: key).status == 201)
+        #expect(
+            try await h.call(.POST, "/v3/alerts", json: notice(trn: "1000006", source: "gtcs", reference: "DBS0000000001"), key: key).status == 201)
         #expect(try await h.call(.POST, "/v3/alerts", json: notice(trn: "1000007", source: nil, reference: nil), key: key).status == 201)
     }
 
@@ -54,7 +60,8 @@ struct AlertsBySourceTests {
 
             // An ended alert shows its end; an alert written behind the cursor is not given twice.
             let first = try #require(seen.first?["alertId"] as? String)
-            let end = try await h.call(.POST, "/v3/alerts/\(first)/end", json: #"{"endDate":"2026-10-20","reason":"Removed from the list"}"#, key: h.key(.updateRole))
+            let end = try await h.call(
+                .POST, "/v3/alerts/\(first)/end", json: #"{"endDate":"2026-10-20","reason":"Removed from the list"}"#, key: h.key(.updateRole))
             #expect(end.status == 204 || end.status == 200, "\(end.text)")
             let rest = try await h.call(.GET, "/v3/alerts?source=dbs&after=DBS0000000004", key: key)
             #expect(try (rest.json()["alerts"] as? [[String: Any]])?.map { $0["reference"] as? String } == ["DBS0000000005"])
@@ -75,7 +82,10 @@ struct AlertsBySourceTests {
     @Test func refusesWrongParametersAndRoles() async throws {
         try await Harness.with { h in
             let key = h.key(.getPerson)
-            for query in ["source=DBS", "source=dbs&limit=0", "source=dbs&limit=1001", "source=dbs&after=DBS%20000", "source=" + String(repeating: "a", count: 41)] {
+            for query in [
+                "source=DBS", "source=dbs&limit=0", "source=dbs&limit=1001", "source=dbs&after=DBS%20000",
+                "source=" + String(repeating: "a", count: 41),
+            ] {
                 let reply = try await h.call(.GET, "/v3/alerts?\(query)", key: key)
                 #expect(reply.status == 400, "\(query): \(reply.status) \(reply.text)")
             }

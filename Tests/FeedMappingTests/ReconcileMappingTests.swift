@@ -54,12 +54,27 @@ struct ReconcileMappingTests {
     @Test("apply: true, an unknown field or key, another record type or operation: refused at the line")
     func refusals() {
         let cases: [(String, String, String)] = [
-            (Self.mapping(reconcile: Self.good.replacingOccurrences(of: "apply: false", with: "apply: true")), "apply: true", "reconcile.apply: true is not supported"),
-            (Self.mapping(reconcile: Self.good.replacingOccurrences(of: "startDate, endDate", with: "startDate, endDat")), "compare:", "did you mean 'endDate'"),
-            (Self.mapping(reconcile: Self.good.replacingOccurrences(of: "key: reference", with: "key: trn")), "key: trn", "reconcile.key must be reference"),
+            (
+                Self.mapping(reconcile: Self.good.replacingOccurrences(of: "apply: false", with: "apply: true")), "apply: true",
+                "reconcile.apply: true is not supported"
+            ),
+            (
+                Self.mapping(reconcile: Self.good.replacingOccurrences(of: "startDate, endDate", with: "startDate, endDat")), "compare:",
+                "did you mean 'endDate'"
+            ),
+            (
+                Self.mapping(reconcile: Self.good.replacingOccurrences(of: "key: reference", with: "key: trn")), "key: trn",
+                "reconcile.key must be reference"
+            ),
             (Self.mapping(reconcile: Self.good.replacingOccurrences(of: "apply: false", with: "aply: false")), "aply", "unknown key 'aply'"),
-            (Self.mapping(reconcile: Self.good.replacingOccurrences(of: "{source: dbs}", with: "{source: DBS}")), "against", "must be an alert source"),
-            (Self.mapping(reconcile: Self.good.replacingOccurrences(of: "{weekly: \"W_*.csv\", monthly: \"M_*.csv\"}", with: "{daily: x}")), "kinds", "unknown key 'daily'"),
+            (
+                Self.mapping(reconcile: Self.good.replacingOccurrences(of: "{source: dbs}", with: "{source: DBS}")), "against",
+                "must be an alert source"
+            ),
+            (
+                Self.mapping(reconcile: Self.good.replacingOccurrences(of: "{weekly: \"W_*.csv\", monthly: \"M_*.csv\"}", with: "{daily: x}")),
+                "kinds", "unknown key 'daily'"
+            ),
         ]
         for (text, needle, message) in cases {
             let error = mappingError(text)

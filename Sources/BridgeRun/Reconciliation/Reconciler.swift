@@ -37,7 +37,8 @@ struct Reconciler {
                     report.counts.different += 1
                     if report.different.count < ReconciliationReport.listLimit {
                         report.different.append(
-                            .init(reference: theirCase.reference, line: theirCase.line, alertId: ourAlert.alertId, trn: theirCase.trn, fields: fields))
+                            .init(reference: theirCase.reference, line: theirCase.line, alertId: ourAlert.alertId, trn: theirCase.trn, fields: fields)
+                        )
                     }
                 }
                 partner = try theirs.next()
