@@ -204,6 +204,37 @@ struct ReconciliationTests {
     }
 }
 
+extension ReconciliationTests {
+    @Test("dqt-bridge run: a reconciliation email checked once, its report written, nothing published")
+    func run() async throws {
+        try await BridgeHarness.with { harness in
+            try await Self.seed(harness)
+            let before = try await Self.apiState(harness)
+            let configuration = try harness.configuration {
+                $0.feeds["dbs-reconciliations"] = .init(stableSeconds: 0, minimumAgeSeconds: 0)
+            }
+            let eml = try Data(contentsOf: URL(fileURLWithPath: joinPath(Self.fixtures, "good/dbs-reconciliation-monthly-20261130.eml")))
+            try harness.place(eml, in: "mail/dbs-reconciliations", as: "dbs-reconciliation-monthly-20261130.eml")
+            let first = try await harness.run(configuration, feeds: ["dbs-reconciliations"])
+            #expect(first.exitStatus == 0, "\(first.summary)")
+            let folder = joinPath(try #require(configuration.reportsFolder), "reconciliations")
+            let reports = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+            #expect(reports.count == 2 && reports.allSatisfy { $0.hasPrefix("dbs-reconciliations-file-") }, "\(reports)")
+            let jsonName = try #require(reports.first { $0.hasSuffix(".json") })
+            let json = try #require(
+                try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: joinPath(folder, jsonName)))) as? [String: Any])
+            #expect((json["counts"] as? [String: Int])?["different"] == 3 && (json["counts"] as? [String: Int])?["onlyInOurs"] == 1)
+            #expect(json["masked"] as? Bool == true)
+
+            // Handled once: the next run takes nothing and writes no other report.
+            let second = try await harness.run(configuration, feeds: ["dbs-reconciliations"])
+            #expect(second.exitStatus == 0, "\(second.summary)")
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() == reports)
+            #expect(try await Self.apiState(harness) == before, "a reconciliation run wrote to the API")
+        }
+    }
+}
+
 /// The merge on its own, against alerts in memory.
 @Suite("Reconciliation merge")
 struct ReconcilerUnitTests {

@@ -88,6 +88,9 @@ extension FileStateMachine {
                 "dqt_bridge_records_total", ["feed": feed.id, "outcome": shadow ? "shadow" : "accepted"], by: Double(decision.accepted))
             context.metrics.increment("dqt_bridge_records_total", ["feed": feed.id, "outcome": "rejected"], by: Double(decision.rejected))
         }
+        if feed.reconcile != nil, decision.state != .quarantined {
+            await reconcile(file, feed: feed, input: input, sha256: sha256, rejected: decision.rejected, logger: logger)
+        }
         logger.info(
             "file checked",
             metadata: [
