@@ -225,6 +225,11 @@ extension ReconciliationTests {
                 try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: joinPath(folder, jsonName)))) as? [String: Any])
             #expect((json["counts"] as? [String: Int])?["different"] == 3 && (json["counts"] as? [String: Int])?["onlyInOurs"] == 1)
             #expect(json["masked"] as? Bool == true)
+            // The run report links it.
+            let reportsFolder = try #require(configuration.reportsFolder)
+            let runReports = ((try? FileManager.default.contentsOfDirectory(atPath: reportsFolder)) ?? []).filter { $0.hasSuffix(".html") }
+            let linked = try runReports.map { try String(contentsOfFile: joinPath(reportsFolder, $0), encoding: .utf8) }
+            #expect(linked.contains { $0.contains("reconciliations/\(jsonName.replacingOccurrences(of: ".json", with: ".html"))") }, "\(runReports)")
 
             // Handled once: the next run takes nothing and writes no other report.
             let second = try await harness.run(configuration, feeds: ["dbs-reconciliations"])
