@@ -3,6 +3,7 @@ import BridgeReport
 import DQTModel
 import FeedMapping
 import FileSources
+import LibPQ
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -236,6 +237,18 @@ extension ReconciliationTests {
             #expect(second.exitStatus == 0, "\(second.summary)")
             #expect(((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() == reports)
             #expect(try await Self.apiState(harness) == before, "a reconciliation run wrote to the API")
+
+            // A file with bad rows is quarantined, located, and gets no report.
+            let bad = try Data(contentsOf: URL(fileURLWithPath: joinPath(Self.fixtures, "malformed/dbs-reconciliation-bad-rows.eml")))
+            try harness.place(bad, in: "mail/dbs-reconciliations", as: "dbs-reconciliation-bad-rows.eml")
+            let third = try await harness.run(configuration, feeds: ["dbs-reconciliations"])
+            #expect(third.exitStatus == 1, "\(third.summary)")
+            let code = try harness.ledgerQuery {
+                try $0.query("SELECT error_code FROM bridge.files WHERE name = 'dbs-reconciliation-bad-rows.eml' AND state = 'quarantined'").string(
+                    0, 0)
+            }
+            #expect(code == "reconciliation-rows-rejected")
+            #expect(((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() == reports)
         }
     }
 }

@@ -12,6 +12,16 @@ extension FileStateMachine {
     /// or a replay of the same content does not compare it again. A file with rejected rows gets no report (the
     /// rejected rows are in the run report): a comparison of part of a full file would be wrong. Nothing here stops
     /// the run: a report that cannot be made is logged as a warning.
+    /// A reconciliation feed's file with rejected rows is refused whole (quarantined), its first problem located.
+    static func wholeFileRefusal(_ feed: FeedDefinition, _ result: CheckResult) -> Problem? {
+        guard feed.reconcile != nil, result.rejected > 0 else { return nil }
+        let first = result.errors.first
+        let at = first.map { " (first: line \($0.line.map(String.init) ?? "-")\($0.field.map { " field \($0)" } ?? ""), \($0.code))" } ?? ""
+        return Problem(
+            line: first?.line, field: first?.field, code: "reconciliation-rows-rejected",
+            message: "\(result.rejected) rows rejected\(at): a reconciliation compares whole files")
+    }
+
     func reconcile(_ file: FileRow, feed: FeedDefinition, input: CheckInput, sha256: String, rejected: Int, logger: Logger) async {
         guard rejected == 0 else {
             logger.warning("reconciliation not made: the file has rejected rows", metadata: ["rejected": "\(rejected)"])
