@@ -3,8 +3,8 @@ import BridgeReport
 import DQTModel
 import FeedMapping
 import FileSources
-import LibPQ
 import Foundation
+import LibPQ
 import NIOCore
 import NIOHTTP1
 import Testing
