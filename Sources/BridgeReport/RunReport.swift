@@ -28,6 +28,8 @@ public struct RunReport: Sendable {
         public var attachments: [String]
         /// A shadow file's recorded parity: agreement in percent and the report's JSON path (the page is beside it).
         public var parity: (agreementPercent: Double, reportPath: String?)?
+        /// A reconciliation feed's file: its report's JSON path (the page is beside it).
+        public var reconciliationReport: String?
         public init(
             id: Int64, feed: String, feedStatus: String?, name: String, sourcePath: String, origin: String, state: String,
             sha256: String?, size: Int64?, rowsRead: Int?, accepted: Int?, rejected: Int?, published: Int, failed: Int,
@@ -190,6 +192,7 @@ public struct RunReport: Sendable {
                     ])
                 ))
         }
+        if let path = file.reconciliationReport { members.append(("reconciliation", .string(path))) }
         return .object(members)
     }
 
@@ -252,6 +255,7 @@ public struct RunReport: Sendable {
                     let page = parity.reportPath.map { escape(Self.htmlPath($0)) }
                     notes.append(page.map { "parity <a href=\"\($0)\">\(percent) %</a>" } ?? "parity \(percent) %")
                 }
+                if let path = file.reconciliationReport { notes.append("<a href=\"\(escape(Self.htmlPath(path)))\">reconciliation report</a>") }
                 let rowClass =
                     ["quarantined", "failed"].contains(file.state) ? " class=\"error\"" : (file.state == "left" ? " class=\"warning\"" : "")
                 page.raw(

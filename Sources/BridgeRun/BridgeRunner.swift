@@ -170,7 +170,9 @@ public final class BridgeRunner {
     func writeReports(_ context: RunContext) async {
         guard let folder = context.configuration.reportsFolder, context.runID > 0 else { return }
         do {
-            let report = try await RunReportBuilder(ledger: context.ledger, catalog: context.catalog).build(runID: context.runID)
+            var builder = RunReportBuilder(ledger: context.ledger, catalog: context.catalog)
+            builder.reportsFolder = folder
+            let report = try await builder.build(runID: context.runID)
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try report.write(folder: folder)
         } catch {

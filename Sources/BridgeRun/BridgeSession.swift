@@ -38,6 +38,7 @@ public final class BridgeSession: Sendable {
         ledger = PostgresLedger(conninfo: try configuration.databaseURL(environment: environmentVariables))
         let transport: any BatchTransport
         var changeFeed: (any ChangeFeed)?
+        var sourceAlerts: (any SourceAlerts)?
         if needsAPI {
             let key = try configuration.apiKey(environment: environmentVariables)
             guard let baseURL = URL(string: configuration.api.baseURL) else {
@@ -48,6 +49,7 @@ public final class BridgeSession: Sendable {
             httpClient = client
             transport = GeneratedClientTransport(baseURL: baseURL, apiKey: key, httpClient: client)
             changeFeed = HTTPChangeFeed(baseURL: baseURL, apiKey: key, httpClient: client)
+            sourceAlerts = HTTPSourceAlerts(baseURL: baseURL, apiKey: key, httpClient: client)
             stateReader = HTTPStateReader(baseURL: configuration.api.baseURL, apiKey: key, client: client, timeoutSeconds: timeout)
         } else {
             httpClient = nil
@@ -67,6 +69,7 @@ public final class BridgeSession: Sendable {
                     SFTPDelivery(configuration: sftp, folder: joinPath(sftpRoot, folder), scratchFolder: scratch, logger: sourceLogger)
                 }
             },
+            sourceAlerts: sourceAlerts,
             makeSource: { kind in
                 switch kind {
                 case .sftp:

@@ -49,12 +49,15 @@ public struct RunEnvironment: Sendable {
     public let makeSFTPDelivery: (@Sendable (_ folder: String, _ scratchFolder: String) throws -> any Delivery)?
     /// Now, for what judges ages (retention): the system clock unless a test sets another.
     public let clock: @Sendable () -> Date
+    /// The API's alerts by source, which a reconciliation feed's files are compared with (nil: no report is made).
+    public let sourceAlerts: (any SourceAlerts)?
 
     public init(
         configuration: RunConfiguration, catalog: FeedCatalog, ledger: any LedgerStore, transport: any BatchTransport, logger: Logger,
         metrics: RunMetrics = RunMetrics(), progress: ProgressDisplay = ProgressDisplay(mode: .silent), stop: StopFlag = StopFlag(),
         changeFeed: (any ChangeFeed)? = nil, makeSFTPDelivery: (@Sendable (String, String) throws -> any Delivery)? = nil,
-        clock: @escaping @Sendable () -> Date = { Date() }, makeSource: @escaping @Sendable (SourceKind) throws -> any FileSource
+        clock: @escaping @Sendable () -> Date = { Date() }, sourceAlerts: (any SourceAlerts)? = nil,
+        makeSource: @escaping @Sendable (SourceKind) throws -> any FileSource
     ) {
         self.configuration = configuration
         self.catalog = catalog
@@ -68,6 +71,7 @@ public struct RunEnvironment: Sendable {
         self.changeFeed = changeFeed
         self.makeSFTPDelivery = makeSFTPDelivery
         self.clock = clock
+        self.sourceAlerts = sourceAlerts
     }
 }
 

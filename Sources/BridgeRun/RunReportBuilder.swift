@@ -10,6 +10,8 @@ public struct RunReportBuilder: Sendable {
     public let catalog: FeedCatalog?
     /// Refused rows listed per file (the rest are counted).
     public var refusedRowsPerFile = 1000
+    /// Where the run wrote its reports: a reconciliation feed's file links its report there when it has one.
+    public var reportsFolder: String?
 
     public init(ledger: any LedgerStore, catalog: FeedCatalog?) {
         self.ledger = ledger
@@ -47,6 +49,10 @@ public struct RunReportBuilder: Sendable {
                 sender: file.sender, attachments: file.attachments)
             if file.state == .shadowed, let parity = try await ledger.parity(fileID: file.id) {
                 entry.parity = (parity.summary.agreement * 100, parity.reportPath)
+            }
+            if catalog?.feed(id: file.feed)?.reconcile != nil, let reportsFolder {
+                let path = "\(reportsFolder)/reconciliations/\(file.feed)-file-\(file.id).json"
+                if FileManager.default.fileExists(atPath: path) { entry.reconciliationReport = path }
             }
             files.append(entry)
         }

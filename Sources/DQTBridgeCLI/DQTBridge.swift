@@ -10,7 +10,7 @@ struct DQTBridge: AsyncParsableCommand {
         subcommands: [
             CheckCommand.self, FeedsCommand.self, MappingsCommand.self, RunCommand.self, WatchCommand.self, ReplayCommand.self, StatusCommand.self,
             ReportCommand.self, MigrateCommand.self, ExportCommand.self, ConfigCommand.self, RetentionCommand.self, EstateCommand.self,
-            ParityCommand.self, NoticesCommand.self,
+            ParityCommand.self, NoticesCommand.self, ReconcileCommand.self,
         ]
     )
 

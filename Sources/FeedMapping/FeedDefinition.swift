@@ -48,6 +48,8 @@ public struct FeedDefinition: Sendable {
     public let lifecycle: LifecycleSettings
     /// The mapping file it was loaded from.
     public let mappingFile: String
+    /// Set for a reconciliation feed: its files are compared with the API's alerts, never published.
+    public var reconcile: ReconcileSettings? = nil
 
     /// The fields mapped from one record type (fixed width) or from every row (delimited).
     public func fields(forRecordType code: String?) -> [FieldSpec] {

@@ -10,6 +10,7 @@ extension NodeReader {
             allowed: [
                 "id", "title", "partner", "replaces", "status", "record", "files", "source", "email", "format", "fields",
                 "lookups", "rules", "unique", "operation", "notes", "direction", "due", "promotion", "retirement",
+                "reconcile",
             ], what: "the mapping")
 
         let id = try string(required(top, "id", in: "the mapping", at: root), "id")
@@ -102,7 +103,8 @@ extension NodeReader {
             operation: operation,
             due: try due(top["due"]),
             lifecycle: try lifecycle(promotion: top["promotion"], retirement: top["retirement"]),
-            mappingFile: file
+            mappingFile: file,
+            reconcile: try reconcile(top["reconcile"], record: record, operation: operation)
         )
     }
 

@@ -9,6 +9,7 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
     case claimExtract = "ClaimExtractRow"
     case giasEstablishment = "GiasEstablishment"
     case tpsEstablishment = "TpsEstablishment"
+    case dbsReconciliation = "DBSReconciliationCase"
 
     public var schema: RecordSchema {
         switch self {
@@ -20,6 +21,7 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
         case .claimExtract: RecordSchema(ClaimExtractRow.self, name: rawValue)
         case .giasEstablishment: RecordSchema(GiasEstablishment.self, name: rawValue)
         case .tpsEstablishment: RecordSchema(TpsEstablishment.self, name: rawValue)
+        case .dbsReconciliation: RecordSchema(DBSReconciliationCase.self, name: rawValue)
         }
     }
 
@@ -34,6 +36,7 @@ public enum RecordTypeName: String, Sendable, CaseIterable {
         case .claimExtract: visitor.visit(ClaimExtractRow.self)
         case .giasEstablishment: visitor.visit(GiasEstablishment.self)
         case .tpsEstablishment: visitor.visit(TpsEstablishment.self)
+        case .dbsReconciliation: visitor.visit(DBSReconciliationCase.self)
         }
     }
 }

@@ -150,6 +150,7 @@ struct BridgeHarness: Sendable {
             makeSFTPDelivery: { folder, scratch in
                 SFTPDelivery(configuration: sftp!, folder: joinPath(root, folder), scratchFolder: scratch, logger: scratchLogger)
             },
+            sourceAlerts: HTTPSourceAlerts(baseURL: apiBaseURL, apiKey: apiKey, httpClient: httpClient),
             makeSource: { kind in
                 if kind == .sftp { return SFTPSource(configuration: sftp!, root: root, logger: logger) }
                 if kind == .imap, let imap { return IMAPSource(endpoint: imap.endpoint, processed: imap.processed, quarantine: imap.quarantine) }

@@ -62,6 +62,11 @@ struct RecordContractTests {
                 "laCode": .text("201"), "establishmentCode": .text("1234"), "empsName": .text("Synthetic School"),
                 "giasName": .text("Synthetic School"), "schoolClosedDate": date("2025-08-31"),
             ]
+        case .dbsReconciliation:
+            return [
+                "reference": .text("DBS0000000001"), "trn": trn, "barredList": .code("B1"), "status": .code("Barred"),
+                "statusDate": date("2026-03-02"),
+            ]
         }
     }
 

@@ -129,6 +129,9 @@ struct Endpoint: Sendable, CustomStringConvertible {
             pathValues: ["trn": "1000040", "employmentKey": employmentKey], query: [], body: employmentBody(),
             otherBody: employmentBody(type: "PTR"), success: 204),
         Endpoint(
+            operationID: "listAlertsBySource", method: .GET, template: "/v3/alerts", pathValues: [:],
+            query: [("source", "dbs"), ("limit", "10")], body: nil, otherBody: nil, success: 200),
+        Endpoint(
             operationID: "listEstablishments", method: .GET, template: "/v3/establishments", pathValues: [:],
             query: [("laCode", "201"), ("establishmentNumber", "4001")], body: nil, otherBody: nil, success: 200),
         // No establishment on a freshly seeded database.

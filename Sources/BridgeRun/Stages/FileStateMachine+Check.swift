@@ -61,11 +61,12 @@ extension FileStateMachine {
                 let result = checker.check(input, name: name, sha256: sha256, sink: &sink)
                 if let error = errors.error { throw error }
                 let summary = MappingReport(result: result, feed: feed).json.serialized
+                let refusal = result.refusal ?? Self.wholeFileRefusal(feed, result)
                 return StageDecision(
-                    state: result.refusal == nil ? .parsed : .quarantined, rowsRead: result.rowsRead, accepted: result.accepted,
+                    state: refusal == nil ? .parsed : .quarantined, rowsRead: result.rowsRead, accepted: result.accepted,
                     rejected: result.rejected, warnings: result.rowsWithWarnings, summaryJSON: summary,
-                    refusalCode: result.refusal?.code,
-                    refusalMessage: result.refusal.map { refusal in
+                    refusalCode: refusal?.code,
+                    refusalMessage: refusal.map { refusal in
                         "\(refusal.code)\(refusal.line.map { " at line \($0)" } ?? ""): \(refusal.message)"
                     })
             }
@@ -87,6 +88,9 @@ extension FileStateMachine {
             context.metrics.increment(
                 "dqt_bridge_records_total", ["feed": feed.id, "outcome": shadow ? "shadow" : "accepted"], by: Double(decision.accepted))
             context.metrics.increment("dqt_bridge_records_total", ["feed": feed.id, "outcome": "rejected"], by: Double(decision.rejected))
+        }
+        if feed.reconcile != nil, decision.state != .quarantined {
+            await reconcile(file, feed: feed, input: input, sha256: sha256, rejected: decision.rejected, logger: logger)
         }
         logger.info(
             "file checked",
