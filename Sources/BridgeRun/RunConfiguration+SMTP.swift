@@ -1,4 +1,4 @@
-public import CurlMail
+import CurlMail
 import Foundation
 
 extension RunConfiguration {

@@ -1,4 +1,4 @@
-public import DQTModel
+import DQTModel
 
 /// A reconciliation feed's `reconcile:` section: the partner's file is compared with the API's alerts of one source,
 /// by the partner's reference, instead of being published.
