@@ -40,7 +40,9 @@ public final class BridgeRunner {
                 metadata: ["feed": "\(broken.feed)", "error": "\(broken.errors.map(\.description).joined(separator: "; "))"])
         }
         if let wanted = options.feeds, !wanted.isEmpty {
-            let unknown = wanted.filter { id in catalog.feed(id: id) == nil && !catalog.broken.contains { $0.feed == id } }
+            let unknown = wanted.filter { id in
+                catalog.feed(id: id) == nil && catalog.outboundFeed(id: id) == nil && !catalog.broken.contains { $0.feed == id }
+            }
             if !unknown.isEmpty {
                 let message = "no feed \(unknown.joined(separator: ", ")); feeds: \(catalog.feeds.map(\.id).joined(separator: ", "))"
                 return RunOutcome(
@@ -53,6 +55,7 @@ public final class BridgeRunner {
                 }
             }
             feeds = feeds.filter { wanted.contains($0.id) }
+            context.requestedFeeds = Set(wanted)
         }
         context.polledFeeds = feeds
         return await pass(context, command: command, feedNames: feeds.map(\.id), stages: stages, started: started)

@@ -18,6 +18,8 @@ final class RunContext {
     var tally = RunTally()
     /// The feeds this pass handles.
     var polledFeeds: [FeedDefinition] = []
+    /// The feeds the pass was limited to (`--feed`), inbound or outbound; nil when it takes them all.
+    var requestedFeeds: Set<String>?
     /// How the checker judges dates (today, unless the run says otherwise).
     var checkContext: CheckContext
     var lock: (any RunLock)?

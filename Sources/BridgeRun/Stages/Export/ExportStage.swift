@@ -12,7 +12,8 @@ import Ledger
 struct ExportStage: RunStage {
     /// What this pass exports.
     enum Selection {
-        /// Every live or shadow feed whose schedule is due (the unattended run).
+        /// Every live or shadow feed whose schedule is due (the unattended run), among those the run was limited to (a
+        /// problems feed goes with the inbound feed it follows).
         case due
         /// These feeds now, whatever their schedule (`dqt-bridge export FEED`).
         case feeds([String])
@@ -38,7 +39,10 @@ struct ExportStage: RunStage {
         let feeds: [OutboundFeedDefinition]
         switch selection {
         case .feeds(let ids): feeds = ids.compactMap { catalog.outboundFeed(id: $0) }
-        case .due, .resend: feeds = catalog.outboundFeeds.filter { $0.status == .live || $0.status == .shadow }
+        case .due, .resend:
+            feeds = catalog.outboundFeeds.filter { feed in
+                (feed.status == .live || feed.status == .shadow) && Self.isRequested(feed, in: context.requestedFeeds)
+            }
         }
         for feed in feeds {
             guard !context.stop.isSet else {
@@ -50,5 +54,14 @@ struct ExportStage: RunStage {
             if case .feeds = selection { forced = true } else { forced = false }
             try await exporter.export(feed, forced: forced)
         }
+    }
+
+    /// Whether a run limited to `requested` (nil: not limited) takes `feed`: named itself, or following the problems of
+    /// an inbound feed named.
+    static func isRequested(_ feed: OutboundFeedDefinition, in requested: Set<String>?) -> Bool {
+        guard let requested else { return true }
+        if requested.contains(feed.id) { return true }
+        if case .problems(let inbound) = feed.input { return requested.contains(inbound) }
+        return false
     }
 }
