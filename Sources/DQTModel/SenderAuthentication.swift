@@ -68,7 +68,12 @@ extension EmailSettings {
                 code: "signature-invalid",
                 message: "our receiving MTA found no valid DKIM signature (\(results.map(\.result).joined(separator: ", ")))")
         }
-        let aligned = passes.contains { result in
+        // RFC 8301: rsa-sha1 signatures are not to be taken as valid; a verifier that still passes them proves nothing.
+        let strong = passes.filter { $0.algorithm != "rsa-sha1" }
+        guard !strong.isEmpty else {
+            return SenderRefusal(code: "signature-invalid", message: "the only valid DKIM signature uses rsa-sha1, which RFC 8301 no longer accepts")
+        }
+        let aligned = strong.contains { result in
             guard let signer = result.domain else { return false }
             let identityAligned = result.identity.map { Self.isWithin(Self.domain(of: $0), signer) } ?? true
             return identityAligned && Self.isWithin(fromDomain, signer) && allowed.contains { Self.isWithin(signer, $0) }

@@ -50,11 +50,14 @@ public struct DKIMResult: Sendable, Hashable {
     public let domain: String?
     /// The agent or user identifier (`header.i`), lowercased; nil when not recorded.
     public let identity: String?
+    /// The signing algorithm (`header.a`: `rsa-sha256`, `ed25519-sha256`, `rsa-sha1`), lowercased; nil when not recorded.
+    public let algorithm: String?
 
-    public init(result: String, domain: String?, identity: String?) {
+    public init(result: String, domain: String?, identity: String?, algorithm: String? = nil) {
         self.result = result
         self.domain = domain
         self.identity = identity
+        self.algorithm = algorithm
     }
 }
 

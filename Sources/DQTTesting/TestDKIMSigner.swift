@@ -18,11 +18,15 @@ public struct TestDKIMSigner: Sendable {
     }
 
     /// `message` (CRLF line ends, its From field in ``domain``) with a DKIM-Signature field added on top.
-    public func sign(_ message: Data) throws -> Data {
+    /// `algorithm` is OpenDKIM's `SignatureAlgorithm` (rsa-sha256, or rsa-sha1 as an old MTA still signs).
+    public func sign(_ message: Data, algorithm: String = "rsa-sha256") throws -> Data {
         let scratch = try TemporaryFolder("dkim-signer")
         let path = scratch.path("message.eml")
         try message.write(to: URL(fileURLWithPath: path))
-        let output = try ChildProcess.run("/usr/sbin/opendkim", ["-x", configuration, "-t", path]).checkedOutput()
+        let settings = try String(contentsOfFile: configuration, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("SignatureAlgorithm ") ? "SignatureAlgorithm \(algorithm)" : String($0) }.joined(separator: "\n")
+        let signer = try scratch.write("signer.conf", Array(settings.utf8))
+        let output = try ChildProcess.run("/usr/sbin/opendkim", ["-x", signer, "-t", path]).checkedOutput()
         // Test mode prints "opendkim: <file>:" and then the field it would add, folded over lines ending in LF.
         guard let start = output.range(of: "DKIM-Signature:") else {
             throw ChildProcessFailure(program: "opendkim", reason: "no DKIM-Signature in its output: \(output.prefix(400))")

@@ -23,7 +23,9 @@ extension SenderEvidence {
         let results = message.authenticationResultsFields.map { field -> AuthenticationRecord? in
             guard let parsed = AuthenticationResults.parse(field) else { return nil }
             let dkim = parsed.results.filter { $0.method == "dkim" }.map {
-                DKIMResult(result: $0.result, domain: $0.properties["header.d"]?.lowercased(), identity: $0.properties["header.i"]?.lowercased())
+                DKIMResult(
+                    result: $0.result, domain: $0.properties["header.d"]?.lowercased(), identity: $0.properties["header.i"]?.lowercased(),
+                    algorithm: $0.properties["header.a"]?.lowercased())
             }
             return AuthenticationRecord(authservID: parsed.authservID, dkim: dkim)
         }

@@ -29,6 +29,7 @@ struct ForgedSenderTests {
         ("our result without DKIM", ["\(ours) spf=pass smtp.mailfrom=ewc.wales.example", allowed], "sender-unauthenticated"),
         ("our MTA found no signature", ["\(ours) dkim=none; dkim-atps=neutral", allowed], "sender-unauthenticated"),
         ("DKIM failed", ["\(ours) dkim=fail header.d=ewc.wales.example", allowed], "signature-invalid"),
+        ("signed with rsa-sha1 only", ["\(ours) dkim=pass header.d=ewc.wales.example header.a=rsa-sha1", allowed], "signature-invalid"),
         ("relay from a stranger", ["\(ours) dkim=pass header.d=mail.example", allowed], "sender-forged"),
         ("signed by a parent domain", ["\(ours) dkim=pass header.d=example", allowed], "sender-forged"),
         ("identity outside the signer", ["\(ours) dkim=pass header.d=ewc.wales.example header.i=x@mail.example", allowed], "sender-forged"),
