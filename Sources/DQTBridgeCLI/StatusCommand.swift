@@ -31,7 +31,9 @@ enum LedgerAccess {
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Recent runs, files by state per feed, each feed's last file, the outbound feeds' exports and the last retention, from the ledger.")
+        abstract:
+            "Recent runs, files by state per feed, each feed's last file, the outbound feeds' exports, the last retention and the notices not sent, from the ledger."
+    )
 
     @OptionGroup var options: RunConfigOptions
 
@@ -63,6 +65,7 @@ struct StatusCommand: AsyncParsableCommand {
                     if !counts.isEmpty { retention = (run.id, counts) }
                 }
                 print(Self.render(retention: retention))
+                print(Self.render(notices: try await ledger.notices(states: NoticeState.allCases.filter { $0 != .sent })))
                 let now = try JudgedTime.parse(at)
                 var arrivals: [ArrivalCheck] = []
                 if let catalog { arrivals = try await ExpectedArrivals.check(catalog: catalog, ledger: ledger, at: now) }
@@ -133,6 +136,17 @@ struct StatusCommand: AsyncParsableCommand {
     static func render(retention: (runID: Int64, counts: [RetentionCount])?) -> String {
         guard let retention else { return "\nRetention: not applied by the recent runs" }
         return (["", "Retention (run \(retention.runID)):"] + retention.counts.map { "  " + RunTally.retentionLine($0) }).joined(separator: "\n")
+    }
+
+    /// The notices not sent yet, by state; those an operator must settle (held, refused, given up) by name.
+    static func render(notices: [NoticeRow]) -> String {
+        guard !notices.isEmpty else { return "\nNotices: none waiting (all sent)" }
+        let counts = Dictionary(grouping: notices, by: \.state).map { "\($0.value.count) \($0.key.rawValue)" }.sorted()
+        var lines = ["", "Notices: \(counts.joined(separator: ", ")) (dqt-bridge notices)"]
+        for notice in notices where [.held, .refused, .givenUp].contains(notice.state) {
+            lines.append("  \(notice.entry): \(notice.state.rawValue), needs an operator (dqt-bridge notices resolve)")
+        }
+        return lines.joined(separator: "\n")
     }
 
     /// Each polled feed with a `due:`: on time, arrived late, or LATE (not arrived by its deadline).

@@ -37,6 +37,10 @@ struct NoticeCommandTests {
             #expect(list.output.contains("Prohibitions_20261207_030000.csv: held, 1 attempt(s), to alerts@ewc.example"), "\(list.output)")
             #expect(list.output.contains("submitting -> held (run \(runID)): outcome unknown"), "\(list.output)")
 
+            let status = try await bridge(["status"], database: database.url, scratch: scratch)
+            #expect(status.output.contains("Notices: 1 held (dqt-bridge notices)"), "\(status.output)")
+            #expect(status.output.contains("Prohibitions_20261207_030000.csv: held, needs an operator"), "\(status.output)")
+
             let noReason = try await bridge(["notices", "resolve", row.entry, "--sent", "--reason", " "], database: database.url, scratch: scratch)
             #expect(noReason.status == 2)
             let both = try await bridge(
