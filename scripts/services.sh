@@ -101,6 +101,17 @@ die() {
     exit 1
 }
 
+# stop_pid NAME PID [PIDFILE]: SIGTERM, up to 5 s for the process to end, the pid file removed, "NAME: stopped".
+stop_pid() {
+    kill "$2"
+    for _ in $(seq 1 50); do
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.1
+    done
+    [[ -n "${3:-}" ]] && rm -f "$3"
+    echo "$1: stopped"
+}
+
 as_postgres() { runuser -u postgres -- "$@"; }
 
 [[ $(id -u) -eq 0 ]] || die "run as root (PostgreSQL is started through runuser, sshd needs root)"
@@ -295,15 +306,7 @@ sshd_wait() {
 
 sshd_stop() {
     local pid
-    if pid=$(sshd_pid); then
-        kill "$pid"
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        rm -f "$SSH_PID"
-        echo "sshd: stopped"
-    fi
+    if pid=$(sshd_pid); then stop_pid sshd "$pid" "$SSH_PID"; fi
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -456,14 +459,7 @@ dovecot_wait() {
 
 dovecot_stop() {
     local pid
-    if pid=$(dovecot_pid); then
-        kill "$pid"
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        echo "dovecot: stopped"
-    fi
+    if pid=$(dovecot_pid); then stop_pid dovecot "$pid"; fi
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -698,15 +694,7 @@ dkim_wait() {
 
 dkim_stop() {
     local pid
-    if pid=$(dkim_pid); then
-        kill "$pid"
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        rm -f "$DKIM_PID"
-        echo "opendkim: stopped"
-    fi
+    if pid=$(dkim_pid); then stop_pid opendkim "$pid" "$DKIM_PID"; fi
 }
 
 # ---------------------------------------------------------------------------------------------------------------
